@@ -1,1 +1,35 @@
-fn main() {}
+//! The `pagewire` command line: the service (`run`) and the tools around it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Printed newspaper pages in, structured article events out, over NATS JetStream.
+#[derive(Debug, Parser)]
+#[command(name = "pagewire", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse one page file and print the page with its articles (no NATS involved).
+    Parse(cli::parse::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => cli::parse::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pagewire: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand. Each exposes `Args` (clap) and `run(args)`.
+
+pub mod parse;
