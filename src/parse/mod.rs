@@ -1,6 +1,29 @@
 //! The pure page parser: one raw page in, one [`Page`] with its articles out.
+//!
+//! Invariants: no I/O, no clock, no randomness, no async; the same input gives the same
+//! output byte for byte; time is linear in the input; every input either parses or fails
+//! with a [`ParseError`] — nothing panics.
+//!
+//! Stages: [`text::normalize_chars`] (characters) → [`blocks::items`] (lines classified as
+//! headings, paragraphs, credits, markers, furniture) → [`segment`] (items grouped into
+//! articles, kinds decided) → [`assemble`] (paragraph clean-up, ids, versions, dates).
 
-use crate::proto::{Page, RawPage};
+pub mod blocks;
+pub mod credits;
+pub mod dates;
+pub mod furniture;
+pub mod markers;
+pub mod text;
+
+use blocks::{Item, Syntax};
+use dates::Date;
+use furniture::Furniture;
+use markers::Found;
+
+use crate::proto::{
+    Article, ArticleKind, Credit, CreditRole, Masthead, Page, PageFormat, PagePosition,
+    PageReference, PageReferenceKind, RawPage, Warning,
+};
 
 /// Limits that bound the parser's work on one page.
 #[derive(Debug, Clone)]
@@ -13,7 +36,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_bytes: 4 * 1024 * 1024, max_articles: 500 }
+        Self {
+            max_bytes: 4 * 1024 * 1024,
+            max_articles: 500,
+        }
     }
 }
 
@@ -25,8 +51,8 @@ pub enum ParseError {
     #[error("page text is {size} bytes, over the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
     /// The page yields more than [`Limits::max_articles`] articles.
-    #[error("page yields {count} articles, over the limit of {limit}")]
-    TooManyArticles { count: usize, limit: usize },
+    #[error("page yields more than {limit} articles")]
+    TooManyArticles { limit: usize },
     /// The page holds no article text at all.
     #[error("page holds no articles")]
     NoArticles,
@@ -47,8 +73,748 @@ impl ParseError {
     }
 }
 
+/// Is `s` a subject-safe publication slug: lowercase ASCII letters, digits and inner `-`?
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Checks the print position of a raw page.
+pub fn validate_position(raw: &RawPage) -> Result<Date, ParseError> {
+    if !is_slug(&raw.publication) {
+        return Err(ParseError::InvalidMetadata {
+            field: "publication",
+            reason: format!(
+                "{:?} is not a slug of lowercase letters, digits and '-'",
+                raw.publication
+            ),
+        });
+    }
+    let date = Date::parse_iso(&raw.issue_date).ok_or_else(|| ParseError::InvalidMetadata {
+        field: "issue_date",
+        reason: format!("{:?} is not a date in YYYY-MM-DD form", raw.issue_date),
+    })?;
+    if raw.page_number == 0 || raw.page_number > 9999 {
+        return Err(ParseError::InvalidMetadata {
+            field: "page_number",
+            reason: format!(
+                "{} is not a page number between 1 and 9999",
+                raw.page_number
+            ),
+        });
+    }
+    let subject_safe =
+        |s: &str| !s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/'));
+    if !raw.edition.is_empty() && (!subject_safe(&raw.edition) || raw.edition.len() > 64) {
+        return Err(ParseError::InvalidMetadata {
+            field: "edition",
+            reason: format!(
+                "{:?} must be a short name without spaces, '.', '/', '*' or '>'",
+                raw.edition
+            ),
+        });
+    }
+    Ok(date)
+}
+
 /// Parses one raw page into its page-level message with articles.
 pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
-    let _ = (raw, limits);
-    Err(ParseError::NoArticles)
+    if raw.content.len() > limits.max_bytes {
+        return Err(ParseError::TooLarge {
+            size: raw.content.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let issue = validate_position(raw)?;
+    let (normalized, report) = text::normalize_chars(&raw.content);
+    let mut page_warnings = char_warnings(&report);
+
+    let format = PageFormat::try_from(raw.format).unwrap_or(PageFormat::Unspecified);
+    let (syntax, source) = match format {
+        PageFormat::Html => (Syntax::Markdown, blocks::html_to_markdown(&normalized)),
+        PageFormat::Markdown => (Syntax::Markdown, normalized),
+        PageFormat::PlainText => (Syntax::Plain, normalized),
+        PageFormat::Unspecified => (blocks::sniff(&normalized), normalized),
+    };
+    let items = blocks::items(&source, syntax, &raw.page_name);
+
+    let mut masthead = Masthead::default();
+    let mut page_credits = Vec::new();
+    let drafts = segment(items, syntax, &mut masthead, &mut page_credits, limits)?;
+
+    let label = if raw.page_label.is_empty() {
+        format!("{:02}", raw.page_number)
+    } else {
+        raw.page_label.clone()
+    };
+    let position = PagePosition {
+        publication: raw.publication.clone(),
+        issue_date: raw.issue_date.clone(),
+        edition: raw.edition.clone(),
+        page_number: raw.page_number,
+        page_label: label,
+        page_name: raw.page_name.clone(),
+        ordinal: 0,
+    };
+    let mut articles = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        if let Some(article) = assemble(draft, &position, articles.len() as u32 + 1, issue) {
+            articles.push(article);
+        }
+    }
+    if articles.is_empty() {
+        return Err(ParseError::NoArticles);
+    }
+    let language = dominant_language(&articles);
+    if report.replacement > 0 {
+        page_warnings.push(warning(
+            "replacement_character",
+            format!(
+                "{} U+FFFD replacement characters: the text was damaged before it reached pagewire",
+                report.replacement
+            ),
+        ));
+    }
+    Ok(Page {
+        page: Some(position),
+        masthead: Some(masthead),
+        article_ids: articles.iter().map(|a| a.id.clone()).collect(),
+        articles,
+        content_hash: blake3::hash(raw.content.as_bytes()).to_hex().to_string(),
+        warnings: page_warnings,
+        credits: page_credits,
+        language,
+        format: match syntax {
+            _ if format == PageFormat::Html => PageFormat::Html,
+            Syntax::Markdown => PageFormat::Markdown,
+            Syntax::Plain => PageFormat::PlainText,
+        } as i32,
+        content: String::new(),
+        source_uri: raw.source_uri.clone(),
+        attributes: raw.attributes.clone(),
+    })
+}
+
+fn warning(code: &str, message: impl Into<String>) -> Warning {
+    Warning {
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn char_warnings(r: &text::CharReport) -> Vec<Warning> {
+    let mut w = Vec::new();
+    if r.controls > 0 {
+        w.push(warning(
+            "control_characters_removed",
+            format!("{} control characters removed", r.controls),
+        ));
+    }
+    if r.zero_width > 0 {
+        w.push(warning(
+            "invisible_characters_removed",
+            format!(
+                "{} zero-width characters, soft hyphens or BOMs removed",
+                r.zero_width
+            ),
+        ));
+    }
+    if r.bidi > 0 {
+        w.push(warning(
+            "bidi_controls_removed",
+            format!("{} bidirectional override characters removed", r.bidi),
+        ));
+    }
+    if r.combining > 0 {
+        w.push(warning(
+            "combining_marks_trimmed",
+            format!("{} excess combining marks removed", r.combining),
+        ));
+    }
+    w
+}
+
+/// An article being put together from items.
+#[derive(Debug, Default)]
+struct Draft {
+    /// Headline lines with their heading level (0 for guessed), in print order.
+    headlines: Vec<(u8, String)>,
+    /// The headline lines were one headline wrapped with hard breaks.
+    headline_wrapped: bool,
+    /// Paragraphs as lines still to be joined.
+    paragraphs: Vec<Vec<String>>,
+    credits: Vec<Credit>,
+    references: Vec<Found>,
+    image: bool,
+    teaser: bool,
+    headline_guessed: bool,
+}
+
+impl Draft {
+    fn is_empty(&self) -> bool {
+        self.headlines.is_empty() && self.paragraphs.is_empty()
+    }
+}
+
+/// Can this paragraph be a headline? Short, not a finished sentence.
+fn headline_like(lines: &[String]) -> bool {
+    if lines.is_empty() || lines.len() > 3 {
+        return false;
+    }
+    let joined: String = lines.join(" ");
+    let cjk = joined.chars().filter(|&c| text::is_cjk(c)).count();
+    if cjk > 0 {
+        let n = text::char_len(&joined);
+        n <= 40 && !text::ends_sentence(&joined) && !joined.contains('，') && !joined.contains('。')
+    } else {
+        let words = joined.split_whitespace().count();
+        let first_upper = joined.chars().next().is_some_and(char::is_uppercase);
+        (1..=16).contains(&words) && first_upper && !text::ends_sentence(&joined)
+    }
+}
+
+/// An English line in capitals (OCR headlines).
+fn all_caps(lines: &[String]) -> bool {
+    let letters: Vec<char> = lines
+        .iter()
+        .flat_map(|l| l.chars())
+        .filter(|c| c.is_alphabetic())
+        .collect();
+    letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase() && c.is_ascii())
+}
+
+fn first_see_also(item: Option<&Item>) -> bool {
+    matches!(item, Some(Item::Reference(found)) if found.first().is_some_and(|f| f.reference.kind() == PageReferenceKind::SeeAlso))
+}
+
+/// Groups items into article drafts; masthead lines and page credits go to the page.
+fn segment(
+    items: Vec<Item>,
+    syntax: Syntax,
+    masthead: &mut Masthead,
+    page_credits: &mut Vec<Credit>,
+    limits: &Limits,
+) -> Result<Vec<Draft>, ParseError> {
+    let has_headings = items.iter().any(|i| matches!(i, Item::Heading { .. }));
+    // Plain pages (or markdown whose converter found no headings) need guessed headlines.
+    let guess_headlines = syntax == Syntax::Plain || !has_headings;
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut cur = Draft::default();
+    // Credits and CONTINUED_FROM markers seen before their article's first text.
+    let mut pending_refs: Vec<Found> = Vec::new();
+    let mut pending_credits: Vec<Credit> = Vec::new();
+    let mut pending_image = false;
+    let mut teaser_mode = false;
+
+    let close = |cur: &mut Draft, drafts: &mut Vec<Draft>| -> Result<(), ParseError> {
+        let done = std::mem::take(cur);
+        if !done.is_empty() {
+            if drafts.len() >= limits.max_articles {
+                return Err(ParseError::TooManyArticles {
+                    limit: limits.max_articles,
+                });
+            }
+            drafts.push(done);
+        }
+        Ok(())
+    };
+    let start = |cur: &mut Draft,
+                 pending_refs: &mut Vec<Found>,
+                 pending_credits: &mut Vec<Credit>,
+                 pending_image: &mut bool| {
+        cur.references.append(pending_refs);
+        cur.credits.append(pending_credits);
+        cur.image |= std::mem::take(pending_image);
+    };
+
+    let mut i = 0;
+    while i < items.len() {
+        let item = &items[i];
+        let next = items.get(i + 1);
+        match item {
+            Item::Heading { level, text } => {
+                // A heading directly under another heading (nothing between) is part of
+                // its headline stack; stacks hold at most three lines.
+                let stacking = !cur.headlines.is_empty()
+                    && cur.paragraphs.is_empty()
+                    && !cur.teaser
+                    && cur.headlines.len() < 3
+                    && matches!(items.get(i.wrapping_sub(1)), Some(Item::Heading { .. }));
+                if !stacking {
+                    close(&mut cur, &mut drafts)?;
+                    start(
+                        &mut cur,
+                        &mut pending_refs,
+                        &mut pending_credits,
+                        &mut pending_image,
+                    );
+                }
+                cur.headlines.push((*level, text.clone()));
+                teaser_mode = false;
+            }
+            Item::Text { lines, hard } => {
+                // A teaser: a short title followed by a see-also marker (导读 style), or a
+                // short title with the marker on the same line.
+                let inline = markers::find(&lines.join(" "));
+                let inline_see = inline.len() == 1
+                    && inline[0].reference.kind() == PageReferenceKind::SeeAlso
+                    && inline[0].range.end + 6 >= lines.join(" ").len();
+                if headline_like(lines) && (first_see_also(next) || (teaser_mode && inline_see)) {
+                    close(&mut cur, &mut drafts)?;
+                    let mut teaser = Draft {
+                        teaser: true,
+                        headline_wrapped: *hard,
+                        ..Draft::default()
+                    };
+                    for l in lines {
+                        teaser.headlines.push((0, l.clone()));
+                    }
+                    if let Some(Item::Reference(found)) = next {
+                        teaser.references.extend(found.iter().cloned());
+                        i += 1;
+                    }
+                    close(&mut teaser, &mut drafts)?;
+                    i += 1;
+                    continue;
+                }
+                if inline_see && teaser_mode {
+                    // handled above when headline-like; otherwise plain text
+                }
+                let starts_article = guess_headlines
+                    && (headline_like(lines) || all_caps(lines))
+                    && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
+                    && (cur.is_empty() || !cur.paragraphs.is_empty());
+                if starts_article && next_is_body(next, lines) {
+                    close(&mut cur, &mut drafts)?;
+                    start(
+                        &mut cur,
+                        &mut pending_refs,
+                        &mut pending_credits,
+                        &mut pending_image,
+                    );
+                    cur.headline_guessed = true;
+                    cur.headline_wrapped = *hard;
+                    for l in lines {
+                        cur.headlines.push((0, l.clone()));
+                    }
+                } else {
+                    if cur.is_empty() {
+                        start(
+                            &mut cur,
+                            &mut pending_refs,
+                            &mut pending_credits,
+                            &mut pending_image,
+                        );
+                    }
+                    cur.paragraphs.push(lines.clone());
+                }
+            }
+            Item::Credit(credits) => {
+                if cur.is_empty() {
+                    pending_credits.extend(credits.iter().cloned());
+                } else {
+                    cur.credits.extend(credits.iter().cloned());
+                }
+            }
+            Item::Reference(found) => {
+                // A continued-from marker before any text belongs to the article below it.
+                let opening = found
+                    .iter()
+                    .all(|f| f.reference.kind() == PageReferenceKind::ContinuedFrom);
+                if cur.is_empty()
+                    || (opening && cur.paragraphs.is_empty() && cur.headlines.is_empty())
+                {
+                    pending_refs.extend(found.iter().cloned());
+                } else if opening && !cur.paragraphs.is_empty() {
+                    close(&mut cur, &mut drafts)?;
+                    pending_refs.extend(found.iter().cloned());
+                } else {
+                    cur.references.extend(found.iter().cloned());
+                }
+            }
+            Item::Furniture(f, line) => match f {
+                Furniture::Serial(s) if masthead.serial_number.is_empty() => {
+                    masthead.serial_number = s.clone()
+                }
+                Furniture::Issn(s) if masthead.issn.is_empty() => masthead.issn = s.clone(),
+                Furniture::Publisher(p) if masthead.publisher.is_empty() => {
+                    masthead.publisher = p.clone()
+                }
+                Furniture::Editors(e) => page_credits.extend(e.iter().cloned()),
+                _ => masthead.lines.push(line.clone()),
+            },
+            Item::Image => {
+                if cur.is_empty() {
+                    pending_image = true;
+                } else {
+                    cur.image = true;
+                }
+            }
+            Item::TeaserSection => {
+                close(&mut cur, &mut drafts)?;
+                teaser_mode = true;
+            }
+        }
+        i += 1;
+    }
+    close(&mut cur, &mut drafts)?;
+    // Markers and credits left over at the page end belong to the last article.
+    if let Some(last) = drafts.last_mut() {
+        last.references.append(&mut pending_refs);
+        last.credits.append(&mut pending_credits);
+    }
+    Ok(drafts)
+}
+
+/// A guessed headline needs a body under it that is longer than itself.
+fn next_is_body(next: Option<&Item>, headline: &[String]) -> bool {
+    match next {
+        Some(Item::Text { lines, .. }) => {
+            let body: usize = lines.iter().map(|l| text::text_weight(l)).sum();
+            let head: usize = headline.iter().map(|l| text::text_weight(l)).sum();
+            body > head * 2 || !headline_like(lines)
+        }
+        Some(Item::Credit(_)) => true,
+        _ => false,
+    }
+}
+
+/// Splits a headline stack into the headline and its kicker/subtitle lines.
+fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<String>) {
+    if lines.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    if lines.len() == 1 || wrapped {
+        let joined = lines
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return (joined, Vec::new());
+    }
+    let is_dash = |t: &str| t.starts_with(['—', '-', '–']);
+    let undash = |t: &str| t.trim_start_matches(['—', '-', '–', ' ']).to_owned();
+    let min_level = lines.iter().map(|(l, _)| *l).filter(|l| *l > 0).min();
+    let levels_differ = lines.iter().any(|(l, _)| Some(*l) != min_level && *l > 0);
+    let main_idx = if levels_differ {
+        lines
+            .iter()
+            .position(|(l, _)| Some(*l) == min_level)
+            .unwrap_or(0)
+    } else {
+        let candidates: Vec<usize> = (0..lines.len())
+            .filter(|&i| !is_dash(&lines[i].1))
+            .collect();
+        match candidates.as_slice() {
+            [] => 0,
+            [only] => *only,
+            [first, second, ..] => {
+                let a = &lines[*first].1;
+                let b = &lines[*second].1;
+                let kicker_cue = a.ends_with(['：', ':', '—'])
+                    || ["强调", "指出", "表示", "时强调", "时指出", "发表重要讲话"]
+                        .iter()
+                        .any(|cue| a.ends_with(cue))
+                    || text::char_len(a) * 10 < text::char_len(b) * 6;
+                if candidates.len() >= 3 || kicker_cue {
+                    *second
+                } else {
+                    *first
+                }
+            }
+        }
+    };
+    let headline = lines[main_idx].1.clone();
+    let subs = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != main_idx)
+        .map(|(_, (_, t))| undash(t))
+        .filter(|t| !t.is_empty())
+        .collect();
+    (headline, subs)
+}
+
+/// Removes marker ranges from a text.
+fn cut_ranges(text: &str, found: &[Found]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for f in found {
+        if f.range.start >= last && f.range.end <= text.len() {
+            out.push_str(&text[last..f.range.start]);
+            last = f.range.end;
+        }
+    }
+    out.push_str(&text[last..]);
+    text::collapse_ws(&out)
+}
+
+/// Turns a draft into an article: joins and cleans paragraphs, takes credits, datelines
+/// and markers out of the text, decides the kind, computes id, version and dates.
+fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) -> Option<Article> {
+    let mut warnings = Vec::new();
+    let (headline, mut subheadlines) = resolve_headlines(&draft.headlines, draft.headline_wrapped);
+    let mut credits = draft.credits;
+    let mut found_refs = draft.references;
+    let mut dateline = String::new();
+    let mut paragraphs = Vec::with_capacity(draft.paragraphs.len());
+    let mut dehyphenated = 0;
+    for (n, lines) in draft.paragraphs.iter().enumerate() {
+        let (mut para, undone) = text::join_lines(lines.iter().map(String::as_str));
+        dehyphenated += undone;
+        let inline = markers::find(&para);
+        if !inline.is_empty() {
+            if inline.iter().any(|f| f.fuzzy) {
+                warnings.push(warning(
+                    "fuzzy_marker",
+                    format!(
+                        "page marker read loosely: {}",
+                        inline
+                            .iter()
+                            .map(|f| f.reference.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            para = cut_ranges(&para, &inline);
+            found_refs.extend(inline);
+        }
+        if let Some((rest, more)) = credits::trailing_credit(&para) {
+            para = rest;
+            credits.extend(more);
+        }
+        if n == 0 || (paragraphs.is_empty() && dateline.is_empty()) {
+            if let Some(d) = credits::dateline(&para) {
+                dateline = d.text;
+                credits.extend(d.credits);
+                para = d.rest;
+            }
+        }
+        // A subtitle line printed under the headline as its own paragraph: ——副题
+        if paragraphs.is_empty()
+            && para.starts_with("——")
+            && text::char_len(&para) <= 40
+            && !headline.is_empty()
+        {
+            subheadlines.push(para.trim_start_matches(['—', ' ']).to_owned());
+            continue;
+        }
+        if para.chars().any(char::is_alphanumeric) {
+            paragraphs.push(para);
+        }
+    }
+    if headline.is_empty() && paragraphs.is_empty() && !draft.teaser {
+        return None;
+    }
+    if found_refs.len() > markers::MAX_PER_TEXT {
+        warnings.push(warning(
+            "too_many_markers",
+            format!(
+                "{} page markers; kept the first {}",
+                found_refs.len(),
+                markers::MAX_PER_TEXT
+            ),
+        ));
+        found_refs.truncate(markers::MAX_PER_TEXT);
+    }
+    let mut references: Vec<PageReference> = Vec::new();
+    for f in found_refs {
+        if !references.iter().any(|r| {
+            r.kind == f.reference.kind
+                && r.page_label == f.reference.page_label
+                && r.jump_word == f.reference.jump_word
+        }) {
+            references.push(f.reference);
+        }
+    }
+    dedup_credits(&mut credits);
+    if dehyphenated > 0 {
+        warnings.push(warning(
+            "hyphenation_joined",
+            format!("{dehyphenated} words split by a line-end hyphen were joined"),
+        ));
+    }
+    if draft.headline_guessed {
+        warnings.push(warning(
+            "headline_guessed",
+            "no heading markup: the headline was taken from a short first line",
+        ));
+    }
+
+    let body_weight: usize = paragraphs.iter().map(|p| text::text_weight(p)).sum();
+    let has_photographer = credits.iter().any(|c| c.role() == CreditRole::Photographer);
+    let kind = if draft.teaser {
+        ArticleKind::Teaser
+    } else if has_photographer && paragraphs.len() <= 3 && (draft.image || body_weight <= 600) {
+        ArticleKind::Photo
+    } else if headline.is_empty() {
+        ArticleKind::Fragment
+    } else if body_weight >= 1000
+        || paragraphs.len() >= 7
+        || (ordinal == 1
+            && draft.headlines.first().is_some_and(|(l, _)| *l == 1)
+            && body_weight >= 400)
+    {
+        ArticleKind::Story
+    } else {
+        ArticleKind::Brief
+    };
+    if kind == ArticleKind::Fragment
+        && !references
+            .iter()
+            .any(|r| r.kind() == PageReferenceKind::ContinuedFrom)
+    {
+        warnings.push(warning("no_headline", "text with no headline of its own"));
+    }
+    if paragraphs.iter().any(|p| mixed_script_word(p)) {
+        warnings.push(warning(
+            "latin_word_in_cjk_text",
+            "a Latin word stands alone between Chinese characters; check the source",
+        ));
+    }
+
+    let mut all_text = String::new();
+    for s in std::iter::once(&headline)
+        .chain(&subheadlines)
+        .chain(&paragraphs)
+    {
+        all_text.push_str(s);
+        all_text.push('\n');
+    }
+    let char_count = all_text.chars().filter(|&c| c != '\n').count() as u32;
+    let language = language_of(&all_text).to_owned();
+    let mut date_text = dateline.clone();
+    date_text.push('\n');
+    date_text.push_str(&all_text);
+    let dates = dates::find(&date_text, Some(issue))
+        .into_iter()
+        .map(|d| d.to_string())
+        .collect();
+
+    let mut page = position.clone();
+    page.ordinal = ordinal;
+    let edition = if position.edition.is_empty() {
+        "main"
+    } else {
+        position.edition.as_str()
+    };
+    let id = format!(
+        "{}/{}/{}/{}/{}",
+        position.publication, position.issue_date, edition, position.page_number, ordinal
+    );
+    let mut article = Article {
+        id,
+        version: String::new(),
+        kind: kind as i32,
+        language,
+        headline,
+        subheadlines,
+        paragraphs,
+        page: Some(page),
+        references,
+        credits,
+        dates,
+        char_count,
+        warnings,
+        dateline,
+    };
+    article.version = version_of(&article);
+    Some(article)
+}
+
+/// The content hash of an article: headline, subheadlines, paragraphs, dateline, credits and
+/// references, each field length-prefixed so boundaries cannot shift.
+pub fn version_of(a: &Article) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut put = |s: &str| {
+        h.update(&(s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put(&a.headline);
+    for s in &a.subheadlines {
+        put(s);
+    }
+    put("\u{0}paragraphs");
+    for s in &a.paragraphs {
+        put(s);
+    }
+    put(&a.dateline);
+    for c in &a.credits {
+        put(&c.text);
+        put(&c.name);
+    }
+    for r in &a.references {
+        put(&r.text);
+    }
+    put(&a.kind.to_string());
+    h.finalize().to_hex()[..16].to_owned()
+}
+
+fn dedup_credits(credits: &mut Vec<Credit>) {
+    let mut seen: Vec<(String, i32)> = Vec::new();
+    credits.retain(|c| {
+        let key = (c.name.clone(), c.role);
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+/// `巩固率 and 基本`: a lone lower-case Latin word between CJK characters, usually a
+/// converter or translation artefact worth a look.
+fn mixed_script_word(p: &str) -> bool {
+    let chars: Vec<char> = p.chars().collect();
+    chars.windows(3).enumerate().any(|(i, w)| {
+        w[0] == ' ' && w[1].is_ascii_lowercase() && i > 0 && text::is_cjk(chars[i - 1]) && {
+            let word_end = chars[i + 1..]
+                .iter()
+                .position(|c| !c.is_ascii_alphabetic())
+                .map(|p| p + i + 1);
+            word_end.is_some_and(|e| {
+                chars.get(e) == Some(&' ') && chars.get(e + 1).is_some_and(|&c| text::is_cjk(c))
+            })
+        }
+    })
+}
+
+fn language_of(text: &str) -> &'static str {
+    let mut cjk = 0usize;
+    let mut latin = 0usize;
+    for c in text.chars() {
+        if text::is_cjk(c) {
+            cjk += 1;
+        } else if c.is_ascii_alphabetic() {
+            latin += 1;
+        }
+    }
+    if cjk == 0 && latin == 0 {
+        "und"
+    } else if cjk * 3 >= latin {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
+fn dominant_language(articles: &[Article]) -> String {
+    let mut weights: Vec<(&str, u32)> = Vec::new();
+    for a in articles {
+        match weights.iter_mut().find(|(l, _)| *l == a.language) {
+            Some((_, w)) => *w += a.char_count,
+            None => weights.push((&a.language, a.char_count)),
+        }
+    }
+    weights
+        .into_iter()
+        .max_by_key(|(_, w)| *w)
+        .map_or("und", |(l, _)| l)
+        .to_owned()
 }

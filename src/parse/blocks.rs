@@ -1,0 +1,335 @@
+//! From page text to a flat list of [`Item`]s: headings, paragraphs, credit lines, reference
+//! lines, furniture and images, each line classified once. Markdown, plain OCR text and
+//! HTML all end up here in the same shape.
+
+use crate::parse::credits;
+use crate::parse::furniture::{self, Furniture};
+use crate::parse::markers::{self, Found};
+use crate::parse::text::{self, collapse_ws, strip_inline_markup};
+use crate::proto::Credit;
+
+/// How the page text is written, after sniffing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `#` headings and blank-line paragraphs.
+    Markdown,
+    /// No markup: headlines must be guessed.
+    Plain,
+}
+
+/// One classified piece of the page, in reading order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A markdown heading that is not furniture, a credit or a marker.
+    Heading { level: u8, text: String },
+    /// A paragraph as its lines; `hard` when the lines were split by markdown hard breaks.
+    Text { lines: Vec<String>, hard: bool },
+    /// A line that is only a credit.
+    Credit(Vec<Credit>),
+    /// A line that is only page references.
+    Reference(Vec<Found>),
+    /// A masthead, colophon, page or editor line.
+    Furniture(Furniture, String),
+    /// An image link (the picture of a photo story).
+    Image,
+    /// A section label such as 导读 / INSIDE: what follows are teasers.
+    TeaserSection,
+}
+
+/// Sniffs markdown: any ATX heading or image link.
+pub fn sniff(content: &str) -> Syntax {
+    let markdown = content.lines().take(5000).any(|l| {
+        let t = l.trim_start();
+        (t.starts_with('#') && heading(t).is_some()) || t.starts_with("![")
+    });
+    if markdown {
+        Syntax::Markdown
+    } else {
+        Syntax::Plain
+    }
+}
+
+/// `# text` → (1, "text"); `#hashtag` is not a heading.
+fn heading(line: &str) -> Option<(u8, &str)> {
+    let t = line.trim_start();
+    if line.len() - t.len() > 3 {
+        return None;
+    }
+    let level = t.bytes().take_while(|&b| b == b'#').count();
+    if level == 0 || level > 6 {
+        return None;
+    }
+    let rest = &t[level..];
+    if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
+        return None;
+    }
+    let rest = rest.trim().trim_end_matches('#').trim_end();
+    Some((level as u8, rest))
+}
+
+/// Converts HTML to the markdown shape: headings to `#`, block elements to blank lines.
+pub fn html_to_markdown(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let Some(close) = rest[..rest.len().min(512)].find('>') else {
+            out.push('<');
+            rest = &rest[1..];
+            continue;
+        };
+        let tag = rest[1..close].trim().to_ascii_lowercase();
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let closing = tag.starts_with('/');
+        match name.as_str() {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if !closing => {
+                let level = name[1..].parse::<usize>().unwrap_or(1);
+                out.push_str("\n\n");
+                out.push_str(&"#".repeat(level));
+                out.push(' ');
+            }
+            "br" => out.push_str("  \n"),
+            "img" => out.push_str("\n\n![](img)\n\n"),
+            "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "tr" | "table"
+            | "section" | "article" | "header" | "footer" | "blockquote" | "figcaption"
+            | "figure" => out.push_str("\n\n"),
+            _ => {}
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_teaser_section(text: &str) -> bool {
+    let t = text
+        .trim()
+        .trim_matches(['【', '】', '[', ']', '■', '▲', '●', '◆', ' ', ':', '：']);
+    matches!(
+        t,
+        "导读" | "今日导读" | "本期导读" | "要闻导读" | "导 读" | "今日关注"
+    ) || t.eq_ignore_ascii_case("inside")
+        || t.eq_ignore_ascii_case("inside today")
+        || t.eq_ignore_ascii_case("in this section")
+}
+
+/// Is the line only page references (plus brackets and punctuation)?
+fn reference_only(line: &str) -> Option<Vec<Found>> {
+    if line.chars().count() > 60 {
+        return None;
+    }
+    let found = markers::find(line);
+    if found.is_empty() {
+        return None;
+    }
+    let mut rest = String::new();
+    let mut last = 0;
+    for f in &found {
+        if f.range.start >= last {
+            rest.push_str(&line[last..f.range.start]);
+            last = f.range.end;
+        }
+    }
+    rest.push_str(&line[last..]);
+    let leftover = rest.chars().filter(|c| c.is_alphanumeric()).count();
+    (leftover == 0).then_some(found)
+}
+
+/// A classified non-heading line.
+enum LineKind {
+    Text(String),
+    Other(Item),
+}
+
+fn classify_line(line: &str, page_name: &str) -> LineKind {
+    if let Some(f) = furniture::classify(line, page_name) {
+        return LineKind::Other(Item::Furniture(f, line.to_owned()));
+    }
+    if let Some(found) = reference_only(line) {
+        return LineKind::Other(Item::Reference(found));
+    }
+    if let Some(c) = credits::credit_line(line) {
+        return LineKind::Other(Item::Credit(c.credits));
+    }
+    if is_teaser_section(line) {
+        return LineKind::Other(Item::TeaserSection);
+    }
+    LineKind::Text(line.to_owned())
+}
+
+/// Splits the page into items.
+pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut para: Vec<String> = Vec::new();
+    let mut para_hard = false;
+    let mut prev_hard = false;
+    let flush = |items: &mut Vec<Item>, para: &mut Vec<String>, hard: &mut bool| {
+        if !para.is_empty() {
+            items.push(Item::Text {
+                lines: std::mem::take(para),
+                hard: *hard,
+            });
+        }
+        *hard = false;
+    };
+    for raw in content.split('\n') {
+        let hard_break = syntax == Syntax::Markdown && (raw.ends_with("  ") || raw.ends_with('\\'));
+        let indent = raw.len() - raw.trim_start_matches([' ', '\u{3000}']).len();
+        if syntax == Syntax::Markdown {
+            if let Some((level, text)) = heading(raw) {
+                flush(&mut items, &mut para, &mut para_hard);
+                let (clean, image) = strip_inline_markup(text);
+                let clean = collapse_ws(&clean);
+                if image {
+                    items.push(Item::Image);
+                }
+                if clean.is_empty() {
+                    continue;
+                }
+                match classify_line(&clean, page_name) {
+                    LineKind::Text(t) if is_teaser_section(&t) => items.push(Item::TeaserSection),
+                    LineKind::Text(t) => items.push(Item::Heading { level, text: t }),
+                    LineKind::Other(item) => items.push(item),
+                }
+                prev_hard = false;
+                continue;
+            }
+        }
+        let mut line = raw.trim();
+        if syntax == Syntax::Markdown {
+            line = line.trim_start_matches('>').trim_start();
+            for bullet in ["- ", "* ", "+ "] {
+                line = line.strip_prefix(bullet).unwrap_or(line);
+            }
+        }
+        let (clean, image) = if syntax == Syntax::Markdown {
+            strip_inline_markup(line)
+        } else {
+            (text::decode_entities(line), false)
+        };
+        let clean = collapse_ws(&clean);
+        if image {
+            flush(&mut items, &mut para, &mut para_hard);
+            items.push(Item::Image);
+        }
+        if clean.is_empty() {
+            flush(&mut items, &mut para, &mut para_hard);
+            prev_hard = false;
+            continue;
+        }
+        // Plain text: an indented line opens a new paragraph.
+        if syntax == Syntax::Plain && indent >= 2 {
+            flush(&mut items, &mut para, &mut para_hard);
+        }
+        match classify_line(&clean, page_name) {
+            LineKind::Text(t) => {
+                if !para.is_empty() && prev_hard {
+                    para_hard = true;
+                }
+                para.push(t);
+            }
+            LineKind::Other(item) => {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(item);
+            }
+        }
+        prev_hard = hard_break;
+    }
+    flush(&mut items, &mut para, &mut para_hard);
+    if syntax == Syntax::Plain {
+        split_plain_paragraphs(items)
+    } else {
+        items
+    }
+}
+
+/// Plain OCR text wraps lines at the column width: inside a block, a line that ends a
+/// sentence well short of the block's widest line ends its paragraph.
+fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Item::Text { lines, hard } = item else {
+            out.push(item);
+            continue;
+        };
+        if lines.len() < 3 {
+            out.push(Item::Text { lines, hard });
+            continue;
+        }
+        let width = lines
+            .iter()
+            .map(|l| text::text_weight(l))
+            .max()
+            .unwrap_or(0);
+        let mut current = Vec::new();
+        for line in lines {
+            let short = text::text_weight(&line) * 100 < width * 85;
+            let ends =
+                text::ends_sentence(&line) || line.ends_with(['？', '?', '！', '!', '”', '"']);
+            current.push(line);
+            if short && ends {
+                out.push(Item::Text {
+                    lines: std::mem::take(&mut current),
+                    hard: false,
+                });
+            }
+        }
+        if !current.is_empty() {
+            out.push(Item::Text {
+                lines: current,
+                hard: false,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_need_a_space_after_the_hashes() {
+        assert_eq!(heading("# 标题"), Some((1, "标题")));
+        assert_eq!(heading("## Title ##"), Some((2, "Title")));
+        assert_eq!(heading("#hashtag"), None);
+    }
+
+    #[test]
+    fn a_credit_and_a_marker_under_one_hard_break_become_two_items() {
+        let items = items("记者 祝家乐 摄  \n详见05版\n", Syntax::Markdown, "");
+        assert!(matches!(items[0], Item::Credit(_)));
+        assert!(matches!(items[1], Item::Reference(_)));
+    }
+
+    #[test]
+    fn hard_broken_short_lines_stay_one_item_marked_hard() {
+        let items = items("让优质医疗资源  \n请进来留得住\n", Syntax::Markdown, "");
+        assert_eq!(
+            items,
+            vec![Item::Text {
+                lines: vec!["让优质医疗资源".into(), "请进来留得住".into()],
+                hard: true
+            }]
+        );
+    }
+
+    #[test]
+    fn html_becomes_markdown() {
+        let md = html_to_markdown("<h1>Title</h1><p>One &amp; two</p><p>Three</p>");
+        let items = items(&md, Syntax::Markdown, "");
+        assert_eq!(
+            items[0],
+            Item::Heading {
+                level: 1,
+                text: "Title".into()
+            }
+        );
+        assert_eq!(items.len(), 3);
+    }
+}

@@ -1,0 +1,467 @@
+//! Credits and datelines: （据新华社）, 新华社北京7月9日电, 本报讯（记者 X）, 记者 X 摄, X/摄,
+//! By NAME, Associated Press, WASHINGTON (AP) —.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::proto::{Credit, CreditRole};
+
+/// `（据新华社）`, `(新华社电)`, `（来源：人民日报）`, `（本报综合）` — a whole-line or
+/// paragraph-final agency attribution.
+static AGENCY_PAREN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[（(]\s*(?:据|来源[:：]?|稿源[:：]?|转自|综合)?\s*([\p{Han}A-Za-z·、，, ]{2,30}?)\s*(?:电|消息|报道|综合|客户端电)?\s*[)）]\s*$")
+        .expect("valid regex")
+});
+
+/// A Chinese dateline at the start of a paragraph: 【新华社北京9月14日电】, 新华社北京7月9日电,
+/// 本报北京7月9日电, 本报讯, optionally followed by （记者 X 通讯员 Y）.
+static ZH_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[【\[]?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
+    )
+    .expect("valid regex")
+});
+
+/// An English dateline: `WASHINGTON (AP) — `, `BEIJING, July 9 (Reuters) - `, `LONDON — `.
+static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([A-Z][A-Z .,'’-]{1,40}?(?:,\s*[A-Z][a-z]{2,8}\.?\s+[0-9]{1,2})?)\s*(?:\((AP|Reuters|AFP|Bloomberg|Xinhua|UPI|dpa|CNN)\)\s*)?[—–-]{1,2}\s+")
+        .expect("valid regex")
+});
+
+/// `By NAME[, NAME and NAME]`, optionally followed by a title or agency.
+static EN_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?i:by)\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
+        .expect("valid regex")
+});
+
+/// A whole line naming an agency alone.
+static EN_AGENCY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?i)(?:the\s+)?(associated press|reuters|agence france-presse|afp|bloomberg news|bloomberg|xinhua news agency|xinhua|united press international|the new york times|the washington post)\.?$")
+        .expect("valid regex")
+});
+
+/// English photo credits: `Photo by NAME`, `NAME/Staff Photographer`, `(AP Photo/NAME)`.
+static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]{1,50}?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,50}?)|([A-Z][\p{L}.'’ -]{1,50}?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters))\s*[)\]]?$")
+        .expect("valid regex")
+});
+
+/// What a credit line yielded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CreditLine {
+    /// The credits, in print order.
+    pub credits: Vec<Credit>,
+}
+
+fn credit(name: &str, role: CreditRole, text: &str) -> Credit {
+    Credit {
+        name: name.trim().to_owned(),
+        role: role as i32,
+        text: text.trim().to_owned(),
+    }
+}
+
+/// Is `s` a plausible Chinese personal name (2–5 Han characters, or with a middle dot)?
+fn is_zh_name(s: &str) -> bool {
+    let n = s.chars().count();
+    (2..=5).contains(&n) && s.chars().all(crate::parse::text::is_cjk)
+        || (n <= 12
+            && s.contains('·')
+            && s.chars().all(|c| c == '·' || crate::parse::text::is_cjk(c)))
+}
+
+/// Splits a run of names separated by spaces, 、 or ，.
+fn zh_names(s: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || matches!(c, '、' | '，' | ',' | '　'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!names.is_empty() && names.iter().all(|n| is_zh_name(n))).then_some(names)
+}
+
+/// Reads a Chinese byline body such as `本报记者 张三 李四 通讯员 王五`, `记者 祝家乐 摄`,
+/// `新华社记者 X 摄`, `文/X 图/Y`, `X/摄`, `X 摄`. The whole text must be credits.
+fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
+    let body = body.trim();
+    let photo = body.ends_with('摄');
+    let body_core = body
+        .trim_end_matches('摄')
+        .trim_end_matches(['/', '／', ' '])
+        .trim();
+    let mut credits = Vec::new();
+    // `文/X 图/Y` style
+    if body_core.contains('/') || body_core.contains('／') {
+        let parts: Vec<&str> = body_core.split_whitespace().collect();
+        for part in parts {
+            let (label, names) = match part.split_once(['/', '／']) {
+                Some((l, n)) => (l, n),
+                None if photo => ("图", part),
+                None => return None,
+            };
+            let role = match label {
+                "文" | "" => CreditRole::Reporter,
+                "图" | "摄影" | "摄" => CreditRole::Photographer,
+                _ if photo => CreditRole::Photographer,
+                _ => return None,
+            };
+            let role = if photo {
+                CreditRole::Photographer
+            } else {
+                role
+            };
+            for n in zh_names(names)? {
+                credits.push(credit(&n, role, text));
+            }
+        }
+        return (!credits.is_empty()).then_some(credits);
+    }
+    let mut role = None;
+    let mut rest = body_core;
+    let role_words: &[(&str, CreditRole)] = &[
+        ("本报特约记者", CreditRole::Correspondent),
+        ("特约记者", CreditRole::Correspondent),
+        ("本报通讯员", CreditRole::Correspondent),
+        ("通讯员", CreditRole::Correspondent),
+        ("实习生", CreditRole::Reporter),
+        ("本报记者", CreditRole::Reporter),
+        ("记者", CreditRole::Reporter),
+        ("见习记者", CreditRole::Reporter),
+        ("首席记者", CreditRole::Reporter),
+        ("摄影", CreditRole::Photographer),
+    ];
+    while !rest.is_empty() {
+        let trimmed = rest.trim_start();
+        if let Some((word, r)) = role_words.iter().find(|(w, _)| trimmed.starts_with(w)) {
+            role = Some(*r);
+            rest = &trimmed[word.len()..];
+            continue;
+        }
+        // an agency before 记者: 新华社记者 X
+        if role.is_none() {
+            if let Some(pos) = trimmed.find("记者") {
+                let agency = &trimmed[..pos];
+                if (2..=8).contains(&agency.chars().count())
+                    && agency.chars().all(crate::parse::text::is_cjk)
+                {
+                    credits.push(credit(agency, CreditRole::Agency, text));
+                    rest = &trimmed[pos..];
+                    continue;
+                }
+            }
+        }
+        // names up to the next role word
+        let end = role_words
+            .iter()
+            .filter_map(|(w, _)| trimmed.find(w))
+            .filter(|&p| p > 0)
+            .min()
+            .unwrap_or(trimmed.len());
+        let names = zh_names(&trimmed[..end])?;
+        let r = if photo {
+            CreditRole::Photographer
+        } else {
+            role?
+        };
+        for n in names {
+            credits.push(credit(&n, r, text));
+        }
+        rest = &trimmed[end..];
+    }
+    credits
+        .iter()
+        .any(|c| c.role != CreditRole::Agency as i32)
+        .then_some(credits)
+}
+
+/// Recognizes a line that is only a credit. `None` when it is anything else.
+pub fn credit_line(line: &str) -> Option<CreditLine> {
+    let text = line.trim();
+    let n = text.chars().count();
+    if !(2..=80).contains(&n) {
+        return None;
+    }
+    // （据新华社） / （据央视新闻客户端） / （新华社记者 X 摄）
+    let inner = text
+        .strip_prefix(['（', '('])
+        .and_then(|t| t.strip_suffix(['）', ')']))
+        .map(str::trim);
+    if let Some(inner) = inner {
+        if let Some(credits) = zh_byline(
+            inner
+                .trim_start_matches("记者")
+                .trim_start_matches(['：', ':']),
+            text,
+        )
+        .filter(|_| inner.contains("记者") || inner.contains("通讯员") || inner.ends_with('摄'))
+        .or_else(|| zh_byline(inner, text))
+        {
+            return Some(CreditLine { credits });
+        }
+        if let Some(credits) = agency_paren(text) {
+            return Some(CreditLine { credits });
+        }
+        return None;
+    }
+    if let Some(credits) = zh_byline(text, text) {
+        return Some(CreditLine { credits });
+    }
+    if let Some(caps) = EN_AGENCY.captures(text) {
+        return Some(CreditLine {
+            credits: vec![credit(
+                &title_case_agency(&caps[1]),
+                CreditRole::Agency,
+                text,
+            )],
+        });
+    }
+    if let Some(caps) = EN_PHOTO.captures(text) {
+        let name = caps
+            .get(1)
+            .or(caps.get(2))
+            .or(caps.get(3))
+            .map_or("", |m| m.as_str());
+        return Some(CreditLine {
+            credits: vec![credit(name, CreditRole::Photographer, text)],
+        });
+    }
+    if let Some(caps) = EN_BYLINE.captures(text) {
+        let mut credits = Vec::new();
+        for name in caps[1].split([',', '&']).flat_map(|p| p.split(" and ")) {
+            let name = name.trim();
+            if !name.is_empty() {
+                credits.push(credit(name, CreditRole::Reporter, text));
+            }
+        }
+        if let Some(extra) = caps.get(2) {
+            if let Some(a) = EN_AGENCY.captures(extra.as_str().trim()) {
+                credits.push(credit(&title_case_agency(&a[1]), CreditRole::Agency, text));
+            }
+        }
+        return Some(CreditLine { credits });
+    }
+    None
+}
+
+fn title_case_agency(s: &str) -> String {
+    match s.to_ascii_lowercase().as_str() {
+        "associated press" => "Associated Press".into(),
+        "reuters" => "Reuters".into(),
+        "afp" | "agence france-presse" => "AFP".into(),
+        "bloomberg" | "bloomberg news" => "Bloomberg".into(),
+        "xinhua" | "xinhua news agency" => "Xinhua".into(),
+        "united press international" => "UPI".into(),
+        "the new york times" => "The New York Times".into(),
+        "the washington post" => "The Washington Post".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// An agency attribution in brackets at the end of `text`: （据新华社）, (据央视新闻客户端).
+fn agency_paren(text: &str) -> Option<Vec<Credit>> {
+    let caps = AGENCY_PAREN.captures(text)?;
+    let whole = caps.get(0)?.as_str();
+    let has_cue = whole.contains('据')
+        || whole.contains("来源")
+        || whole.contains("综合")
+        || whole.contains("稿源")
+        || whole.contains("转自");
+    let names: Vec<&str> = caps[1]
+        .split(['、', '，', ','])
+        .map(|s| s.trim().trim_end_matches("电").trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let known = |n: &str| {
+        n.ends_with('社')
+            || n.ends_with('网')
+            || n.ends_with("新闻")
+            || n.ends_with("客户端")
+            || n.ends_with("日报")
+            || n.ends_with("晚报")
+            || n.ends_with("报")
+            || n.ends_with("台")
+    };
+    if names.is_empty() || !(has_cue || names.iter().all(|n| known(n))) {
+        return None;
+    }
+    Some(
+        names
+            .into_iter()
+            .map(|n| credit(n, CreditRole::Agency, whole))
+            .collect(),
+    )
+}
+
+/// Takes a credit off the end of a paragraph: `……开幕。（新华社记者 X 摄）`, `……（据新华社）`.
+/// Returns the paragraph without it and the credits.
+pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
+    let trimmed = paragraph.trim_end();
+    if !trimmed.ends_with(['）', ')']) {
+        return None;
+    }
+    let open = trimmed.rfind(['（', '('])?;
+    if open == 0 {
+        return None;
+    }
+    let tail = &trimmed[open..];
+    let line = credit_line(tail)?;
+    Some((trimmed[..open].trim_end().to_owned(), line.credits))
+}
+
+/// A dateline taken off the start of a paragraph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dateline {
+    /// The dateline as printed, e.g. `新华社北京9月14日电`.
+    pub text: String,
+    /// Agency and reporter credits it carried.
+    pub credits: Vec<Credit>,
+    /// The paragraph after the dateline.
+    pub rest: String,
+}
+
+/// Finds a dateline at the start of a paragraph.
+pub fn dateline(paragraph: &str) -> Option<Dateline> {
+    if let Some(caps) = ZH_DATELINE.captures(paragraph) {
+        let whole = caps.get(0)?;
+        let src = &caps[1];
+        let kind = &caps[4];
+        // 本报讯 needs no date; an agency 电 needs a place or a date to be a dateline
+        let has_place_or_date = !caps[2].is_empty() || caps.get(3).is_some();
+        if !(kind == "讯" || has_place_or_date) {
+            return None;
+        }
+        let head = paragraph[..caps.get(5).map_or(whole.end(), |m| m.start())].trim();
+        let head = head.trim_end_matches(['（', '(']).trim();
+        let text = head
+            .trim_start_matches(['【', '['])
+            .trim_end_matches([']', '】', ':', '：'])
+            .trim()
+            .to_owned();
+        let mut credits = vec![credit(src, CreditRole::Agency, &text)];
+        if let Some(people) = caps.get(5) {
+            let people_text = format!("（{}）", people.as_str());
+            match zh_byline(people.as_str(), &people_text) {
+                Some(more) => credits.extend(more),
+                None => return None,
+            }
+        }
+        let rest = paragraph[whole.end()..].trim().to_owned();
+        if rest.is_empty() {
+            return None;
+        }
+        return Some(Dateline {
+            text,
+            credits,
+            rest,
+        });
+    }
+    if let Some(caps) = EN_DATELINE.captures(paragraph) {
+        let place = caps[1].trim();
+        if place.len() < 3 || !place.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
+        // a real dateline's place is capitals (and maybe ", July 9")
+        let place_word = place.split(',').next().unwrap_or(place);
+        if place_word.chars().any(char::is_lowercase) {
+            return None;
+        }
+        let whole = caps.get(0)?;
+        let text = paragraph[..whole.end()]
+            .trim()
+            .trim_end_matches(['—', '–', '-'])
+            .trim()
+            .to_owned();
+        let mut credits = Vec::new();
+        if let Some(agency) = caps.get(2) {
+            let name = match agency.as_str() {
+                "AP" => "Associated Press",
+                other => other,
+            };
+            credits.push(credit(name, CreditRole::Agency, &text));
+        }
+        return Some(Dateline {
+            text,
+            credits,
+            rest: paragraph[whole.end()..].trim().to_owned(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(line: &CreditLine) -> Vec<(String, CreditRole)> {
+        line.credits
+            .iter()
+            .map(|c| (c.name.clone(), c.role()))
+            .collect()
+    }
+
+    #[test]
+    fn agency_in_brackets() {
+        let l = credit_line("（据新华社）").expect("credit");
+        assert_eq!(names(&l), vec![("新华社".into(), CreditRole::Agency)]);
+        let l = credit_line("（据央视新闻客户端）").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![("央视新闻客户端".into(), CreditRole::Agency)]
+        );
+        assert!(credit_line("（二〇二五年）").is_none());
+    }
+
+    #[test]
+    fn photo_and_reporter_bylines() {
+        let l = credit_line("记者 祝家乐 摄").expect("credit");
+        assert_eq!(names(&l), vec![("祝家乐".into(), CreditRole::Photographer)]);
+        let l = credit_line("本报记者 张三 李四 通讯员 王五").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![
+                ("张三".into(), CreditRole::Reporter),
+                ("李四".into(), CreditRole::Reporter),
+                ("王五".into(), CreditRole::Correspondent)
+            ]
+        );
+        let l = credit_line("（新华社记者 李贺 摄）").expect("credit");
+        assert!(names(&l).contains(&("李贺".into(), CreditRole::Photographer)));
+        let l = credit_line("王五/摄").expect("credit");
+        assert_eq!(names(&l), vec![("王五".into(), CreditRole::Photographer)]);
+        assert!(credit_line("记者会上他说了很多话，大家都听见了。").is_none());
+    }
+
+    #[test]
+    fn english_credits() {
+        let l = credit_line("By JANE DOE and John Smith").expect("credit");
+        assert_eq!(names(&l).len(), 2);
+        let l = credit_line("Associated Press").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![("Associated Press".into(), CreditRole::Agency)]
+        );
+        let l = credit_line("Photo by Maria Lopez").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![("Maria Lopez".into(), CreditRole::Photographer)]
+        );
+        assert!(credit_line("By the time the storm hit, it was late.").is_none());
+    }
+
+    #[test]
+    fn datelines() {
+        let d = dateline("【新华社北京9月14日电】国务院今天发布通知。").expect("dateline");
+        assert_eq!(d.text, "新华社北京9月14日电");
+        assert_eq!(d.rest, "国务院今天发布通知。");
+        let d = dateline("本报北京7月9日电 （记者 王小明）会议今天召开。").expect("dateline");
+        assert_eq!(d.credits.len(), 2);
+        assert_eq!(d.credits[1].name, "王小明");
+        let d = dateline("本报讯（记者 张三 通讯员 李四）近日，").expect("dateline");
+        assert_eq!(d.text, "本报讯");
+        let d = dateline("WASHINGTON (AP) — The Senate voted.").expect("dateline");
+        assert_eq!(d.credits[0].name, "Associated Press");
+        assert_eq!(d.rest, "The Senate voted.");
+        assert!(dateline("新华社发布的消息显示，").is_none());
+    }
+}

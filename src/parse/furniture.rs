@@ -1,0 +1,193 @@
+//! Page furniture: masthead and colophon lines (国内统一刊号 CN 15-0072, ISSN, 主办), page
+//! lines (`2025年7月10日 星期四 第01版`, `A6 THURSDAY, JULY 10, 2025 THE DAILY`), editor lines
+//! (本版责编：X 校对：Y). Page metadata, never article text.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::proto::{Credit, CreditRole};
+
+/// What a furniture line is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Furniture {
+    /// A serial number (`CN 15-0072`), with the line as printed.
+    Serial(String),
+    /// An ISSN (`ISSN 1234-5678`).
+    Issn(String),
+    /// The publisher (包头日报社 from `包头日报社主办`).
+    Publisher(String),
+    /// Editor, proofreader and designer credits of the page.
+    Editors(Vec<Credit>),
+    /// Any other masthead, colophon, running head or page line, kept as printed.
+    Line,
+}
+
+static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"CN\s*([0-9]{2})\s*[-－—–]\s*([0-9]{4})(?:\s*/\s*([A-Z0-9]{1,4}))?")
+        .expect("valid regex")
+});
+static ISSN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)ISSN\s*[:：]?\s*([0-9]{4})\s*[-－—–]\s*([0-9]{3}[0-9X])").expect("valid regex")
+});
+static PUBLISHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:主办(?:单位)?[:：]\s*([\p{Han}（）()·]{2,24})|([\p{Han}（）()·]{2,24}?)\s*(?:主办|主管主办|出版)(?:\s*出版)?)$").expect("valid regex")
+});
+static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(本版)?(责任编辑|责任校对|责编|编辑|校对|美编|美术编辑|组版|版式|版式设计|审读|审校|终审|二审|值班主任|制图|排版)\s*[:：]?\s*").expect("valid regex")
+});
+/// Page lines: a date with weekday or a page number in 第N版 form.
+static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9]{1,3}期")
+        .expect("valid regex")
+});
+static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}\b)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}$|^[A-Z][0-9]{1,2}$")
+        .expect("valid regex")
+});
+static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|(?i:all rights reserved|^©|copyright ©|postmaster:|subscription rates|periodicals postage)")
+        .expect("valid regex")
+});
+
+/// Classifies one line as page furniture, or `None` when it may be article text.
+/// `page_name` is the page's name (版名): a line that is just the name is a running head.
+pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
+    let line = line.trim();
+    let n = line.chars().count();
+    if n == 0 || n > 120 {
+        return None;
+    }
+    if let Some(c) = SERIAL.captures(line) {
+        let mut serial = format!("CN {}-{}", &c[1], &c[2]);
+        if let Some(suffix) = c.get(3) {
+            serial.push('/');
+            serial.push_str(suffix.as_str());
+        }
+        if line.contains("刊号") || n <= 30 {
+            return Some(Furniture::Serial(serial));
+        }
+    }
+    if let Some(c) = ISSN.captures(line) {
+        if n <= 40 {
+            return Some(Furniture::Issn(format!("ISSN {}-{}", &c[1], &c[2])));
+        }
+    }
+    if n <= 30 {
+        if let Some(c) = PUBLISHER.captures(line) {
+            let name = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+            if name.chars().count() >= 2 {
+                return Some(Furniture::Publisher(name.to_owned()));
+            }
+        }
+    }
+    if n <= 80 {
+        if let Some(editors) = editor_line(line) {
+            return Some(Furniture::Editors(editors));
+        }
+    }
+    if (n <= 60 && ZH_PAGE_LINE.is_match(line) && !crate::parse::text::ends_sentence(line))
+        || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
+        || (n <= 80 && COLOPHON_WORDS.is_match(line))
+        || (!page_name.is_empty() && line == page_name)
+    {
+        return Some(Furniture::Line);
+    }
+    None
+}
+
+/// `本版责编：李华 校对：张三` → editor credits; `None` unless the whole line is such credits.
+fn editor_line(line: &str) -> Option<Vec<Credit>> {
+    let mut credits = Vec::new();
+    let mut matches = EDITOR_WORD.find_iter(line).peekable();
+    let first = matches.peek()?;
+    if first.start() != 0 {
+        return None;
+    }
+    let found: Vec<_> = EDITOR_WORD.find_iter(line).collect();
+    for (i, m) in found.iter().enumerate() {
+        let end = found.get(i + 1).map_or(line.len(), |next| next.start());
+        let names = line[m.end()..end].trim();
+        if names.is_empty() {
+            return None;
+        }
+        for name in names
+            .split(|c: char| c.is_whitespace() || matches!(c, '、' | '，' | ',' | '　'))
+            .filter(|s| !s.is_empty())
+        {
+            let ok = (1..=5).contains(&name.chars().count())
+                && name
+                    .chars()
+                    .all(|c| crate::parse::text::is_cjk(c) || c == '·');
+            if !ok {
+                return None;
+            }
+            credits.push(Credit {
+                name: name.to_owned(),
+                role: CreditRole::Editor as i32,
+                text: line.to_owned(),
+            });
+        }
+    }
+    (!credits.is_empty()).then_some(credits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masthead_lines() {
+        assert_eq!(
+            classify("国内统一刊号:CN 15-0072", ""),
+            Some(Furniture::Serial("CN 15-0072".into()))
+        );
+        assert_eq!(
+            classify("CN15－0072", ""),
+            Some(Furniture::Serial("CN 15-0072".into()))
+        );
+        assert_eq!(
+            classify("包头日报社主办", ""),
+            Some(Furniture::Publisher("包头日报社".into()))
+        );
+        assert_eq!(
+            classify("主办：人民日报社", ""),
+            Some(Furniture::Publisher("人民日报社".into()))
+        );
+        assert_eq!(
+            classify("ISSN 1234-567X", ""),
+            Some(Furniture::Issn("ISSN 1234-567X".into()))
+        );
+    }
+
+    #[test]
+    fn page_and_editor_lines() {
+        assert_eq!(
+            classify("2025年7月10日 星期四 第01版", ""),
+            Some(Furniture::Line)
+        );
+        assert_eq!(
+            classify("A6 THURSDAY, JULY 10, 2025 THE DAILY HERALD", ""),
+            Some(Furniture::Line)
+        );
+        let Some(Furniture::Editors(e)) = classify("本版责编：李华 校对：张三", "")
+        else {
+            panic!("editor line")
+        };
+        assert_eq!(
+            e.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            vec!["李华", "张三"]
+        );
+        assert_eq!(classify("要闻", "要闻"), Some(Furniture::Line));
+    }
+
+    #[test]
+    fn article_text_is_not_furniture() {
+        assert_eq!(classify("据介绍，编辑部今年共编辑稿件三千篇。", ""), None);
+        assert_eq!(
+            classify("2025年7月9日下午，中国航天员科研训练中心举行见面会。", ""),
+            None
+        );
+        assert_eq!(classify("艺术盛会 与你共赴", ""), None);
+    }
+}

@@ -1,0 +1,298 @@
+//! Page references: 详见05版, 下转第3版, 上接第二版, Continued on Page A5, See STORM, Page 7,
+//! STORM, From Page 1 — including the OCR damage such markers suffer (`Contmued`, `Pagc`,
+//! stray spaces inside the marker).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::proto::{PageReference, PageReferenceKind};
+
+/// Chinese markers, optionally in brackets: verb, optional 第, page, 版.
+static ZH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"[（(【\[]?\s*(详\s*见|参\s*见|见|下\s*转|上\s*接|转|接|续)\s*(?:第\s*)?([A-Za-z]?\s*[0-9]{1,3}|[一二三四五六七八九十〇零百]{1,4})\s*[版板页]\s*[)）】\]]?",
+    )
+    .expect("valid regex")
+});
+
+/// English "continued" markers, tolerant of OCR damage in both words.
+static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[(\[]?\s*\b(c[o0][nm]t[a-z]{0,7}|cont'd|cont\.)\s+(on|from|to)\s+(?:(?:page|pagc|paqe|pg\.?|p\.)\s*)?([a-z]?\s?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
+    )
+    .expect("valid regex")
+});
+
+/// `See STORM, Page 7` (jump) or `See related story, Page 5` (see also).
+static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[(\[]?\s*\bsee\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
+    )
+    .expect("valid regex")
+});
+
+/// `STORM, From Page 1` / `From Page 1` opening a continuation.
+static EN_FROM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:([a-z][a-z'’ -]{0,40}?)\s*,?\s+)?(?:from|frorn|fr0m)\s+(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)\b\s*[.)\]]?",
+    )
+    .expect("valid regex")
+});
+
+/// A reference found in a text, with where it sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The reference.
+    pub reference: PageReference,
+    /// Byte range of the marker in the searched text.
+    pub range: std::ops::Range<usize>,
+    /// The marker words were damaged and matched loosely (e.g. `Contmued`).
+    pub fuzzy: bool,
+}
+
+/// Most references taken from one text; the rest are ignored with a warning upstream.
+pub const MAX_PER_TEXT: usize = 32;
+
+/// Finds every page reference in `text`, in order.
+pub fn find(text: &str) -> Vec<Found> {
+    let mut found = Vec::new();
+    if text.contains('版') || text.contains('板') || text.contains('页') {
+        for caps in ZH.captures_iter(text) {
+            if found.len() >= MAX_PER_TEXT {
+                break;
+            }
+            let whole = caps.get(0).expect("group 0");
+            let verb: String = caps[1].chars().filter(|c| !c.is_whitespace()).collect();
+            let kind = match verb.as_str() {
+                "详见" | "参见" | "见" => PageReferenceKind::SeeAlso,
+                "下转" | "转" => PageReferenceKind::ContinuedOn,
+                _ => PageReferenceKind::ContinuedFrom,
+            };
+            // A bare 见/转/接 needs brackets or a 第 to be a marker, not prose ("转版" rarely
+            // occurs, but "接5版" without brackets is too weak to act on).
+            let bracketed =
+                whole.as_str().starts_with(['（', '(', '【', '[']) || whole.as_str().contains('第');
+            if verb.chars().count() == 1 && !bracketed {
+                continue;
+            }
+            let label: String = caps[2].chars().filter(|c| !c.is_whitespace()).collect();
+            let label = label.to_uppercase();
+            found.push(Found {
+                reference: reference(kind, &label, whole.as_str(), ""),
+                range: whole.range(),
+                fuzzy: caps[1].contains(char::is_whitespace),
+            });
+        }
+    }
+    let lower_has = |needle: &str| text.len() < 4096 && text.to_ascii_lowercase().contains(needle);
+    if text.is_ascii()
+        || lower_has("page")
+        || lower_has("cont")
+        || lower_has("see ")
+        || lower_has("from")
+    {
+        for caps in EN_CONTINUED.captures_iter(text) {
+            if found.len() >= MAX_PER_TEXT {
+                break;
+            }
+            let word = caps[1].to_ascii_lowercase();
+            if !(word.starts_with("cont") || word == "cont'd" || looks_like(&word, "continued")) {
+                continue;
+            }
+            let kind = match caps[2].to_ascii_lowercase().as_str() {
+                "from" => PageReferenceKind::ContinuedFrom,
+                _ => PageReferenceKind::ContinuedOn,
+            };
+            let whole = caps.get(0).expect("group 0");
+            let label: String = caps[3].chars().filter(|c| !c.is_whitespace()).collect();
+            found.push(Found {
+                reference: reference(kind, &label.to_uppercase(), whole.as_str().trim(), ""),
+                range: whole.range(),
+                fuzzy: !(word == "continued" || word == "cont'd" || word == "cont."),
+            });
+        }
+        for caps in EN_SEE.captures_iter(text) {
+            if found.len() >= MAX_PER_TEXT {
+                break;
+            }
+            let whole = caps.get(0).expect("group 0");
+            if found.iter().any(|f| overlaps(&f.range, &whole.range())) {
+                continue;
+            }
+            let word = caps[1].trim();
+            // An all-capitals jump word marks a jump; anything else is a pointer.
+            let is_jump = word.chars().any(char::is_alphabetic)
+                && !word.chars().any(char::is_lowercase)
+                && word.split_whitespace().count() <= 3;
+            let (kind, jump) = if is_jump {
+                (PageReferenceKind::ContinuedOn, word)
+            } else {
+                (PageReferenceKind::SeeAlso, "")
+            };
+            found.push(Found {
+                reference: reference(kind, &caps[2].to_uppercase(), whole.as_str().trim(), jump),
+                range: whole.range(),
+                fuzzy: false,
+            });
+        }
+        if let Some(caps) = EN_FROM.captures(text) {
+            let whole = caps.get(0).expect("group 0");
+            let word = caps.get(1).map_or("", |m| m.as_str().trim());
+            let jump_ok = word.is_empty()
+                || (!word.chars().any(char::is_lowercase) && word.split_whitespace().count() <= 3);
+            if jump_ok && !found.iter().any(|f| overlaps(&f.range, &whole.range())) {
+                found.push(Found {
+                    reference: reference(
+                        PageReferenceKind::ContinuedFrom,
+                        &caps[2].to_uppercase(),
+                        whole.as_str().trim(),
+                        word,
+                    ),
+                    range: whole.range(),
+                    fuzzy: !caps[0].to_ascii_lowercase().contains("from"),
+                });
+            }
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    found
+}
+
+fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Loose match for OCR-damaged words: same first letter, same length ±1, at most two
+/// characters differing.
+fn looks_like(word: &str, target: &str) -> bool {
+    let (w, t): (Vec<char>, Vec<char>) = (word.chars().collect(), target.chars().collect());
+    if w.first() != t.first() || w.len().abs_diff(t.len()) > 1 {
+        return false;
+    }
+    let diff = w.iter().zip(&t).filter(|(a, b)| a != b).count() + w.len().abs_diff(t.len());
+    diff <= 2
+}
+
+fn reference(kind: PageReferenceKind, label: &str, text: &str, jump: &str) -> PageReference {
+    PageReference {
+        kind: kind as i32,
+        page_number: page_number(label),
+        page_label: label.to_owned(),
+        text: text.trim().to_owned(),
+        jump_word: jump.to_uppercase(),
+    }
+}
+
+/// The page number of a label: `05` → 5, `二` → 2, `十二` → 12; 0 for labels with a
+/// section letter (`A5`), whose number only counts within the section.
+pub fn page_number(label: &str) -> u32 {
+    if let Ok(n) = label.parse::<u32>() {
+        return n;
+    }
+    chinese_number(label).unwrap_or(0)
+}
+
+/// Reads a Chinese numeral up to 999: 五, 十二, 二十, 一百零五.
+pub fn chinese_number(s: &str) -> Option<u32> {
+    let digit = |c: char| -> Option<u32> {
+        Some(match c {
+            '〇' | '零' => 0,
+            '一' => 1,
+            '二' => 2,
+            '三' => 3,
+            '四' => 4,
+            '五' => 5,
+            '六' => 6,
+            '七' => 7,
+            '八' => 8,
+            '九' => 9,
+            _ => return None,
+        })
+    };
+    let mut total = 0;
+    let mut current = 0;
+    let mut any = false;
+    for c in s.chars() {
+        any = true;
+        match c {
+            '百' => {
+                total += current.max(1) * 100;
+                current = 0;
+            }
+            '十' => {
+                total += current.max(1) * 10;
+                current = 0;
+            }
+            c => current = current * 10 + digit(c)?,
+        }
+    }
+    any.then_some(total + current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> PageReference {
+        let found = find(text);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        found
+            .into_iter()
+            .next()
+            .map(|f| f.reference)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn chinese_markers() {
+        let r = one("详见05版");
+        assert_eq!(
+            (r.kind(), r.page_number, r.page_label.as_str()),
+            (PageReferenceKind::SeeAlso, 5, "05")
+        );
+        assert_eq!(one("（下转第3版）").kind(), PageReferenceKind::ContinuedOn);
+        let r = one("（上接第二版）");
+        assert_eq!(
+            (r.kind(), r.page_number),
+            (PageReferenceKind::ContinuedFrom, 2)
+        );
+        assert_eq!(one("（转第十二版）").page_number, 12);
+        assert_eq!(one("详 见 第 5 版").page_number, 5);
+        assert!(find("他见过5版的稿子").is_empty());
+    }
+
+    #[test]
+    fn english_markers() {
+        let r = one("Continued on Page A5");
+        assert_eq!(
+            (r.kind(), r.page_label.as_str(), r.page_number),
+            (PageReferenceKind::ContinuedOn, "A5", 0)
+        );
+        let r = one("See STORM, Page 7");
+        assert_eq!(
+            (r.kind(), r.jump_word.as_str(), r.page_number),
+            (PageReferenceKind::ContinuedOn, "STORM", 7)
+        );
+        let r = one("STORM, From Page 1");
+        assert_eq!(
+            (r.kind(), r.jump_word.as_str()),
+            (PageReferenceKind::ContinuedFrom, "STORM")
+        );
+        assert_eq!(
+            one("(Contmued from Page 1)").kind(),
+            PageReferenceKind::ContinuedFrom
+        );
+        assert_eq!(
+            one("See related story, Page 5").kind(),
+            PageReferenceKind::SeeAlso
+        );
+    }
+
+    #[test]
+    fn chinese_numerals() {
+        assert_eq!(chinese_number("二十"), Some(20));
+        assert_eq!(chinese_number("一百零五"), Some(105));
+        assert_eq!(chinese_number("十"), Some(10));
+    }
+}
