@@ -74,7 +74,10 @@ pub fn html_to_markdown(html: &str) -> String {
     while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         rest = &rest[open..];
-        let Some(close) = rest[..rest.len().min(512)].find('>') else {
+        let Some(close) = rest.as_bytes()[..rest.len().min(512)]
+            .iter()
+            .position(|&b| b == b'>')
+        else {
             out.push('<');
             rest = &rest[1..];
             continue;

@@ -41,6 +41,12 @@ static EN_AGENCY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// The title line under an English byline: `Staff Writer`, `Herald Staff Writers`.
+static EN_CREDIT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[A-Z][\w.'’-]*\s+){0,3}(?:staff\s+(?:writer|reporter|photographer)s?|(?:special\s+|foreign\s+)?correspondents?|contributing\s+writers?|for\s+the\s+[A-Z][\w ]{2,30})$")
+        .expect("valid regex")
+});
+
 /// English photo credits: `Photo by NAME`, `NAME/Staff Photographer`, `(AP Photo/NAME)`.
 static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]{1,50}?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,50}?)|([A-Z][\p{L}.'’ -]{1,50}?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters))\s*[)\]]?$")
@@ -206,6 +212,12 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     }
     if let Some(credits) = zh_byline(text, text) {
         return Some(CreditLine { credits });
+    }
+    if EN_CREDIT_TITLE.is_match(text) {
+        // `Staff Writer` under a byline: part of the credit, names nothing new
+        return Some(CreditLine {
+            credits: Vec::new(),
+        });
     }
     if let Some(caps) = EN_AGENCY.captures(text) {
         return Some(CreditLine {

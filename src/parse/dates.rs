@@ -80,7 +80,7 @@ static DATES: LazyLock<Regex> = LazyLock::new(|| {
 
 fn month_number(name: &str) -> Option<u32> {
     let n = name.to_ascii_lowercase();
-    Some(match &n[..3.min(n.len())] {
+    Some(match n.get(..3).unwrap_or(&n) {
         "jan" => 1,
         "feb" => 2,
         "mar" => 3,

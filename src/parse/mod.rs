@@ -370,8 +370,14 @@ fn segment(
                         headline_wrapped: *hard,
                         ..Draft::default()
                     };
-                    for l in lines {
-                        teaser.headlines.push((0, l.clone()));
+                    if inline_see {
+                        let joined = lines.join(" ");
+                        teaser.headlines.push((0, cut_ranges(&joined, &inline)));
+                        teaser.references.extend(inline);
+                    } else {
+                        for l in lines {
+                            teaser.headlines.push((0, l.clone()));
+                        }
                     }
                     if let Some(Item::Reference(found)) = next {
                         teaser.references.extend(found.iter().cloned());
@@ -388,6 +394,19 @@ fn segment(
                     && (headline_like(lines) || all_caps(lines))
                     && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
                     && (cur.is_empty() || !cur.paragraphs.is_empty());
+                // Short lines above the first article (the paper's name, a slogan) are
+                // masthead, not a headless article.
+                let above_everything =
+                    drafts.is_empty() && cur.is_empty() && pending_refs.is_empty();
+                if above_everything
+                    && headline_like(lines)
+                    && text::char_len(&lines.join(" ")) <= 24
+                    && !next_is_body(next, lines)
+                {
+                    masthead.lines.push(lines.join(" "));
+                    i += 1;
+                    continue;
+                }
                 if starts_article && next_is_body(next, lines) {
                     close(&mut cur, &mut drafts)?;
                     start(
@@ -448,6 +467,11 @@ fn segment(
                 _ => masthead.lines.push(line.clone()),
             },
             Item::Image => {
+                // A picture followed by its caption and photo credit is a photo story of
+                // its own, even when it follows another article's text.
+                if !cur.paragraphs.is_empty() && photo_unit_ahead(&items[i + 1..]) {
+                    close(&mut cur, &mut drafts)?;
+                }
                 if cur.is_empty() {
                     pending_image = true;
                 } else {
@@ -468,6 +492,30 @@ fn segment(
         last.credits.append(&mut pending_credits);
     }
     Ok(drafts)
+}
+
+/// Do the next items read as a caption and a photo credit (one or two short paragraphs,
+/// then a photographer's credit, on its own line or closing the caption)?
+fn photo_unit_ahead(rest: &[Item]) -> bool {
+    let is_photographer = |c: &Credit| c.role() == CreditRole::Photographer;
+    for (n, item) in rest.iter().take(3).enumerate() {
+        match item {
+            Item::Text { lines, .. } => {
+                let (para, _) = text::join_lines(lines.iter().map(String::as_str));
+                if text::text_weight(&para) > 400 {
+                    return false;
+                }
+                if credits::trailing_credit(&para)
+                    .is_some_and(|(_, c)| c.iter().any(is_photographer))
+                {
+                    return true;
+                }
+            }
+            Item::Credit(c) => return n > 0 && c.iter().any(is_photographer),
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// A guessed headline needs a body under it that is longer than itself.
@@ -568,19 +616,6 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
         dehyphenated += undone;
         let inline = markers::find(&para);
         if !inline.is_empty() {
-            if inline.iter().any(|f| f.fuzzy) {
-                warnings.push(warning(
-                    "fuzzy_marker",
-                    format!(
-                        "page marker read loosely: {}",
-                        inline
-                            .iter()
-                            .map(|f| f.reference.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
             para = cut_ranges(&para, &inline);
             found_refs.extend(inline);
         }
@@ -610,6 +645,17 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
     }
     if headline.is_empty() && paragraphs.is_empty() && !draft.teaser {
         return None;
+    }
+    let fuzzy: Vec<&str> = found_refs
+        .iter()
+        .filter(|f| f.fuzzy)
+        .map(|f| f.reference.text.as_str())
+        .collect();
+    if !fuzzy.is_empty() {
+        warnings.push(warning(
+            "fuzzy_marker",
+            format!("page marker read loosely: {}", fuzzy.join(", ")),
+        ));
     }
     if found_refs.len() > markers::MAX_PER_TEXT {
         warnings.push(warning(
@@ -650,12 +696,14 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
     let has_photographer = credits.iter().any(|c| c.role() == CreditRole::Photographer);
     let kind = if draft.teaser {
         ArticleKind::Teaser
-    } else if has_photographer && paragraphs.len() <= 3 && (draft.image || body_weight <= 600) {
+    } else if has_photographer && paragraphs.len() <= 2 && (draft.image || body_weight <= 600) {
         ArticleKind::Photo
     } else if headline.is_empty() {
         ArticleKind::Fragment
     } else if body_weight >= 1000
         || paragraphs.len() >= 7
+        // briefs do not jump between pages
+        || references.iter().any(|r| r.kind() != PageReferenceKind::SeeAlso)
         || (ordinal == 1
             && draft.headlines.first().is_some_and(|(l, _)| *l == 1)
             && body_weight >= 400)
