@@ -1,0 +1,105 @@
+//! Throughput of the pure parser, `parse_page`, in bytes of page text per second.
+//!
+//! `cargo bench --bench parser` measures two pages: the seed front page as a converter produced
+//! it, and a ~1 MiB page made of the seed's masthead and its articles repeated, which shows
+//! whether the parser stays linear. Criterion prints MB/s for each; BENCHMARKS.md records them.
+//! Under `cargo test --all-targets` each benchmark runs once, as a smoke test.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use pagewire::parse::{parse_page, Limits};
+use pagewire::proto::{PageFormat, RawPage};
+
+/// The seed page, byte for byte (a copy of `shared/corpus`, so a clean clone has it).
+const SEED: &str = include_str!("data/zh-baotou-daily-2025-07-10-p01.md");
+
+/// Size the large page grows to, in bytes of page text.
+const LARGE_PAGE_BYTES: usize = 1 << 20;
+
+/// The seed page's print position around `content`.
+fn raw_page(content: String) -> RawPage {
+    RawPage {
+        publication: "baotou-daily".into(),
+        issue_date: "2025-07-10".into(),
+        page_number: 1,
+        page_label: "01".into(),
+        format: PageFormat::Markdown.into(),
+        content,
+        ..RawPage::default()
+    }
+}
+
+/// The seed's masthead once, then its articles (everything from the first `# ` heading on)
+/// repeated until the text reaches `target` bytes.
+fn large_page_text(target: usize) -> String {
+    let first_heading = SEED.find("\n# ").map_or(0, |i| i + 1);
+    let (masthead, articles) = SEED.split_at(first_heading);
+    let mut text = String::with_capacity(target + SEED.len());
+    text.push_str(masthead);
+    while text.len() < target {
+        text.push_str(articles.trim_end());
+        text.push_str("\n\n");
+    }
+    text
+}
+
+/// Limits that let the large page through: it holds far more articles than any printed page.
+// `..Limits::default()` is needless while Limits has two fields; it keeps this compiling when
+// the parser gains more.
+#[allow(clippy::needless_update)]
+fn limits_for(text: &str) -> Limits {
+    let default = Limits::default();
+    Limits {
+        max_bytes: default.max_bytes.max(text.len()),
+        max_articles: 100_000,
+        ..default
+    }
+}
+
+/// Says what one parse of `raw` gives, so a run that measures only an error path is visible.
+fn report(name: &str, raw: &RawPage, limits: &Limits) {
+    match parse_page(raw, limits) {
+        Ok(page) => eprintln!(
+            "{name}: {} bytes, {} articles",
+            raw.content.len(),
+            page.articles.len()
+        ),
+        Err(e) => eprintln!(
+            "{name}: {} bytes, parse error {} ({e}): only the error path is measured",
+            raw.content.len(),
+            e.code()
+        ),
+    }
+}
+
+fn parse_pages(c: &mut Criterion) {
+    let seed = raw_page(SEED.to_owned());
+    let seed_limits = Limits::default();
+    let large = raw_page(large_page_text(LARGE_PAGE_BYTES));
+    let large_limits = limits_for(&large.content);
+    report("seed_page", &seed, &seed_limits);
+    report("large_page", &large, &large_limits);
+
+    let mut group = c.benchmark_group("parse_page");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    group.throughput(Throughput::Bytes(seed.content.len() as u64));
+    group.bench_function("seed_page", |b| {
+        b.iter(|| parse_page(black_box(&seed), black_box(&seed_limits)))
+    });
+
+    // Milliseconds per iteration: flat sampling with fewer samples keeps this within ~3 s.
+    group.sampling_mode(SamplingMode::Flat).sample_size(20);
+    group.throughput(Throughput::Bytes(large.content.len() as u64));
+    group.bench_function("large_page", |b| {
+        b.iter(|| parse_page(black_box(&large), black_box(&large_limits)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse_pages);
+criterion_main!(benches);
