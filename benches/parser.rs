@@ -13,7 +13,7 @@ use pagewire::parse::{parse_page, Limits};
 use pagewire::proto::{PageFormat, RawPage};
 
 /// The seed page, byte for byte (a copy of `shared/corpus`, so a clean clone has it).
-const SEED: &str = include_str!("data/zh-baotou-daily-2025-07-10-p01.md");
+const SEED: &str = include_str!("../tests/fixtures/zh-baotou-daily-2025-07-10-p01.md");
 
 /// Size the large page grows to, in bytes of page text.
 const LARGE_PAGE_BYTES: usize = 1 << 20;
