@@ -260,7 +260,7 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
             out.push(item);
             continue;
         };
-        if lines.len() < 3 {
+        if lines.len() < 2 {
             out.push(Item::Text { lines, hard });
             continue;
         }
@@ -269,8 +269,22 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
             .map(|l| text::text_weight(l))
             .max()
             .unwrap_or(0);
-        let mut current = Vec::new();
-        for line in lines {
+        let mut current: Vec<String> = Vec::new();
+        let mut rest = lines.iter().skip(1);
+        for line in lines.iter().cloned() {
+            let next = rest.next();
+            // A headline line glued to its body (no blank line, no indent): short, open-ended,
+            // capitals or CJK without commas, and followed by a clearly longer line.
+            if current.is_empty()
+                && next.is_some_and(|n| text::text_weight(n) * 2 > text::text_weight(&line) * 3)
+                && headline_shaped(&line)
+            {
+                out.push(Item::Text {
+                    lines: vec![line],
+                    hard: false,
+                });
+                continue;
+            }
             let short = text::text_weight(&line) * 100 < width * 85;
             let ends =
                 text::ends_sentence(&line) || line.ends_with(['？', '?', '！', '!', '”', '"']);
@@ -290,6 +304,22 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
         }
     }
     out
+}
+
+/// A line shaped like a headline in plain OCR text: short and open-ended, and either in
+/// capitals (English) or CJK without sentence punctuation.
+fn headline_shaped(line: &str) -> bool {
+    if text::ends_sentence(line) || line.contains(['，', '。', '；']) {
+        return false;
+    }
+    let cjk = line.chars().filter(|&c| text::is_cjk(c)).count();
+    if cjk > 0 {
+        return text::char_len(line) <= 30;
+    }
+    let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.len() >= 4
+        && letters.iter().all(|c| c.is_uppercase())
+        && line.split_whitespace().count() <= 12
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ static AGENCY_PAREN: LazyLock<Regex> = LazyLock::new(|| {
 /// 本报北京7月9日电, 本报讯, optionally followed by （记者 X 通讯员 Y）.
 static ZH_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^[【\[]?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
+        r"^[【\[]?\s*据?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯|消息)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
     )
     .expect("valid regex")
 });
@@ -49,7 +49,7 @@ static EN_CREDIT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// English photo credits: `Photo by NAME`, `NAME/Staff Photographer`, `(AP Photo/NAME)`.
 static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]{1,50}?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,50}?)|([A-Z][\p{L}.'’ -]{1,50}?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters))\s*[)\]]?$")
+    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]{1,50}?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,50}?)|([A-Z][\p{L}.'’ -]{1,50}?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters|ap|afp|the new york times))\s*[)\]]?$")
         .expect("valid regex")
 });
 
@@ -317,8 +317,27 @@ pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
         return None;
     }
     let tail = &trimmed[open..];
-    let line = credit_line(tail)?;
-    Some((trimmed[..open].trim_end().to_owned(), line.credits))
+    let mut credits = credit_line(tail)?.credits;
+    let mut rest = trimmed[..open].trim_end();
+    // 新华社发（李四摄）: the agency that sent the picture
+    if let Some(sent) = rest.strip_suffix('发') {
+        let agency: String = sent
+            .chars()
+            .rev()
+            .take_while(|&c| crate::parse::text::is_cjk(c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if agency.ends_with('社') && (3..=6).contains(&agency.chars().count()) {
+            credits.insert(
+                0,
+                credit(&agency, CreditRole::Agency, &format!("{agency}发")),
+            );
+            rest = rest[..rest.len() - agency.len() - '发'.len_utf8()].trim_end();
+        }
+    }
+    Some((rest.to_owned(), credits))
 }
 
 /// A dateline taken off the start of a paragraph.
@@ -338,9 +357,15 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
         let whole = caps.get(0)?;
         let src = &caps[1];
         let kind = &caps[4];
-        // 本报讯 needs no date; an agency 电 needs a place or a date to be a dateline
+        // 本报讯 needs no date; an agency 电 needs a place or a date to be a dateline;
+        // 消息 (央视网消息) follows the source directly
         let has_place_or_date = !caps[2].is_empty() || caps.get(3).is_some();
-        if !(kind == "讯" || has_place_or_date) {
+        let ok = match kind {
+            "讯" => true,
+            "消息" => !has_place_or_date && whole.as_str().trim_end().ends_with(['：', ':']),
+            _ => has_place_or_date,
+        };
+        if !ok {
             return None;
         }
         let head = paragraph[..caps.get(5).map_or(whole.end(), |m| m.start())].trim();

@@ -38,7 +38,7 @@ static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Page lines: a date with weekday or a page number in 第N版 form.
 static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9]{1,3}期")
+    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$")
         .expect("valid regex")
 });
 static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -46,7 +46,7 @@ static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|(?i:all rights reserved|^©|copyright ©|postmaster:|subscription rates|periodicals postage)")
+    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]|^(?:https?://|www\.)\S+$|(?i:all rights reserved|^©|copyright ©|postmaster:|subscription rates|periodicals postage|^vol\.?\s+[ivxlcdm0-9]+\b|^no\.\s*[0-9,]+$|^\$[0-9]+(?:\.[0-9]{2})?$|^(?:late|final|early|city|national|metro|home|sunday)\s+edition$|^(?:today|tonight|tomorrow)[,:]\s.{0,60}\b(?:high|low)\s+[0-9]{1,3})")
         .expect("valid regex")
 });
 

@@ -11,7 +11,7 @@ use crate::proto::{PageReference, PageReferenceKind};
 /// Chinese markers, optionally in brackets: verb, optional 第, page, 版.
 static ZH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"[（(【\[]?\s*(详\s*见|参\s*见|见|下\s*转|上\s*接|转|接|续)\s*(?:第\s*)?([A-Za-z]?\s*[0-9]{1,3}|[一二三四五六七八九十〇零百]{1,4})\s*[版板页]\s*[)）】\]]?",
+        r"[（(【\[]?\s*(详\s*见|参\s*见|见|下\s*转|上\s*接|紧\s*接|转|接|续)\s*(?:第\s*)?([A-Za-z]?\s*[0-9]{1,3}|[一二三四五六七八九十〇零百]{1,4})\s*[版板页]\s*[)）】\]]?",
     )
     .expect("valid regex")
 });
@@ -27,7 +27,7 @@ static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
 /// `See STORM, Page 7` (jump) or `See related story, Page 5` (see also).
 static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*\bsee\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
+        r"(?i)[(\[]?\s*\bsee\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)([a-z]?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
     )
     .expect("valid regex")
 });

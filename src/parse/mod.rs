@@ -310,8 +310,25 @@ fn segment(
     let mut pending_image = false;
     let mut teaser_mode = false;
 
-    let close = |cur: &mut Draft, drafts: &mut Vec<Draft>| -> Result<(), ParseError> {
+    let close = |cur: &mut Draft,
+                 drafts: &mut Vec<Draft>,
+                 masthead: &mut Masthead|
+     -> Result<(), ParseError> {
         let done = std::mem::take(cur);
+        // A heading with nothing under it (the paper's name set as a heading, a section
+        // label) is page furniture, not an article.
+        if !done.teaser
+            && done.paragraphs.is_empty()
+            && done.references.is_empty()
+            && done.credits.is_empty()
+            && !done.image
+            && !done.headlines.is_empty()
+        {
+            masthead
+                .lines
+                .extend(done.headlines.into_iter().map(|(_, t)| t));
+            return Ok(());
+        }
         if !done.is_empty() {
             if drafts.len() >= limits.max_articles {
                 return Err(ParseError::TooManyArticles {
@@ -345,7 +362,7 @@ fn segment(
                     && cur.headlines.len() < 3
                     && matches!(items.get(i.wrapping_sub(1)), Some(Item::Heading { .. }));
                 if !stacking {
-                    close(&mut cur, &mut drafts)?;
+                    close(&mut cur, &mut drafts, masthead)?;
                     start(
                         &mut cur,
                         &mut pending_refs,
@@ -364,7 +381,7 @@ fn segment(
                     && inline[0].reference.kind() == PageReferenceKind::SeeAlso
                     && inline[0].range.end + 6 >= lines.join(" ").len();
                 if headline_like(lines) && (first_see_also(next) || (teaser_mode && inline_see)) {
-                    close(&mut cur, &mut drafts)?;
+                    close(&mut cur, &mut drafts, masthead)?;
                     let mut teaser = Draft {
                         teaser: true,
                         headline_wrapped: *hard,
@@ -383,7 +400,7 @@ fn segment(
                         teaser.references.extend(found.iter().cloned());
                         i += 1;
                     }
-                    close(&mut teaser, &mut drafts)?;
+                    close(&mut teaser, &mut drafts, masthead)?;
                     i += 1;
                     continue;
                 }
@@ -408,7 +425,7 @@ fn segment(
                     continue;
                 }
                 if starts_article && next_is_body(next, lines) {
-                    close(&mut cur, &mut drafts)?;
+                    close(&mut cur, &mut drafts, masthead)?;
                     start(
                         &mut cur,
                         &mut pending_refs,
@@ -449,7 +466,7 @@ fn segment(
                 {
                     pending_refs.extend(found.iter().cloned());
                 } else if opening && !cur.paragraphs.is_empty() {
-                    close(&mut cur, &mut drafts)?;
+                    close(&mut cur, &mut drafts, masthead)?;
                     pending_refs.extend(found.iter().cloned());
                 } else {
                     cur.references.extend(found.iter().cloned());
@@ -470,7 +487,7 @@ fn segment(
                 // A picture followed by its caption and photo credit is a photo story of
                 // its own, even when it follows another article's text.
                 if !cur.paragraphs.is_empty() && photo_unit_ahead(&items[i + 1..]) {
-                    close(&mut cur, &mut drafts)?;
+                    close(&mut cur, &mut drafts, masthead)?;
                 }
                 if cur.is_empty() {
                     pending_image = true;
@@ -479,13 +496,13 @@ fn segment(
                 }
             }
             Item::TeaserSection => {
-                close(&mut cur, &mut drafts)?;
+                close(&mut cur, &mut drafts, masthead)?;
                 teaser_mode = true;
             }
         }
         i += 1;
     }
-    close(&mut cur, &mut drafts)?;
+    close(&mut cur, &mut drafts, masthead)?;
     // Markers and credits left over at the page end belong to the last article.
     if let Some(last) = drafts.last_mut() {
         last.references.append(&mut pending_refs);
