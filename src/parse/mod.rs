@@ -13,7 +13,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_bytes: 4 * 1024 * 1024, max_articles: 500 }
+        Self {
+            max_bytes: 4 * 1024 * 1024,
+            max_articles: 500,
+        }
     }
 }
 
