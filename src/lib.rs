@@ -9,5 +9,7 @@ pub mod alert;
 pub mod config;
 pub mod envelope;
 pub mod parse;
+pub mod pipeline;
 pub mod proto;
 pub mod route;
+pub mod service;
