@@ -116,10 +116,8 @@ pub enum InputError {
     #[error("page holds no articles")]
     NoArticles,
     /// The page yields more articles than allowed (parser).
-    #[error("page yields {count} articles, over the limit of {limit}")]
+    #[error("page yields more than {limit} articles")]
     TooManyArticles {
-        /// Articles found.
-        count: usize,
         /// The limit.
         limit: usize,
     },
@@ -171,9 +169,7 @@ impl From<ParseError> for InputError {
     fn from(e: ParseError) -> Self {
         match e {
             ParseError::TooLarge { size, limit } => InputError::TooLarge { size, limit },
-            ParseError::TooManyArticles { count, limit } => {
-                InputError::TooManyArticles { count, limit }
-            }
+            ParseError::TooManyArticles { limit, .. } => InputError::TooManyArticles { limit },
             ParseError::NoArticles => InputError::NoArticles,
             ParseError::InvalidMetadata { field, reason } => {
                 InputError::InvalidMetadata { field, reason }
@@ -322,7 +318,7 @@ fn validate(raw: &mut RawPage) -> Result<(), InputError> {
         return Err(InputError::InvalidMetadata {
             field: "publication",
             reason: format!(
-                "{:?} is not a slug (1-64 of a-z, 0-9, '-', starting with a letter or digit)",
+                "{:?} is not a slug (1-64 of a-z, 0-9 and inner '-')",
                 raw.publication
             ),
         });
@@ -373,11 +369,13 @@ fn last_token(subject: &str) -> Option<&str> {
     subject.rsplit('.').next().filter(|t| !t.is_empty())
 }
 
-/// A subject-safe publication slug: 1-64 of `a-z0-9-`, not starting with `-`.
+/// A subject-safe publication slug: 1-64 of `a-z0-9-`, not starting or ending with `-` (the
+/// parser's rule).
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && !s.starts_with('-')
+        && !s.ends_with('-')
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
@@ -504,7 +502,8 @@ mod tests {
 
     #[test]
     fn each_bad_input_class_has_its_stable_code() {
-        let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>)> = vec![
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
+        let cases: Vec<Case> = vec![
             ("invalid_utf8", MD.to_vec(), b"ok \xff\xfe".to_vec()),
             ("too_large", MD.to_vec(), vec![b'a'; 4 * 1024 * 1024 + 1]),
             ("bad_envelope", vec![], b"\xff\xff\xff".to_vec()),
@@ -585,7 +584,6 @@ mod tests {
     fn parser_errors_keep_their_codes() {
         for e in [
             ParseError::NoArticles,
-            ParseError::TooManyArticles { count: 2, limit: 1 },
             ParseError::TooLarge { size: 2, limit: 1 },
         ] {
             assert_eq!(InputError::from(e.clone()).code(), e.code());
