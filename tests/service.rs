@@ -888,3 +888,35 @@ fn a_raw_page_round_trips_through_proto3_json() {
     assert!(json.contains("\"issueDate\""));
     assert_eq!(serde_json::from_str::<RawPage>(&json).expect("parse"), raw);
 }
+
+#[tokio::test]
+async fn publish_command_sends_a_raw_page_and_waits_for_its_pub_ack() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
+        .args(["publish", "--publication", PUBLICATION, "--page", "1"])
+        .arg(manifest(SEED))
+        .env("PAGEWIRE_NATS__SERVERS", server.url())
+        .output()
+        .expect("run pagewire publish");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("published 1 of 1 pages"), "{stderr}");
+
+    let inputs = stored(&js, "PAGES").await;
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(
+        header(&inputs[0], "Content-Type"),
+        Some("application/protobuf")
+    );
+    let raw = RawPage::decode(inputs[0].payload.clone()).expect("raw page decodes");
+    assert_eq!(raw.publication, PUBLICATION);
+    assert_eq!(
+        raw.issue_date, "2025-07-10",
+        "issue date from the file name"
+    );
+    assert_eq!(raw.content.as_bytes(), &seed()[..]);
+    svc.stop().await;
+}

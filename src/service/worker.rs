@@ -161,6 +161,9 @@ impl Worker {
                 }
             }
             Outcome::Rejected(r) => {
+                if let Some(p) = &r.publication {
+                    tracing::Span::current().record("publication", p.as_str());
+                }
                 let code = r.error.code();
                 tracing::warn!(code, reason = %r.error, "page rejected");
                 self.dead_letter(
