@@ -18,12 +18,21 @@ struct Cli {
 enum Command {
     /// Parse one page file and print the page with its articles (no NATS involved).
     Parse(cli::parse::Args),
+    /// Run the service: raw pages from JetStream in, articles out (stops on SIGTERM/SIGINT).
+    Run(cli::run::Args),
+    /// Send page files as raw page events and wait until JetStream has stored them.
+    Publish(cli::publish::Args),
+    /// Watch an output topic, printing decoded messages as JSON lines.
+    Tail(cli::tail::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => cli::parse::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Publish(args) => cli::publish::run(args),
+        Command::Tail(args) => cli::tail::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,192 @@
+//! Alert rules: which articles also go to the alert topic, and under which rule names.
+//!
+//! Pure: compiled once from [`crate::config::AlertSettings`], then asked about each article.
+
+use crate::config::{AlertRule, AlertSettings};
+use crate::proto::{Article, ArticleKind};
+
+/// Alert rules compiled for matching (keywords and credits lowercased once).
+#[derive(Debug, Clone, Default)]
+pub struct AlertRules {
+    rules: Vec<Compiled>,
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
+    name: String,
+    keywords: Vec<String>,
+    credits: Vec<String>,
+    kinds: Vec<ArticleKind>,
+    pages: Vec<u32>,
+    lead_of_page_one: bool,
+}
+
+impl From<&AlertRule> for Compiled {
+    fn from(r: &AlertRule) -> Self {
+        Compiled {
+            name: r.name.clone(),
+            keywords: r.keywords.iter().map(|k| k.to_lowercase()).collect(),
+            credits: r.credits.iter().map(|c| c.to_lowercase()).collect(),
+            kinds: r.kinds.iter().map(|k| k.to_proto()).collect(),
+            pages: r.pages.clone(),
+            lead_of_page_one: r.lead_of_page_one,
+        }
+    }
+}
+
+impl AlertRules {
+    /// Compiles the configured rules, keeping their order.
+    pub fn new(settings: &AlertSettings) -> Self {
+        AlertRules {
+            rules: settings.rules.iter().map(Compiled::from).collect(),
+        }
+    }
+
+    /// Names of the rules `article` matches, in configuration order. `lead_id` is the id of
+    /// the lead story of page 1 when the article's page is page 1 (see [`lead_story_id`]).
+    pub fn matches<'a>(&'a self, article: &Article, lead_id: Option<&str>) -> Vec<&'a str> {
+        let mut text: Option<String> = None;
+        let page_number = article.page.as_ref().map_or(0, |p| p.page_number);
+        self.rules
+            .iter()
+            .filter(|rule| {
+                if rule.lead_of_page_one && lead_id != Some(article.id.as_str()) {
+                    return false;
+                }
+                if !rule.kinds.is_empty() && !rule.kinds.iter().any(|k| *k as i32 == article.kind) {
+                    return false;
+                }
+                if !rule.pages.is_empty() && !rule.pages.contains(&page_number) {
+                    return false;
+                }
+                if !rule.credits.is_empty()
+                    && !article
+                        .credits
+                        .iter()
+                        .any(|c| rule.credits.contains(&c.name.to_lowercase()))
+                {
+                    return false;
+                }
+                if !rule.keywords.is_empty() {
+                    let text = text.get_or_insert_with(|| searchable_text(article));
+                    if !rule.keywords.iter().any(|k| text.contains(k.as_str())) {
+                        return false;
+                    }
+                }
+                true
+            })
+            .map(|rule| rule.name.as_str())
+            .collect()
+    }
+}
+
+/// Headline, subheadlines and paragraphs, lowercased, one per line.
+fn searchable_text(a: &Article) -> String {
+    std::iter::once(&a.headline)
+        .chain(&a.subheadlines)
+        .chain(&a.paragraphs)
+        .map(|s| s.to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lead story of a page 1: its first article of kind STORY in reading order. `None` on
+/// other pages or when page 1 has no story.
+pub fn lead_story_id(page_number: u32, articles: &[Article]) -> Option<&str> {
+    if page_number != 1 {
+        return None;
+    }
+    articles
+        .iter()
+        .find(|a| a.kind == ArticleKind::Story as i32)
+        .map(|a| a.id.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Kind;
+    use crate::proto::{Credit, PagePosition};
+
+    fn article(id: &str, kind: ArticleKind, page: u32, credit: &str, text: &str) -> Article {
+        Article {
+            id: id.into(),
+            kind: kind as i32,
+            headline: text.into(),
+            page: Some(PagePosition {
+                page_number: page,
+                ..Default::default()
+            }),
+            credits: vec![Credit {
+                name: credit.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn rules(rules: Vec<AlertRule>) -> AlertRules {
+        AlertRules::new(&AlertSettings { rules })
+    }
+
+    #[test]
+    fn criteria_in_one_rule_must_all_match() {
+        let r = rules(vec![AlertRule {
+            name: "front-photo".into(),
+            kinds: vec![Kind::Photo],
+            pages: vec![1],
+            ..Default::default()
+        }]);
+        let on_front = article("a", ArticleKind::Photo, 1, "", "");
+        let inside = article("b", ArticleKind::Photo, 2, "", "");
+        let story = article("c", ArticleKind::Story, 1, "", "");
+        assert_eq!(r.matches(&on_front, None), ["front-photo"]);
+        assert!(r.matches(&inside, None).is_empty());
+        assert!(r.matches(&story, None).is_empty());
+    }
+
+    #[test]
+    fn keywords_and_credits_match_case_insensitively_and_rule_order_is_kept() {
+        let r = rules(vec![
+            AlertRule {
+                name: "wire".into(),
+                credits: vec!["associated press".into()],
+                ..Default::default()
+            },
+            AlertRule {
+                name: "storm".into(),
+                keywords: vec!["Hurricane".into()],
+                ..Default::default()
+            },
+        ]);
+        let a = article(
+            "a",
+            ArticleKind::Story,
+            3,
+            "Associated Press",
+            "HURRICANE hits",
+        );
+        assert_eq!(r.matches(&a, None), ["wire", "storm"]);
+        let b = article("b", ArticleKind::Story, 3, "Associated Pressure", "calm");
+        assert!(r.matches(&b, None).is_empty());
+    }
+
+    #[test]
+    fn lead_of_page_one_is_the_first_story_on_page_one() {
+        let arts = vec![
+            article("t", ArticleKind::Teaser, 1, "", ""),
+            article("s1", ArticleKind::Story, 1, "", ""),
+            article("s2", ArticleKind::Story, 1, "", ""),
+        ];
+        assert_eq!(lead_story_id(1, &arts), Some("s1"));
+        assert_eq!(lead_story_id(2, &arts), None);
+        let r = rules(vec![AlertRule {
+            name: "lead".into(),
+            lead_of_page_one: true,
+            ..Default::default()
+        }]);
+        let lead = lead_story_id(1, &arts);
+        let hits: Vec<_> = arts.iter().map(|a| r.matches(a, lead).len()).collect();
+        assert_eq!(hits, [0, 1, 0]);
+    }
+}

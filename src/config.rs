@@ -1,0 +1,974 @@
+//! One settings tree for the service and the tools around it.
+//!
+//! Layers, later wins: defaults in code (so the binary runs with environment variables alone),
+//! an optional TOML file (`--config`; `deploy/pagewire.toml` is the documented example), then
+//! environment variables `PAGEWIRE_<SECTION>__<KEY>` (e.g. `PAGEWIRE_NATS__SERVERS=a,b`).
+//! [`Settings::load`] rejects unknown keys and invalid values with a message naming the key.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable prefix of every override.
+pub const ENV_PREFIX: &str = "PAGEWIRE";
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is unreadable, a value has the wrong type, or a key is unknown.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value has the right type but is not acceptable.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `input.max_deliver`.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole settings tree.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// How to reach the NATS servers.
+    pub nats: NatsSettings,
+    /// Where raw pages come from.
+    pub input: InputSettings,
+    /// Where articles, pages and dead letters go.
+    pub output: OutputSettings,
+    /// Bounds on one page and on the work in flight.
+    pub limits: LimitSettings,
+    /// Which articles also go to the alert topic.
+    pub alerts: AlertSettings,
+    /// Redelivery pacing for transient failures.
+    pub retry: RetrySettings,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the process environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, None)
+    }
+
+    /// Like [`Settings::load`], with the environment given as a map (for tests) instead of read
+    /// from the process; keys are full variable names such as `PAGEWIRE_INPUT__STREAM`.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        // Defaults go in as the lowest layer (not only as serde defaults) so that a partial
+        // table, e.g. just `output.search.stream`, keeps the defaults of its other keys.
+        let defaults = config::Config::try_from(&Settings::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(file) = file {
+            builder = builder.add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        let environment = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("nats.servers")
+            .with_list_parse_key("input.subjects")
+            .try_parsing(true)
+            .source(env);
+        let settings: Settings = builder.add_source(environment).build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: ranges, names, and the promises the settings must keep.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let n = &self.nats;
+        if n.servers.is_empty() {
+            return Err(invalid(
+                "nats.servers",
+                "at least one server URL is required",
+            ));
+        }
+        for (i, s) in n.servers.iter().enumerate() {
+            if s.trim().is_empty() || s.contains(char::is_whitespace) {
+                return Err(invalid(
+                    format!("nats.servers[{i}]"),
+                    format!("{:?} is not a server URL", redact_url(s)),
+                ));
+            }
+        }
+        let methods = [
+            n.user.is_some() || n.password.is_some(),
+            n.token.is_some(),
+            n.nkey_seed.is_some(),
+            n.creds_file.is_some(),
+        ];
+        if methods.iter().filter(|m| **m).count() > 1 {
+            return Err(invalid(
+                "nats",
+                "set at most one of user/password, token, nkey_seed, creds_file",
+            ));
+        }
+        if n.user.is_some() != n.password.is_some() {
+            return Err(invalid(
+                "nats.password",
+                "user and password must be set together",
+            ));
+        }
+        if let Some(tls) = &n.tls {
+            if tls.cert_file.is_some() != tls.key_file.is_some() {
+                return Err(invalid(
+                    "nats.tls.key_file",
+                    "cert_file and key_file must be set together",
+                ));
+            }
+        }
+        positive("nats.connect_timeout", n.connect_timeout)?;
+        positive("nats.request_timeout", n.request_timeout)?;
+        positive("nats.reconnect_delay_max", n.reconnect_delay_max)?;
+
+        let i = &self.input;
+        stream_name("input.stream", &i.stream)?;
+        stream_name("input.consumer", &i.consumer)?;
+        if i.subjects.is_empty() {
+            return Err(invalid(
+                "input.subjects",
+                "at least one subject is required",
+            ));
+        }
+        for (k, s) in i.subjects.iter().enumerate() {
+            subject_filter(&format!("input.subjects[{k}]"), s)?;
+        }
+        positive("input.ack_wait", i.ack_wait)?;
+        positive("input.pull_expires", i.pull_expires)?;
+        if i.pull_expires < Duration::from_millis(100) {
+            return Err(invalid("input.pull_expires", "must be at least 100ms"));
+        }
+        if i.max_deliver < 1 {
+            return Err(invalid("input.max_deliver", "must be at least 1"));
+        }
+        if i.batch_size == 0 {
+            return Err(invalid("input.batch_size", "must be at least 1"));
+        }
+        if i.batch_size > self.limits.max_in_flight {
+            return Err(invalid(
+                "input.batch_size",
+                format!(
+                    "{} is more than limits.max_in_flight ({}): a batch could not be held",
+                    i.batch_size, self.limits.max_in_flight
+                ),
+            ));
+        }
+
+        let o = &self.output;
+        let mut streams = BTreeSet::from([i.stream.clone()]);
+        for (name, topic) in o.topics() {
+            subject_token_path(
+                &format!("output.{name}.subject_prefix"),
+                &topic.subject_prefix,
+            )?;
+            stream_name(&format!("output.{name}.stream"), &topic.stream)?;
+            if !streams.insert(topic.stream.clone()) {
+                return Err(invalid(
+                    format!("output.{name}.stream"),
+                    format!("stream {} is already used by another topic", topic.stream),
+                ));
+            }
+            let wildcard = format!("{}.>", topic.subject_prefix);
+            if i.subjects.iter().any(|s| filters_overlap(s, &wildcard)) {
+                return Err(invalid(
+                    format!("output.{name}.subject_prefix"),
+                    "overlaps input.subjects: pagewire would consume its own output",
+                ));
+            }
+        }
+        if o.replicas == 0 || o.replicas > 5 {
+            return Err(invalid("output.replicas", "must be 1..=5"));
+        }
+        // The duplicate window must outlast every redelivery of one input, or a late retry
+        // could store an article a second time.
+        let worst = (i.ack_wait + self.retry.nak_max).saturating_mul(i.max_deliver as u32);
+        if o.duplicate_window <= worst {
+            return Err(invalid(
+                "output.duplicate_window",
+                format!(
+                    "{} is not longer than the worst-case redelivery span \
+                     input.max_deliver x (input.ack_wait + retry.nak_max) = {}",
+                    format_duration(o.duplicate_window),
+                    format_duration(worst)
+                ),
+            ));
+        }
+
+        let l = &self.limits;
+        if l.max_page_bytes == 0 {
+            return Err(invalid("limits.max_page_bytes", "must be at least 1"));
+        }
+        if l.max_articles == 0 {
+            return Err(invalid("limits.max_articles", "must be at least 1"));
+        }
+        if l.max_in_flight == 0 {
+            return Err(invalid("limits.max_in_flight", "must be at least 1"));
+        }
+
+        let mut names = BTreeSet::new();
+        for (k, rule) in self.alerts.rules.iter().enumerate() {
+            let key = format!("alerts.rules[{k}]");
+            if rule.name.is_empty()
+                || rule.name.len() > 64
+                || !rule
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("{:?} must be 1-64 of A-Z a-z 0-9 - _", rule.name),
+                ));
+            }
+            if !names.insert(rule.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("rule {:?} is defined twice", rule.name),
+                ));
+            }
+            if rule.is_empty() {
+                return Err(invalid(
+                    key,
+                    "a rule needs at least one of keywords, credits, kinds, pages, lead_of_page_one",
+                ));
+            }
+            if rule
+                .keywords
+                .iter()
+                .chain(&rule.credits)
+                .any(|s| s.trim().is_empty())
+            {
+                return Err(invalid(
+                    key,
+                    "keywords and credits must not be empty strings",
+                ));
+            }
+        }
+
+        positive("retry.nak_initial", self.retry.nak_initial)?;
+        if self.retry.nak_max < self.retry.nak_initial {
+            return Err(invalid(
+                "retry.nak_max",
+                "must not be less than retry.nak_initial",
+            ));
+        }
+        positive("shutdown.drain_timeout", self.shutdown.drain_timeout)?;
+        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
+            return Err(invalid(
+                "log.filter",
+                format!("{:?} is not a tracing filter directive", self.log.filter),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn positive(key: &str, d: Duration) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        return Err(invalid(key, "must be longer than zero"));
+    }
+    Ok(())
+}
+
+/// JetStream stream and consumer names: no `.`, `*`, `>`, whitespace or path separators.
+fn stream_name(key: &str, s: &str) -> Result<(), ConfigError> {
+    if s.is_empty()
+        || s.len() > 255
+        || s.chars().any(|c| {
+            matches!(c, '.' | '*' | '>' | '/' | '\\') || c.is_whitespace() || c.is_control()
+        })
+    {
+        return Err(invalid(
+            key,
+            format!("{s:?} is not a valid stream or consumer name"),
+        ));
+    }
+    Ok(())
+}
+
+/// A subject prefix: dot-separated literal tokens, no wildcards.
+fn subject_token_path(key: &str, s: &str) -> Result<(), ConfigError> {
+    let bad = s.is_empty()
+        || s.split('.').any(|t| {
+            t.is_empty()
+                || t.contains(['*', '>'])
+                || t.chars().any(|c| c.is_whitespace() || c.is_control())
+        });
+    if bad {
+        return Err(invalid(
+            key,
+            format!("{s:?} is not a literal subject prefix"),
+        ));
+    }
+    Ok(())
+}
+
+/// A subject filter: tokens may be `*`, and `>` only last.
+fn subject_filter(key: &str, s: &str) -> Result<(), ConfigError> {
+    let tokens: Vec<&str> = s.split('.').collect();
+    let bad = s.is_empty()
+        || tokens.iter().enumerate().any(|(k, t)| {
+            t.is_empty()
+                || t.chars().any(|c| c.is_whitespace() || c.is_control())
+                || (t.contains(['*', '>']) && *t != "*" && *t != ">")
+                || (*t == ">" && k + 1 != tokens.len())
+        });
+    if bad {
+        return Err(invalid(key, format!("{s:?} is not a subject filter")));
+    }
+    Ok(())
+}
+
+/// Whether two subject filters can match a common subject.
+fn filters_overlap(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+    for k in 0..a.len().max(b.len()) {
+        match (a.get(k), b.get(k)) {
+            (Some(&">"), _) | (_, Some(&">")) => return true,
+            (Some(x), Some(y)) if *x == "*" || *y == "*" || x == y => continue,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A secret value: deserializes from a plain string, never shows itself in `Debug` or logs.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that hands it to the client library.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Serializes as `[redacted]`: a settings dump never carries the value.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A server URL with any password (or token) in its userinfo replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    let shown = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_owned(),
+    };
+    format!("{}{shown}{}", &url[..scheme_end], &rest[at..])
+}
+
+/// The NATS connection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSettings {
+    /// Server URLs; the client picks one and fails over to the others. Userinfo in a URL is
+    /// redacted whenever it is logged.
+    pub servers: Vec<String>,
+    /// Connection name shown by the server (`nats server report connections`).
+    pub connection_name: String,
+    /// User for user/password authentication (with `password`).
+    pub user: Option<String>,
+    /// Password for user/password authentication.
+    pub password: Option<Secret>,
+    /// Token authentication.
+    pub token: Option<Secret>,
+    /// NKey seed (`SU...`) for nkey authentication.
+    pub nkey_seed: Option<Secret>,
+    /// Path of a `.creds` file (JWT + nkey seed) for decentralized authentication.
+    pub creds_file: Option<PathBuf>,
+    /// TLS; absent means plain TCP unless the server requires TLS.
+    pub tls: Option<TlsSettings>,
+    /// How long one connection attempt may take.
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// How long a JetStream API request or a PubAck may take before it counts as a transient
+    /// failure.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// Upper bound of the exponential backoff between reconnect attempts.
+    #[serde(with = "duration")]
+    pub reconnect_delay_max: Duration,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            servers: vec!["nats://127.0.0.1:4222".to_owned()],
+            connection_name: "pagewire".to_owned(),
+            user: None,
+            password: None,
+            token: None,
+            nkey_seed: None,
+            creds_file: None,
+            tls: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            reconnect_delay_max: Duration::from_secs(8),
+        }
+    }
+}
+
+impl NatsSettings {
+    /// The server list as it may be logged.
+    pub fn redacted_servers(&self) -> Vec<String> {
+        self.servers.iter().map(|s| redact_url(s)).collect()
+    }
+}
+
+/// TLS to the NATS servers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Refuse to talk to a server that does not offer TLS.
+    pub required: bool,
+    /// PEM file of CA certificates to trust in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (with `key_file`).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub key_file: Option<PathBuf>,
+}
+
+/// The input stream and the durable consumer all replicas share.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputSettings {
+    /// JetStream stream holding raw pages.
+    pub stream: String,
+    /// Subjects the input stream captures (and the consumer reads).
+    pub subjects: Vec<String>,
+    /// Durable pull consumer name; every replica binds to the same one and they share work.
+    pub consumer: String,
+    /// How long JetStream waits for an ack before redelivering a page.
+    #[serde(with = "duration")]
+    pub ack_wait: Duration,
+    /// Deliveries of one page before it is given up on; the last one dead-letters instead of
+    /// nak-ing, so nothing vanishes silently.
+    pub max_deliver: i64,
+    /// Most pages asked for in one pull request.
+    pub batch_size: usize,
+    /// Most bytes asked for in one pull request (0: no byte bound).
+    pub batch_max_bytes: usize,
+    /// How long one pull request waits for pages. Shutdown waits for the open request to end,
+    /// so this bounds how long stopping takes when idle.
+    #[serde(with = "duration")]
+    pub pull_expires: Duration,
+}
+
+impl Default for InputSettings {
+    fn default() -> Self {
+        Self {
+            stream: "PAGES".to_owned(),
+            subjects: vec!["pages.raw.>".to_owned()],
+            consumer: "pagewire".to_owned(),
+            ack_wait: Duration::from_secs(60),
+            max_deliver: 5,
+            batch_size: 16,
+            batch_max_bytes: 0,
+            pull_expires: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where outputs go, and the streams that store them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputSettings {
+    /// Create or update the input stream, the consumer and the output streams at start. Set to
+    /// false where an operator manages them; pagewire then only binds to what exists.
+    pub provision: bool,
+    /// Deduplication window of the output streams; must be longer than the worst-case
+    /// redelivery span so that a retried page stores nothing twice. Also the horizon within
+    /// which re-sending an unchanged page stores nothing new.
+    #[serde(with = "duration")]
+    pub duplicate_window: Duration,
+    /// Storage of provisioned streams.
+    pub storage: Storage,
+    /// Replicas of provisioned streams (1 for a single server, 3 for a cluster).
+    pub replicas: usize,
+    /// Stories, briefs and photo stories (not teasers), for search indexers.
+    pub search: TopicSettings,
+    /// Every article of every kind.
+    pub archive: TopicSettings,
+    /// Articles matching an alert rule.
+    pub alert: TopicSettings,
+    /// The page-level message (article ids, raw text, hash).
+    pub pages: TopicSettings,
+    /// Dead letters: input pagewire could not process.
+    pub dlq: TopicSettings,
+}
+
+impl Default for OutputSettings {
+    fn default() -> Self {
+        let topic = |prefix: &str, stream: &str| TopicSettings {
+            subject_prefix: prefix.to_owned(),
+            stream: stream.to_owned(),
+        };
+        Self {
+            provision: true,
+            duplicate_window: Duration::from_secs(24 * 3600),
+            storage: Storage::File,
+            replicas: 1,
+            search: topic("articles.search", "ARTICLES_SEARCH"),
+            archive: topic("articles.archive", "ARTICLES_ARCHIVE"),
+            alert: topic("articles.alert", "ARTICLES_ALERT"),
+            pages: topic("pages.archive", "PAGES_ARCHIVE"),
+            dlq: topic("pages.dlq", "PAGES_DLQ"),
+        }
+    }
+}
+
+impl OutputSettings {
+    /// Every output topic with its config section name.
+    pub fn topics(&self) -> [(&'static str, &TopicSettings); 5] {
+        [
+            ("search", &self.search),
+            ("archive", &self.archive),
+            ("alert", &self.alert),
+            ("pages", &self.pages),
+            ("dlq", &self.dlq),
+        ]
+    }
+}
+
+/// One output topic: messages go to `<subject_prefix>.<publication>`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicSettings {
+    /// Subject prefix; the publication slug is appended as the last token.
+    pub subject_prefix: String,
+    /// Stream capturing `<subject_prefix>.>`.
+    pub stream: String,
+}
+
+/// JetStream storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// On disk; survives a broker restart.
+    File,
+    /// In memory; lost when the broker stops.
+    Memory,
+}
+
+/// Bounds on one page and on the work in flight.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest page text accepted, in bytes; larger input is dead-lettered as `too_large`.
+    pub max_page_bytes: usize,
+    /// Most articles one page may yield; more is dead-lettered as `too_many_articles`.
+    pub max_articles: usize,
+    /// Most pages being processed at once by one replica (decoded, parsed, publishing).
+    pub max_in_flight: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_page_bytes: 4 * 1024 * 1024,
+            max_articles: 500,
+            max_in_flight: 64,
+        }
+    }
+}
+
+impl LimitSettings {
+    /// The parser's view of these limits.
+    pub fn parser_limits(&self) -> crate::parse::Limits {
+        crate::parse::Limits {
+            max_bytes: self.max_page_bytes,
+            max_articles: self.max_articles,
+        }
+    }
+}
+
+/// Alert rules.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Named rules; an article goes to the alert topic when any rule matches it, with every
+    /// matching rule's name in the `Pagewire-Alert` header.
+    pub rules: Vec<AlertRule>,
+}
+
+/// One alert rule. Every criterion that is set must match (AND); a list criterion matches when
+/// any of its entries does (OR).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertRule {
+    /// Name carried in the `Pagewire-Alert` header.
+    pub name: String,
+    /// Case-insensitive substrings of the headline, subheadlines or paragraphs.
+    pub keywords: Vec<String>,
+    /// Credited names (agency, reporter, photographer), compared case-insensitively.
+    pub credits: Vec<String>,
+    /// Article kinds.
+    pub kinds: Vec<Kind>,
+    /// Page numbers.
+    pub pages: Vec<u32>,
+    /// Only the lead story of page 1: the first story on it.
+    pub lead_of_page_one: bool,
+}
+
+impl AlertRule {
+    /// Whether the rule has no criterion at all (it would match everything).
+    pub fn is_empty(&self) -> bool {
+        self.keywords.is_empty()
+            && self.credits.is_empty()
+            && self.kinds.is_empty()
+            && self.pages.is_empty()
+            && !self.lead_of_page_one
+    }
+}
+
+/// Article kinds as written in alert rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `ARTICLE_KIND_STORY`.
+    Story,
+    /// `ARTICLE_KIND_BRIEF`.
+    Brief,
+    /// `ARTICLE_KIND_PHOTO`.
+    Photo,
+    /// `ARTICLE_KIND_TEASER`.
+    Teaser,
+    /// `ARTICLE_KIND_FRAGMENT`.
+    Fragment,
+}
+
+impl Kind {
+    /// The proto enum value.
+    pub fn to_proto(self) -> crate::proto::ArticleKind {
+        use crate::proto::ArticleKind;
+        match self {
+            Kind::Story => ArticleKind::Story,
+            Kind::Brief => ArticleKind::Brief,
+            Kind::Photo => ArticleKind::Photo,
+            Kind::Teaser => ArticleKind::Teaser,
+            Kind::Fragment => ArticleKind::Fragment,
+        }
+    }
+}
+
+/// Redelivery pacing after a transient failure.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Nak delay after the first failed delivery; doubles with each further delivery.
+    #[serde(with = "duration")]
+    pub nak_initial: Duration,
+    /// Largest nak delay.
+    #[serde(with = "duration")]
+    pub nak_max: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            nak_initial: Duration::from_secs(1),
+            nak_max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetrySettings {
+    /// Nak delay for a page that has been delivered `delivered` times (1-based).
+    pub fn nak_delay(&self, delivered: i64) -> Duration {
+        let doublings = delivered.saturating_sub(1).clamp(0, 30) as u32;
+        self.nak_initial
+            .saturating_mul(1u32 << doublings)
+            .min(self.nak_max)
+    }
+}
+
+/// Graceful shutdown.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// After SIGTERM/SIGINT: how long to finish and ack in-flight pages before giving up (what
+    /// is not acked by then is redelivered to another replica).
+    #[serde(with = "duration")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self {
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+    /// `RUST_LOG`-style filter, e.g. `info,pagewire=debug`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+/// Durations written as `500ms`, `30s`, `5m`, `24h`, `7d`, or a bare number of seconds.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    /// Serde adapter: writes the duration as the config reads it.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
+
+    /// Parses `500ms`, `30s`, `5m`, `24h`, `7d`, `1h30m` or `45` (seconds).
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        if let Ok(secs) = s.parse::<u64>() {
+            return Ok(Duration::from_secs(secs));
+        }
+        let mut total = Duration::ZERO;
+        let mut rest = s;
+        if rest.is_empty() {
+            return Err("empty duration".to_owned());
+        }
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let n: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 500ms"))?;
+            rest = &rest[digits..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let unit = match &rest[..unit_len] {
+                "ms" => Duration::from_millis(1),
+                "s" => Duration::from_secs(1),
+                "m" => Duration::from_secs(60),
+                "h" => Duration::from_secs(3600),
+                "d" => Duration::from_secs(86_400),
+                u => return Err(format!("unknown unit {u:?} in {s:?} (use ms, s, m, h, d)")),
+            };
+            rest = &rest[unit_len..];
+            total = total.saturating_add(unit.saturating_mul(n.min(u32::MAX as u64) as u32));
+        }
+        Ok(total)
+    }
+
+    /// Serde adapter: a duration from a string or an integer number of seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Duration::from_secs(s)),
+            Raw::Text(t) => parse(&t).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// Formats a duration the way the config reads it (`90s`, `250ms`).
+pub fn format_duration(d: Duration) -> String {
+    if d.subsec_millis() != 0 || d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_alone_are_valid() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.input.stream, "PAGES");
+        assert_eq!(s.input.subjects, ["pages.raw.>"]);
+        assert_eq!(s.output.search.subject_prefix, "articles.search");
+        assert_eq!(s.limits.max_page_bytes, 4 * 1024 * 1024);
+        assert!(s.output.provision);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_lists() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("PAGEWIRE_NATS__SERVERS", "nats://a:4222,nats://b:4222"),
+                ("PAGEWIRE_INPUT__ACK_WAIT", "90s"),
+                ("PAGEWIRE_INPUT__MAX_DELIVER", "7"),
+                ("PAGEWIRE_OUTPUT__SEARCH__STREAM", "SEARCH_X"),
+                ("PAGEWIRE_NATS__PASSWORD", "hunter2"),
+                ("PAGEWIRE_NATS__USER", "svc"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.nats.servers, ["nats://a:4222", "nats://b:4222"]);
+        assert_eq!(s.input.ack_wait, Duration::from_secs(90));
+        assert_eq!(s.input.max_deliver, 7);
+        assert_eq!(s.output.search.stream, "SEARCH_X");
+        assert_eq!(
+            s.nats.password.as_ref().map(Secret::expose),
+            Some("hunter2")
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s =
+            Settings::load_from(None, env(&[("PAGEWIRE_NATS__TOKEN", "s3cr3t-token")])).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cr3t-token"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_redacted() {
+        assert_eq!(redact_url("nats://u:p@h:4222"), "nats://u:***@h:4222");
+        assert_eq!(redact_url("tls://tok@h:4222/x"), "tls://***@h:4222/x");
+        assert_eq!(redact_url("nats://h:4222"), "nats://h:4222");
+        assert_eq!(redact_url("h:4222"), "h:4222");
+    }
+
+    #[test]
+    fn invalid_values_fail_naming_the_key() {
+        let cases = [
+            ("PAGEWIRE_INPUT__MAX_DELIVER", "0", "input.max_deliver"),
+            ("PAGEWIRE_INPUT__ACK_WAIT", "soon", "ack_wait"),
+            (
+                "PAGEWIRE_OUTPUT__DUPLICATE_WINDOW",
+                "1m",
+                "output.duplicate_window",
+            ),
+            (
+                "PAGEWIRE_OUTPUT__SEARCH__SUBJECT_PREFIX",
+                "a.*",
+                "output.search.subject_prefix",
+            ),
+            (
+                "PAGEWIRE_OUTPUT__ARCHIVE__STREAM",
+                "PAGES",
+                "output.archive.stream",
+            ),
+            (
+                "PAGEWIRE_INPUT__SUBJECTS",
+                "articles.>",
+                "output.search.subject_prefix",
+            ),
+            ("PAGEWIRE_LOG__FORMAT", "xml", "log.format"),
+            ("PAGEWIRE_NATS__NO_SUCH_KEY", "1", "no_such_key"),
+            ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "4", "input.batch_size"),
+        ];
+        for (var, value, key) in cases {
+            let err = Settings::load_from(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_read_like_the_config_writes_them() {
+        assert_eq!(duration::parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration::parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(duration::parse("45"), Ok(Duration::from_secs(45)));
+        assert!(duration::parse("5 minutes").is_err());
+        assert!(duration::parse("").is_err());
+    }
+
+    #[test]
+    fn nak_delay_doubles_per_delivery_up_to_the_maximum() {
+        let r = RetrySettings {
+            nak_initial: Duration::from_secs(1),
+            nak_max: Duration::from_secs(10),
+        };
+        let delays: Vec<u64> = (1..=6).map(|d| r.nak_delay(d).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(r.nak_delay(i64::MAX), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn overlapping_filters_are_detected() {
+        assert!(filters_overlap("pages.raw.>", "pages.>"));
+        assert!(filters_overlap("pages.*.x", "pages.raw.>"));
+        assert!(!filters_overlap("pages.raw.>", "pages.archive.>"));
+        assert!(!filters_overlap("a.b", "a.b.c"));
+    }
+}

@@ -1,0 +1,618 @@
+//! The input boundary: one incoming NATS message (subject, headers, body) becomes a validated
+//! [`RawPage`], or an [`InputError`] that says why the input itself is unusable.
+//!
+//! Pure: no I/O, no clock, no async. The service calls [`decode`] on every message it pulls;
+//! the tests call it on byte strings. Everything past this point may rely on a page having a
+//! subject-safe publication slug, a real calendar date and a page number in range.
+
+use prost::Message as _;
+
+use crate::parse::{Limits, ParseError};
+use crate::proto::{PageFormat, RawPage};
+
+/// Header naming the payload format. Absent means `application/protobuf`.
+pub const CONTENT_TYPE: &str = "Content-Type";
+/// Publication slug of a text payload; defaults to the subject's last token.
+pub const HEADER_PUBLICATION: &str = "Pagewire-Publication";
+/// Issue date of a text payload, `YYYY-MM-DD`.
+pub const HEADER_ISSUE_DATE: &str = "Pagewire-Issue-Date";
+/// Page number of a text payload, 1-based.
+pub const HEADER_PAGE: &str = "Pagewire-Page";
+/// Page label as printed (`01`, `A5`) of a text payload.
+pub const HEADER_PAGE_LABEL: &str = "Pagewire-Page-Label";
+/// Page name (版名) of a text payload.
+pub const HEADER_PAGE_NAME: &str = "Pagewire-Page-Name";
+/// Edition of a text payload.
+pub const HEADER_EDITION: &str = "Pagewire-Edition";
+/// Source URI of a text payload.
+pub const HEADER_SOURCE_URI: &str = "Pagewire-Source-Uri";
+
+/// Largest page number accepted. No printed issue has ten thousand pages; anything above is a
+/// producer bug, and keeping it small keeps ids and subjects short.
+pub const MAX_PAGE_NUMBER: u32 = 9_999;
+
+/// Bytes a protobuf or JSON envelope may add around the page text before the payload as a
+/// whole counts as too large (metadata, attributes, JSON escaping of CJK text is not counted:
+/// JSON escapes only control characters and quotes).
+pub const ENVELOPE_ALLOWANCE: usize = 64 * 1024;
+
+/// One incoming message as the boundary sees it: borrowed, transport-neutral.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// Subject the message arrived on, e.g. `pages.raw.baotou-daily`.
+    pub subject: &'a str,
+    /// Header name/value pairs as received; names match case-insensitively.
+    pub headers: &'a [(String, String)],
+    /// The body, byte for byte.
+    pub payload: &'a [u8],
+}
+
+impl Incoming<'_> {
+    /// First value of header `name`, matched case-insensitively, trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    /// The publication the message was meant for, as far as can be told without decoding the
+    /// body: the `Pagewire-Publication` header, else the subject's last token, if either is a
+    /// valid slug. Used to route dead letters of undecodable input.
+    pub fn publication_hint(&self) -> Option<String> {
+        self.header(HEADER_PUBLICATION)
+            .filter(|p| is_slug(p))
+            .map(str::to_owned)
+            .or_else(|| {
+                last_token(self.subject)
+                    .filter(|p| is_slug(p))
+                    .map(str::to_owned)
+            })
+    }
+}
+
+/// Why an input cannot be processed. Every variant is a property of the input, so the same
+/// input fails the same way on every delivery: the service dead-letters it and terms the
+/// message instead of retrying. (Broker trouble is a different type, in the service.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// A text payload, or a text field, is not valid UTF-8.
+    #[error("payload is not valid UTF-8 (valid up to byte {valid_up_to})")]
+    InvalidUtf8 {
+        /// Length of the longest valid UTF-8 prefix.
+        valid_up_to: usize,
+    },
+    /// The payload or the page text is over the configured limit.
+    #[error("page is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// Size seen, in bytes.
+        size: usize,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A protobuf or JSON envelope does not decode.
+    #[error("malformed {format} envelope: {reason}")]
+    BadEnvelope {
+        /// `protobuf` or `json`.
+        format: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The `Content-Type` is not one pagewire reads.
+    #[error("unsupported content type {content_type:?}")]
+    UnsupportedContentType {
+        /// The header value as received.
+        content_type: String,
+    },
+    /// The print position is missing or malformed.
+    #[error("invalid {field}: {reason}")]
+    InvalidMetadata {
+        /// Which field: `publication`, `issue_date`, `page_number`, ...
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The page holds no article text (parser).
+    #[error("page holds no articles")]
+    NoArticles,
+    /// The page yields more articles than allowed (parser).
+    #[error("page yields more than {limit} articles")]
+    TooManyArticles {
+        /// The limit.
+        limit: usize,
+    },
+    /// One encoded output message would exceed the broker's `max_payload`.
+    #[error("output on {subject} is {size} bytes, over the broker's max_payload of {limit}")]
+    OutputTooLarge {
+        /// Subject of the message that does not fit.
+        subject: String,
+        /// Encoded size with headers, in bytes.
+        size: usize,
+        /// The broker's limit.
+        limit: usize,
+    },
+}
+
+impl InputError {
+    /// Short stable code for metrics and dead letters.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::InvalidUtf8 { .. } => "invalid_utf8",
+            InputError::TooLarge { .. } => "too_large",
+            InputError::BadEnvelope { .. } => "bad_envelope",
+            InputError::UnsupportedContentType { .. } => "unsupported_content_type",
+            InputError::InvalidMetadata { .. } => "invalid_metadata",
+            InputError::NoArticles => "no_articles",
+            InputError::TooManyArticles { .. } => "too_many_articles",
+            InputError::OutputTooLarge { .. } => "output_too_large",
+        }
+    }
+
+    /// Whether retrying cannot help, so the input goes to the dead-letter topic. Listed arm by
+    /// arm so that a new variant has to decide.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            InputError::InvalidUtf8 { .. }
+            | InputError::TooLarge { .. }
+            | InputError::BadEnvelope { .. }
+            | InputError::UnsupportedContentType { .. }
+            | InputError::InvalidMetadata { .. }
+            | InputError::NoArticles
+            | InputError::TooManyArticles { .. }
+            // The broker's max_payload does not change between deliveries of one message.
+            | InputError::OutputTooLarge { .. } => true,
+        }
+    }
+}
+
+impl From<ParseError> for InputError {
+    fn from(e: ParseError) -> Self {
+        match e {
+            ParseError::TooLarge { size, limit } => InputError::TooLarge { size, limit },
+            ParseError::TooManyArticles { limit, .. } => InputError::TooManyArticles { limit },
+            ParseError::NoArticles => InputError::NoArticles,
+            ParseError::InvalidMetadata { field, reason } => {
+                InputError::InvalidMetadata { field, reason }
+            }
+        }
+    }
+}
+
+/// The payload formats pagewire reads, chosen by `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// `application/protobuf`: a binary `RawPage` (the default when the header is absent).
+    Protobuf,
+    /// `application/json`: a `RawPage` in proto3 JSON.
+    Json,
+    /// `text/markdown`: the page text, position in headers.
+    Markdown,
+    /// `text/plain`: the page text, position in headers.
+    PlainText,
+}
+
+impl PayloadFormat {
+    /// Reads a `Content-Type` value; parameters other than a UTF-8 charset are ignored.
+    pub fn from_content_type(value: Option<&str>) -> Result<Self, InputError> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(PayloadFormat::Protobuf);
+        };
+        let unsupported = || InputError::UnsupportedContentType {
+            content_type: value.to_owned(),
+        };
+        let mut parts = value.split(';');
+        let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        for param in parts {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            if k.trim().eq_ignore_ascii_case("charset") {
+                let v = v.trim().trim_matches('"');
+                if !v.eq_ignore_ascii_case("utf-8") && !v.eq_ignore_ascii_case("utf8") {
+                    return Err(unsupported());
+                }
+            }
+        }
+        match essence.as_str() {
+            "application/protobuf" | "application/x-protobuf" => Ok(PayloadFormat::Protobuf),
+            "application/json" => Ok(PayloadFormat::Json),
+            "text/markdown" => Ok(PayloadFormat::Markdown),
+            "text/plain" => Ok(PayloadFormat::PlainText),
+            _ => Err(unsupported()),
+        }
+    }
+}
+
+/// Decodes and validates one incoming message into a [`RawPage`].
+///
+/// The page text is checked against `limits.max_bytes` here already, before any decoding work
+/// that scales with it; the parser checks its own limits again.
+pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, InputError> {
+    let format = PayloadFormat::from_content_type(incoming.header(CONTENT_TYPE))?;
+    let size = incoming.payload.len();
+    let mut raw = match format {
+        PayloadFormat::Protobuf | PayloadFormat::Json => {
+            let limit = limits.max_bytes.saturating_add(ENVELOPE_ALLOWANCE);
+            if size > limit {
+                return Err(InputError::TooLarge { size, limit });
+            }
+            let raw = if format == PayloadFormat::Protobuf {
+                RawPage::decode(incoming.payload).map_err(|e| InputError::BadEnvelope {
+                    format: "protobuf",
+                    reason: e.to_string(),
+                })?
+            } else {
+                serde_json::from_slice::<RawPage>(incoming.payload).map_err(|e| {
+                    InputError::BadEnvelope {
+                        format: "json",
+                        reason: e.to_string(),
+                    }
+                })?
+            };
+            if raw.content.len() > limits.max_bytes {
+                return Err(InputError::TooLarge {
+                    size: raw.content.len(),
+                    limit: limits.max_bytes,
+                });
+            }
+            raw
+        }
+        PayloadFormat::Markdown | PayloadFormat::PlainText => {
+            if size > limits.max_bytes {
+                return Err(InputError::TooLarge {
+                    size,
+                    limit: limits.max_bytes,
+                });
+            }
+            let content =
+                std::str::from_utf8(incoming.payload).map_err(|e| InputError::InvalidUtf8 {
+                    valid_up_to: e.valid_up_to(),
+                })?;
+            raw_from_headers(incoming, content, format)?
+        }
+    };
+    if raw.publication.is_empty() {
+        raw.publication = last_token(incoming.subject).unwrap_or_default().to_owned();
+    }
+    validate(&mut raw)?;
+    Ok(raw)
+}
+
+/// Builds a `RawPage` from a text body and the `Pagewire-*` headers.
+fn raw_from_headers(
+    incoming: &Incoming<'_>,
+    content: &str,
+    format: PayloadFormat,
+) -> Result<RawPage, InputError> {
+    let text = |name| incoming.header(name).unwrap_or_default().to_owned();
+    let page_number = match incoming.header(HEADER_PAGE) {
+        None | Some("") => {
+            return Err(InputError::InvalidMetadata {
+                field: "page_number",
+                reason: format!("header {HEADER_PAGE} is missing"),
+            })
+        }
+        Some(v) => v.parse::<u32>().map_err(|e| InputError::InvalidMetadata {
+            field: "page_number",
+            reason: format!("{v:?} is not a page number: {e}"),
+        })?,
+    };
+    Ok(RawPage {
+        publication: text(HEADER_PUBLICATION),
+        issue_date: text(HEADER_ISSUE_DATE),
+        edition: text(HEADER_EDITION),
+        page_number,
+        page_label: text(HEADER_PAGE_LABEL),
+        page_name: text(HEADER_PAGE_NAME),
+        format: match format {
+            PayloadFormat::Markdown => PageFormat::Markdown,
+            _ => PageFormat::PlainText,
+        } as i32,
+        content: content.to_owned(),
+        source_uri: text(HEADER_SOURCE_URI),
+        attributes: Default::default(),
+    })
+}
+
+/// Checks the print position; fills the page label from the number when it is absent.
+fn validate(raw: &mut RawPage) -> Result<(), InputError> {
+    if !is_slug(&raw.publication) {
+        return Err(InputError::InvalidMetadata {
+            field: "publication",
+            reason: format!(
+                "{:?} is not a slug (1-64 of a-z, 0-9 and inner '-')",
+                raw.publication
+            ),
+        });
+    }
+    if !is_calendar_date(&raw.issue_date) {
+        return Err(InputError::InvalidMetadata {
+            field: "issue_date",
+            reason: format!("{:?} is not a calendar date YYYY-MM-DD", raw.issue_date),
+        });
+    }
+    if raw.page_number == 0 || raw.page_number > MAX_PAGE_NUMBER {
+        return Err(InputError::InvalidMetadata {
+            field: "page_number",
+            reason: format!("{} is not in 1..={MAX_PAGE_NUMBER}", raw.page_number),
+        });
+    }
+    if raw.edition.chars().count() > 64
+        || raw
+            .edition
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+    {
+        return Err(InputError::InvalidMetadata {
+            field: "edition",
+            reason: format!(
+                "{:?} must be at most 64 characters without spaces, controls or '/'",
+                raw.edition
+            ),
+        });
+    }
+    if raw.page_label.chars().count() > 32 || raw.page_label.chars().any(char::is_control) {
+        return Err(InputError::InvalidMetadata {
+            field: "page_label",
+            reason: format!(
+                "{:?} must be at most 32 characters without controls",
+                raw.page_label
+            ),
+        });
+    }
+    if raw.page_label.is_empty() {
+        raw.page_label = format!("{:02}", raw.page_number);
+    }
+    Ok(())
+}
+
+/// The last `.`-separated token of a subject.
+fn last_token(subject: &str) -> Option<&str> {
+    subject.rsplit('.').next().filter(|t| !t.is_empty())
+}
+
+/// A subject-safe publication slug: 1-64 of `a-z0-9-`, not starting or ending with `-` (the
+/// parser's rule).
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `YYYY-MM-DD` naming a day that exists in the proleptic Gregorian calendar.
+pub fn is_calendar_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = &s[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn decode_with(
+        subject: &str,
+        h: &[(&str, &str)],
+        payload: &[u8],
+    ) -> Result<RawPage, InputError> {
+        let h = headers(h);
+        decode(
+            &Incoming {
+                subject,
+                headers: &h,
+                payload,
+            },
+            &Limits::default(),
+        )
+    }
+
+    const MD: &[(&str, &str)] = &[
+        ("Content-Type", "text/markdown"),
+        ("Pagewire-Issue-Date", "2025-07-10"),
+        ("Pagewire-Page", "1"),
+    ];
+
+    #[test]
+    fn markdown_takes_publication_from_the_subject_and_position_from_headers() {
+        let raw = decode_with("pages.raw.baotou-daily", MD, "# 标题\n\n正文".as_bytes()).unwrap();
+        assert_eq!(raw.publication, "baotou-daily");
+        assert_eq!(raw.issue_date, "2025-07-10");
+        assert_eq!(raw.page_number, 1);
+        assert_eq!(raw.page_label, "01");
+        assert_eq!(raw.format, PageFormat::Markdown as i32);
+        assert_eq!(raw.content, "# 标题\n\n正文");
+    }
+
+    #[test]
+    fn header_names_match_case_insensitively_and_headers_override_the_subject() {
+        let raw = decode_with(
+            "pages.raw.other",
+            &[
+                ("content-type", "text/plain; charset=UTF-8"),
+                ("pagewire-publication", "baotou-daily"),
+                ("PAGEWIRE-ISSUE-DATE", "2024-02-29"),
+                ("Pagewire-Page", "12"),
+                ("Pagewire-Page-Label", "A12"),
+                ("Pagewire-Page-Name", "要闻"),
+            ],
+            b"text",
+        )
+        .unwrap();
+        assert_eq!(raw.publication, "baotou-daily");
+        assert_eq!(raw.page_label, "A12");
+        assert_eq!(raw.page_name, "要闻");
+        assert_eq!(raw.format, PageFormat::PlainText as i32);
+    }
+
+    #[test]
+    fn protobuf_is_the_default_when_content_type_is_absent() {
+        let sent = RawPage {
+            publication: "baotou-daily".into(),
+            issue_date: "2025-07-10".into(),
+            page_number: 3,
+            content: "x".into(),
+            ..Default::default()
+        };
+        let raw = decode_with("pages.raw.baotou-daily", &[], &sent.encode_to_vec()).unwrap();
+        assert_eq!(raw.page_number, 3);
+        assert_eq!(raw.page_label, "03");
+    }
+
+    #[test]
+    fn json_envelope_is_proto3_json() {
+        let body = br#"{"issueDate":"2025-07-10","pageNumber":2,"content":"x","format":"PAGE_FORMAT_MARKDOWN"}"#;
+        let raw = decode_with(
+            "pages.raw.baotou-daily",
+            &[("Content-Type", "application/json")],
+            body,
+        )
+        .unwrap();
+        assert_eq!(raw.publication, "baotou-daily");
+        assert_eq!(raw.page_number, 2);
+        assert_eq!(raw.format, PageFormat::Markdown as i32);
+    }
+
+    #[test]
+    fn each_bad_input_class_has_its_stable_code() {
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
+        let cases: Vec<Case> = vec![
+            ("invalid_utf8", MD.to_vec(), b"ok \xff\xfe".to_vec()),
+            ("too_large", MD.to_vec(), vec![b'a'; 4 * 1024 * 1024 + 1]),
+            ("bad_envelope", vec![], b"\xff\xff\xff".to_vec()),
+            (
+                "bad_envelope",
+                vec![("Content-Type", "application/json")],
+                b"{not json".to_vec(),
+            ),
+            (
+                "unsupported_content_type",
+                vec![("Content-Type", "image/png")],
+                b"x".to_vec(),
+            ),
+            (
+                "unsupported_content_type",
+                vec![("Content-Type", "text/plain; charset=latin1")],
+                b"x".to_vec(),
+            ),
+            (
+                "invalid_metadata",
+                vec![("Content-Type", "text/plain"), ("Pagewire-Page", "1")],
+                b"x".to_vec(),
+            ),
+            (
+                "invalid_metadata",
+                vec![
+                    ("Content-Type", "text/plain"),
+                    ("Pagewire-Issue-Date", "2025-02-30"),
+                    ("Pagewire-Page", "1"),
+                ],
+                b"x".to_vec(),
+            ),
+            (
+                "invalid_metadata",
+                vec![
+                    ("Content-Type", "text/plain"),
+                    ("Pagewire-Issue-Date", "2025-07-10"),
+                    ("Pagewire-Page", "99999999999"),
+                ],
+                b"x".to_vec(),
+            ),
+            (
+                "invalid_metadata",
+                vec![
+                    ("Content-Type", "text/plain"),
+                    ("Pagewire-Issue-Date", "2025-07-10"),
+                    ("Pagewire-Page", "0"),
+                ],
+                b"x".to_vec(),
+            ),
+        ];
+        for (code, h, body) in cases {
+            let err = decode_with("pages.raw.baotou-daily", &h, &body).unwrap_err();
+            assert_eq!(err.code(), code, "{h:?}: {err}");
+            assert!(err.is_permanent());
+        }
+    }
+
+    #[test]
+    fn a_subject_token_that_is_not_a_slug_is_invalid_metadata() {
+        let err = decode_with("pages.raw.Baotou_Daily", MD, b"x").unwrap_err();
+        assert!(matches!(
+            err,
+            InputError::InvalidMetadata {
+                field: "publication",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn utf8_error_reports_where_the_valid_prefix_ends() {
+        let err = decode_with("pages.raw.p", MD, b"abc\xc3").unwrap_err();
+        assert_eq!(err, InputError::InvalidUtf8 { valid_up_to: 3 });
+    }
+
+    #[test]
+    fn parser_errors_keep_their_codes() {
+        for e in [
+            ParseError::NoArticles,
+            ParseError::TooLarge { size: 2, limit: 1 },
+        ] {
+            assert_eq!(InputError::from(e.clone()).code(), e.code());
+        }
+    }
+
+    #[test]
+    fn calendar_dates_are_checked_for_real_days() {
+        assert!(is_calendar_date("2024-02-29"));
+        assert!(!is_calendar_date("2023-02-29"));
+        assert!(!is_calendar_date("2025-13-01"));
+        assert!(!is_calendar_date("2025-7-10"));
+        assert!(!is_calendar_date("2025-07-1a"));
+        assert!(!is_calendar_date("+025-07-10"));
+    }
+
+    #[test]
+    fn publication_hint_falls_back_to_the_subject() {
+        let h = headers(&[]);
+        let inc = Incoming {
+            subject: "pages.raw.baotou-daily",
+            headers: &h,
+            payload: b"",
+        };
+        assert_eq!(inc.publication_hint().as_deref(), Some("baotou-daily"));
+        let inc = Incoming {
+            subject: "pages.raw.*",
+            ..inc
+        };
+        assert_eq!(inc.publication_hint(), None);
+    }
+}

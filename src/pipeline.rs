@@ -1,0 +1,83 @@
+//! One input message to the list of output messages, with no I/O: decode the envelope, parse the
+//! page, route the articles, check every output fits the broker. The service runs this per page
+//! and only does the sending and the acking around it.
+
+use crate::alert::AlertRules;
+use crate::config::Settings;
+use crate::envelope::{self, Incoming, InputError};
+use crate::parse::{self, Limits};
+use crate::route::{self, Outbound, Topics};
+
+/// Everything needed to turn an input into outputs; built once at start.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Parser and boundary limits.
+    pub limits: Limits,
+    /// Output subject prefixes.
+    pub topics: Topics,
+    /// Compiled alert rules.
+    pub alerts: AlertRules,
+    /// The broker's `max_payload`: no output may be larger.
+    pub max_payload: usize,
+}
+
+impl Pipeline {
+    /// The pipeline the settings describe, for a broker with this `max_payload`.
+    pub fn new(settings: &Settings, max_payload: usize) -> Self {
+        Pipeline {
+            limits: settings.limits.parser_limits(),
+            topics: Topics::from(&settings.output),
+            alerts: AlertRules::new(&settings.alerts),
+            max_payload,
+        }
+    }
+
+    /// Decodes, parses and routes one input.
+    pub fn process(&self, incoming: &Incoming<'_>) -> Result<Processed, Rejection> {
+        let raw = envelope::decode(incoming, &self.limits).map_err(|error| Rejection {
+            error,
+            publication: incoming.publication_hint(),
+        })?;
+        let reject = |error: InputError| Rejection {
+            error,
+            publication: Some(raw.publication.clone()),
+        };
+        let page = parse::parse_page(&raw, &self.limits).map_err(|e| reject(e.into()))?;
+        let articles = page.articles.len();
+        let outputs = route::route_page(&raw, page, &self.topics, &self.alerts);
+        for o in &outputs {
+            o.check_size(self.max_payload).map_err(reject)?;
+        }
+        Ok(Processed {
+            publication: raw.publication,
+            issue_date: raw.issue_date,
+            page_number: raw.page_number,
+            articles,
+            outputs,
+        })
+    }
+}
+
+/// A page ready to publish.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// Publication slug.
+    pub publication: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// Page number.
+    pub page_number: u32,
+    /// Articles found.
+    pub articles: usize,
+    /// Messages to publish, in order.
+    pub outputs: Vec<Outbound>,
+}
+
+/// An input that cannot be processed, with what is known of where it belongs.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// Why.
+    pub error: InputError,
+    /// Its publication, if it could be told.
+    pub publication: Option<String>,
+}

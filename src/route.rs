@@ -1,0 +1,443 @@
+//! Routing: a parsed page becomes the list of messages pagewire publishes for it, and a
+//! rejected input becomes its dead letter.
+//!
+//! Pure: builds subjects, headers and encoded payloads; the service only sends them. Message
+//! ids are derived from content (article id + version + topic), so publishing the same list
+//! twice stores nothing new in a stream with a duplicate window.
+
+use bytes::Bytes;
+use prost::Message as _;
+
+use crate::alert::{lead_story_id, AlertRules};
+use crate::config::OutputSettings;
+use crate::envelope::InputError;
+use crate::proto::{ArticleKind, DeadLetter, Page, RawPage};
+
+/// `Content-Type` of every output.
+pub const PROTOBUF: &str = "application/protobuf";
+/// Header naming the protobuf message type of the payload.
+pub const HEADER_TYPE: &str = "Pagewire-Type";
+/// Header with the names of the alert rules an article matched (alert topic only).
+pub const HEADER_ALERT: &str = "Pagewire-Alert";
+/// Header with the article id (article topics).
+pub const HEADER_ARTICLE_ID: &str = "Pagewire-Article-Id";
+/// Header with the article version (article topics).
+pub const HEADER_ARTICLE_VERSION: &str = "Pagewire-Article-Version";
+/// Header with the article kind in lowercase, e.g. `story` (article topics).
+pub const HEADER_KIND: &str = "Pagewire-Kind";
+/// Header with the dead letter's error code (dead-letter topic).
+pub const HEADER_ERROR_CODE: &str = "Pagewire-Error-Code";
+/// The JetStream deduplication header.
+pub const HEADER_MSG_ID: &str = "Nats-Msg-Id";
+
+/// Fully qualified protobuf type names, as carried in [`HEADER_TYPE`].
+pub mod type_name {
+    /// `Article`.
+    pub const ARTICLE: &str = "pagewire.v1.Article";
+    /// `Page`.
+    pub const PAGE: &str = "pagewire.v1.Page";
+    /// `DeadLetter`.
+    pub const DEAD_LETTER: &str = "pagewire.v1.DeadLetter";
+    /// `RawPage`.
+    pub const RAW_PAGE: &str = "pagewire.v1.RawPage";
+}
+
+/// The subject prefixes of the output topics.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    /// Stories, briefs, photo stories.
+    pub search: String,
+    /// Every article.
+    pub archive: String,
+    /// Articles matching an alert rule.
+    pub alert: String,
+    /// Page-level messages.
+    pub pages: String,
+    /// Dead letters.
+    pub dlq: String,
+}
+
+impl From<&OutputSettings> for Topics {
+    fn from(o: &OutputSettings) -> Self {
+        Topics {
+            search: o.search.subject_prefix.clone(),
+            archive: o.archive.subject_prefix.clone(),
+            alert: o.alert.subject_prefix.clone(),
+            pages: o.pages.subject_prefix.clone(),
+            dlq: o.dlq.subject_prefix.clone(),
+        }
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// Subject, `<prefix>.<publication>`.
+    pub subject: String,
+    /// Headers in order; always includes `Content-Type`, `Pagewire-Type` and `Nats-Msg-Id`.
+    pub headers: Vec<(&'static str, String)>,
+    /// Encoded protobuf.
+    pub payload: Bytes,
+}
+
+impl Outbound {
+    fn new(subject: String, type_name: &str, msg_id: String, payload: Vec<u8>) -> Self {
+        Outbound {
+            subject,
+            headers: vec![
+                ("Content-Type", PROTOBUF.to_owned()),
+                (HEADER_TYPE, type_name.to_owned()),
+                (HEADER_MSG_ID, msg_id),
+            ],
+            payload: Bytes::from(payload),
+        }
+    }
+
+    /// Value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The deduplication id.
+    pub fn msg_id(&self) -> &str {
+        self.header(HEADER_MSG_ID).unwrap_or_default()
+    }
+
+    /// Bytes this message counts against the broker's `max_payload` (headers block + body).
+    pub fn wire_size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + 2 + v.len() + 2)
+            .sum();
+        "NATS/1.0\r\n".len() + headers + 2 + self.payload.len()
+    }
+
+    /// Fails with `output_too_large` when the message cannot pass the broker.
+    pub fn check_size(&self, max_payload: usize) -> Result<(), InputError> {
+        let size = self.wire_size();
+        if size > max_payload {
+            return Err(InputError::OutputTooLarge {
+                subject: self.subject.clone(),
+                size,
+                limit: max_payload,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether search indexers want an article of this kind (everything with a body of its own).
+pub fn is_searchable(kind: i32) -> bool {
+    kind == ArticleKind::Story as i32
+        || kind == ArticleKind::Brief as i32
+        || kind == ArticleKind::Photo as i32
+}
+
+fn kind_name(kind: i32) -> String {
+    ArticleKind::try_from(kind)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("ARTICLE_KIND_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| kind.to_string())
+}
+
+/// Id of a page: `<publication>/<issue_date>/<edition or main>/<page_number>`, the prefix the
+/// parser's article ids share.
+pub fn page_id(raw: &RawPage) -> String {
+    let edition = if raw.edition.is_empty() {
+        "main"
+    } else {
+        raw.edition.as_str()
+    };
+    format!(
+        "{}/{}/{}/{}",
+        raw.publication, raw.issue_date, edition, raw.page_number
+    )
+}
+
+/// Every message for one parsed page: for each article in reading order its archive, search
+/// (if searchable) and alert (if any rule matches) messages, then the page-level message.
+pub fn route_page(
+    raw: &RawPage,
+    mut page: Page,
+    topics: &Topics,
+    alerts: &AlertRules,
+) -> Vec<Outbound> {
+    let publication = &raw.publication;
+    let articles = std::mem::take(&mut page.articles);
+    let lead = lead_story_id(raw.page_number, &articles);
+    let mut out = Vec::with_capacity(articles.len() * 3 + 1);
+    for article in &articles {
+        let payload = article.encode_to_vec();
+        let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
+        let with_article_headers = |mut o: Outbound| {
+            o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
+            o.headers
+                .push((HEADER_ARTICLE_VERSION, article.version.clone()));
+            o.headers.push((HEADER_KIND, kind_name(article.kind)));
+            o
+        };
+        out.push(with_article_headers(Outbound::new(
+            format!("{}.{publication}", topics.archive),
+            type_name::ARTICLE,
+            id_of("archive"),
+            payload.clone(),
+        )));
+        if is_searchable(article.kind) {
+            out.push(with_article_headers(Outbound::new(
+                format!("{}.{publication}", topics.search),
+                type_name::ARTICLE,
+                id_of("search"),
+                payload.clone(),
+            )));
+        }
+        let hits = alerts.matches(article, lead);
+        if !hits.is_empty() {
+            let mut o = with_article_headers(Outbound::new(
+                format!("{}.{publication}", topics.alert),
+                type_name::ARTICLE,
+                id_of("alert"),
+                payload,
+            ));
+            o.headers.push((HEADER_ALERT, hits.join(", ")));
+            out.push(o);
+        }
+    }
+
+    // The archive's record of the page: ids instead of articles, the raw text and its hash.
+    if page.article_ids.is_empty() {
+        page.article_ids = articles.iter().map(|a| a.id.clone()).collect();
+    }
+    if page.content_hash.is_empty() {
+        page.content_hash = blake3::hash(raw.content.as_bytes()).to_hex().to_string();
+    }
+    page.content = raw.content.clone();
+    if page.source_uri.is_empty() {
+        page.source_uri = raw.source_uri.clone();
+    }
+    if page.attributes.is_empty() {
+        page.attributes = raw.attributes.clone();
+    }
+    let msg_id = format!("{}:{}:pages", page_id(raw), page.content_hash);
+    out.push(Outbound::new(
+        format!("{}.{publication}", topics.pages),
+        type_name::PAGE,
+        msg_id,
+        page.encode_to_vec(),
+    ));
+    out
+}
+
+/// Where and what a rejected input was, for its dead letter.
+#[derive(Debug, Clone)]
+pub struct Rejected<'a> {
+    /// Subject the input arrived on.
+    pub subject: &'a str,
+    /// Its headers.
+    pub headers: &'a [(String, String)],
+    /// Its body.
+    pub payload: &'a [u8],
+    /// Deliveries so far.
+    pub delivery_count: u64,
+    /// Stream sequence.
+    pub stream_sequence: u64,
+    /// Input stream name.
+    pub stream: &'a str,
+    /// Publication, when known; the dead letter goes to `<dlq>.<publication>` or
+    /// `<dlq>.unknown`.
+    pub publication: Option<&'a str>,
+}
+
+/// The dead letter for a rejected input. Its id is derived from the input's stream position
+/// and body, so dead-lettering one input twice stores one dead letter.
+pub fn dead_letter(rejected: &Rejected<'_>, code: &str, reason: &str, topics: &Topics) -> Outbound {
+    let mut headers = std::collections::BTreeMap::<String, String>::new();
+    for (k, v) in rejected.headers {
+        headers
+            .entry(k.clone())
+            .and_modify(|joined| {
+                joined.push_str(", ");
+                joined.push_str(v);
+            })
+            .or_insert_with(|| v.clone());
+    }
+    let publication = rejected.publication.unwrap_or("unknown");
+    let letter = DeadLetter {
+        code: code.to_owned(),
+        reason: reason.to_owned(),
+        subject: rejected.subject.to_owned(),
+        headers,
+        payload: Bytes::copy_from_slice(rejected.payload),
+        delivery_count: rejected.delivery_count,
+        stream_sequence: rejected.stream_sequence,
+        stream: rejected.stream.to_owned(),
+        publication: rejected.publication.unwrap_or_default().to_owned(),
+    };
+    let body_hash = blake3::hash(rejected.payload).to_hex();
+    let msg_id = format!(
+        "dlq:{}:{}:{}",
+        rejected.stream,
+        rejected.stream_sequence,
+        &body_hash[..16]
+    );
+    let mut o = Outbound::new(
+        format!("{}.{publication}", topics.dlq),
+        type_name::DEAD_LETTER,
+        msg_id,
+        letter.encode_to_vec(),
+    );
+    o.headers.push((HEADER_ERROR_CODE, code.to_owned()));
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AlertRule, AlertSettings};
+    use crate::proto::{Article, PagePosition};
+
+    fn topics() -> Topics {
+        Topics::from(&OutputSettings::default())
+    }
+
+    fn raw() -> RawPage {
+        RawPage {
+            publication: "baotou-daily".into(),
+            issue_date: "2025-07-10".into(),
+            page_number: 1,
+            content: "text".into(),
+            ..Default::default()
+        }
+    }
+
+    fn art(ordinal: u32, kind: ArticleKind) -> Article {
+        Article {
+            id: format!("baotou-daily/2025-07-10/main/1/{ordinal}"),
+            version: format!("{ordinal:016x}"),
+            kind: kind as i32,
+            page: Some(PagePosition {
+                page_number: 1,
+                ordinal,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn page() -> Page {
+        Page {
+            articles: vec![
+                art(1, ArticleKind::Story),
+                art(2, ArticleKind::Brief),
+                art(3, ArticleKind::Teaser),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn teasers_go_to_archive_but_not_to_search() {
+        let out = route_page(&raw(), page(), &topics(), &AlertRules::default());
+        let subjects: Vec<_> = out.iter().map(|o| o.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            [
+                "articles.archive.baotou-daily",
+                "articles.search.baotou-daily",
+                "articles.archive.baotou-daily",
+                "articles.search.baotou-daily",
+                "articles.archive.baotou-daily",
+                "pages.archive.baotou-daily",
+            ]
+        );
+        for o in &out {
+            assert_eq!(o.header("Content-Type"), Some(PROTOBUF));
+        }
+    }
+
+    #[test]
+    fn message_ids_are_distinct_per_topic_and_stable_across_runs() {
+        let a = route_page(&raw(), page(), &topics(), &AlertRules::default());
+        let b = route_page(&raw(), page(), &topics(), &AlertRules::default());
+        let ids: Vec<_> = a.iter().map(Outbound::msg_id).collect();
+        assert_eq!(ids, b.iter().map(Outbound::msg_id).collect::<Vec<_>>());
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        assert_eq!(
+            ids[0],
+            "baotou-daily/2025-07-10/main/1/1:0000000000000001:archive"
+        );
+    }
+
+    #[test]
+    fn the_page_message_carries_ids_raw_text_and_hash_but_no_articles() {
+        let out = route_page(&raw(), page(), &topics(), &AlertRules::default());
+        let last = out.last().unwrap();
+        assert_eq!(last.header(HEADER_TYPE), Some(type_name::PAGE));
+        let p = Page::decode(last.payload.clone()).unwrap();
+        assert!(p.articles.is_empty());
+        assert_eq!(p.article_ids.len(), 3);
+        assert_eq!(p.content, "text");
+        assert_eq!(p.content_hash, blake3::hash(b"text").to_hex().to_string());
+    }
+
+    #[test]
+    fn alerts_carry_the_rule_names() {
+        let rules = AlertRules::new(&AlertSettings {
+            rules: vec![AlertRule {
+                name: "lead".into(),
+                lead_of_page_one: true,
+                ..Default::default()
+            }],
+        });
+        let out = route_page(&raw(), page(), &topics(), &rules);
+        let alerts: Vec<_> = out
+            .iter()
+            .filter(|o| o.subject.starts_with("articles.alert."))
+            .collect();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].header(HEADER_ALERT), Some("lead"));
+        assert_eq!(
+            alerts[0].header(HEADER_ARTICLE_ID),
+            Some("baotou-daily/2025-07-10/main/1/1")
+        );
+    }
+
+    #[test]
+    fn dead_letter_keeps_the_original_bytes_and_joins_repeated_headers() {
+        let headers = vec![
+            ("X".to_owned(), "a".to_owned()),
+            ("X".to_owned(), "b".to_owned()),
+        ];
+        let r = Rejected {
+            subject: "pages.raw.p",
+            headers: &headers,
+            payload: b"\xff",
+            delivery_count: 1,
+            stream_sequence: 9,
+            stream: "PAGES",
+            publication: Some("p"),
+        };
+        let o = dead_letter(&r, "invalid_utf8", "bad", &topics());
+        assert_eq!(o.subject, "pages.dlq.p");
+        assert_eq!(o.header(HEADER_ERROR_CODE), Some("invalid_utf8"));
+        let d = DeadLetter::decode(o.payload.clone()).unwrap();
+        assert_eq!(&d.payload[..], b"\xff");
+        assert_eq!(d.headers.get("X").map(String::as_str), Some("a, b"));
+        assert_eq!(d.stream_sequence, 9);
+    }
+
+    #[test]
+    fn size_check_counts_headers() {
+        let o = Outbound::new("s".into(), "t", "id".into(), vec![0; 100]);
+        assert!(o.check_size(o.wire_size()).is_ok());
+        let err = o.check_size(o.wire_size() - 1).unwrap_err();
+        assert_eq!(err.code(), "output_too_large");
+    }
+}

@@ -1,0 +1,290 @@
+//! The thin shell around the pure core: raw pages in from a JetStream pull consumer, articles out
+//! to the output topics, and the ack / nak / term decision for every page.
+//!
+//! Shape (see ARCHITECTURE.md): [`run`] connects, provisions, binds the durable consumer, then
+//! pulls batches sized to the free in-flight slots. Each page runs in its own task on a
+//! [`TaskTracker`]; [`worker`] decides its fate. Shutdown is a [`CancellationToken`] passed in by
+//! the caller (signals in `pagewire run`, a test's own token in tests): stop pulling, finish
+//! and ack what is in flight, flush, return.
+
+mod nats;
+mod state;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use futures::StreamExt as _;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use nats::{backoff, connect, connect_options, server_addrs};
+pub use state::{ServiceState, Snapshot};
+
+use crate::config::Settings;
+use crate::pipeline::Pipeline;
+
+/// Why the service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A setting is unusable in a way only visible at connect time.
+    #[error("configuration key `{key}`: {reason}")]
+    Config {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The servers refused the connection (authentication, TLS) or shutdown came first.
+    #[error("cannot connect to nats: {0}")]
+    Connect(#[from] async_nats::ConnectError),
+    /// A stream or the consumer could not be created or found.
+    #[error("cannot provision {what}: {source}")]
+    Provision {
+        /// Which stream or consumer.
+        what: String,
+        /// The broker's answer.
+        source: async_nats::Error,
+    },
+    /// In-flight pages did not finish within `shutdown.drain_timeout`; they were not acked and
+    /// will be redelivered.
+    #[error("{in_flight} pages still in flight after the drain timeout of {timeout:?}")]
+    DrainTimedOut {
+        /// Pages left.
+        in_flight: u64,
+        /// The timeout.
+        timeout: Duration,
+    },
+}
+
+/// Runs the service until `shutdown` is cancelled, then drains. See [`run_with_state`].
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), ServiceError> {
+    run_with_state(settings, Arc::new(ServiceState::default()), shutdown).await
+}
+
+/// Runs the service with a caller-owned state (read by probes, metrics and tests).
+pub async fn run_with_state(
+    settings: Settings,
+    state: Arc<ServiceState>,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let settings = Arc::new(settings);
+    tracing::info!(
+        servers = ?settings.nats.redacted_servers(),
+        stream = %settings.input.stream,
+        consumer = %settings.input.consumer,
+        "pagewire starting"
+    );
+    let client = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await?;
+    let js = jetstream::ContextBuilder::new()
+        .timeout(settings.nats.request_timeout)
+        .build(client.clone());
+
+    let Some(consumer) = setup(&js, &settings, &state, &shutdown).await? else {
+        tracing::info!("shutdown before the consumer was bound");
+        return Ok(());
+    };
+    let max_payload = client.server_info().max_payload;
+    let worker = Arc::new(worker::Worker {
+        js: js.clone(),
+        settings: settings.clone(),
+        pipeline: Pipeline::new(&settings, max_payload),
+        state: state.clone(),
+    });
+    tracing::info!(max_payload, "pagewire consuming");
+
+    let tracker = TaskTracker::new();
+    let pulling = pull_loop(
+        consumer, &js, worker, &tracker, &settings, &state, &shutdown,
+    );
+    tokio::pin!(pulling);
+    tokio::select! {
+        result = &mut pulling => {
+            // Only a fatal error ends the loop before shutdown; in-flight pages are left
+            // unacked and JetStream redelivers them.
+            result?;
+        }
+        _ = shutdown.cancelled() => {}
+    }
+
+    state.set_draining();
+    let timeout = settings.shutdown.drain_timeout;
+    tracing::info!(in_flight = state.snapshot().in_flight, ?timeout, "draining");
+    let drained = tokio::time::timeout(timeout, async {
+        // The open pull request is finished, not abandoned: what it delivers is processed.
+        let result = pulling.await;
+        tracker.close();
+        tracker.wait().await;
+        result
+    })
+    .await;
+    // Acks and naks are plain publishes: make sure they left the socket before returning.
+    if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
+        tracing::warn!(error = %e, "flush timed out at shutdown");
+    }
+    match drained {
+        Ok(result) => {
+            result?;
+            tracing::info!(snapshot = ?state.snapshot(), "pagewire stopped");
+            Ok(())
+        }
+        Err(_) => Err(ServiceError::DrainTimedOut {
+            in_flight: state.snapshot().in_flight,
+            timeout,
+        }),
+    }
+}
+
+/// Provisions streams (unless disabled) and binds the consumer, retrying while the broker is
+/// unreachable. `None` when shutdown came first.
+async fn setup(
+    js: &jetstream::Context,
+    settings: &Settings,
+    state: &ServiceState,
+    shutdown: &CancellationToken,
+) -> Result<Option<PullConsumer>, ServiceError> {
+    let mut attempt = 0;
+    loop {
+        let result = async {
+            if settings.output.provision {
+                nats::provision_streams(js, settings).await?;
+            }
+            nats::bind_consumer(js, settings).await
+        }
+        .await;
+        match result {
+            Ok(consumer) => {
+                state.set_consumer_bound(true);
+                return Ok(Some(consumer));
+            }
+            // While connected, a refusal is an answer (conflicting config, missing stream
+            // with provision = false): stop and say so. While not, it is just the outage.
+            Err(e) if state.is_connected() && attempt >= 3 => return Err(e),
+            Err(e) => {
+                attempt += 1;
+                let delay = backoff(attempt + 2, settings.nats.reconnect_delay_max);
+                tracing::warn!(error = %e, retry_in = ?delay, "cannot set up streams and consumer yet");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Pulls batches sized to the free in-flight slots and hands each page to its own task.
+///
+/// One pull request is open at a time and asks for no more pages than there are free slots, so
+/// every delivered page is processed at once: none waits in a buffer while its ack wait runs
+/// out, and none is dropped at shutdown (the open request is read to its end).
+async fn pull_loop(
+    mut consumer: PullConsumer,
+    js: &jetstream::Context,
+    worker: Arc<worker::Worker>,
+    tracker: &TaskTracker,
+    settings: &Settings,
+    state: &ServiceState,
+    shutdown: &CancellationToken,
+) -> Result<(), ServiceError> {
+    let slots = Arc::new(Semaphore::new(settings.limits.max_in_flight));
+    let batch_size = settings.input.batch_size.min(settings.limits.max_in_flight);
+    let mut failures = 0usize;
+    loop {
+        let mut permits = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Ok(()),
+            permits = slots.clone().acquire_many_owned(batch_size as u32) => match permits {
+                Ok(p) => p,
+                Err(_) => return Ok(()),
+            },
+        };
+        let mut request = consumer
+            .batch()
+            .max_messages(batch_size)
+            .expires(settings.input.pull_expires);
+        if settings.input.batch_max_bytes > 0 {
+            request = request.max_bytes(settings.input.batch_max_bytes);
+        }
+        let requested = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            requested = request.messages() => requested,
+        };
+        let mut batch = match requested {
+            Ok(batch) => batch,
+            Err(e) => {
+                failures += 1;
+                state.set_consumer_bound(false);
+                let delay = backoff(failures, settings.nats.reconnect_delay_max);
+                tracing::warn!(error = %e, retry_in = ?delay, "pull request failed");
+                drop(permits);
+                if sleep_or_cancel(delay, shutdown).await {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        let mut delivered = 0usize;
+        let mut ended_with_error = None;
+        while let Some(item) = batch.next().await {
+            match item {
+                Ok(message) => {
+                    delivered += 1;
+                    // A batch never delivers more than it asked for; should it ever, the page
+                    // waits for a free slot instead of overrunning the bound.
+                    let permit = match permits.split(1) {
+                        Some(p) => p,
+                        None => match slots.clone().acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => return Ok(()),
+                        },
+                    };
+                    let worker = worker.clone();
+                    tracker.spawn(async move {
+                        worker.handle(message).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    ended_with_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(permits);
+        match ended_with_error {
+            None => {
+                failures = 0;
+                state.set_consumer_bound(true);
+            }
+            Some(e) => {
+                // Status errors end a pull request (consumer deleted, limits exceeded, server
+                // restarted). Re-bind before the next pull so a recreated consumer is found.
+                failures += 1;
+                tracing::warn!(error = %e, delivered, "pull request ended with an error");
+                state.set_consumer_bound(false);
+                let delay = backoff(failures, settings.nats.reconnect_delay_max);
+                if sleep_or_cancel(delay, shutdown).await {
+                    return Ok(());
+                }
+                match nats::bind_consumer(js, settings).await {
+                    Ok(c) => {
+                        consumer = c;
+                        state.set_consumer_bound(true);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot re-bind the consumer yet"),
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for `delay`; true when shutdown came first.
+async fn sleep_or_cancel(delay: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(delay) => false,
+    }
+}

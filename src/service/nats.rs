@@ -1,0 +1,226 @@
+//! The NATS side of the shell: connection options from settings, connecting with backoff, and
+//! provisioning the streams and the durable consumer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer, stream};
+use async_nats::{ConnectOptions, Event, ServerAddr};
+use tokio_util::sync::CancellationToken;
+
+use super::{ServiceError, ServiceState};
+use crate::config::{NatsSettings, Settings, Storage};
+
+/// Client options for these settings. `state`, when given, follows the connection's events.
+pub async fn connect_options(
+    n: &NatsSettings,
+    state: Option<Arc<ServiceState>>,
+) -> Result<ConnectOptions, ServiceError> {
+    let max_delay = n.reconnect_delay_max;
+    let mut o = ConnectOptions::new()
+        .name(&n.connection_name)
+        .connection_timeout(n.connect_timeout)
+        .request_timeout(Some(n.request_timeout))
+        // Never give up reconnecting: a service that stops trying is a silent outage.
+        .max_reconnects(None)
+        .reconnect_delay_callback(move |attempts| backoff(attempts, max_delay))
+        .event_callback(move |event| {
+            let state = state.clone();
+            async move {
+                match event {
+                    Event::Connected => {
+                        tracing::info!("connected to nats");
+                        if let Some(s) = &state {
+                            s.set_connected(true);
+                        }
+                    }
+                    Event::Disconnected => {
+                        tracing::warn!("disconnected from nats; reconnecting");
+                        if let Some(s) = &state {
+                            s.set_connected(false);
+                        }
+                    }
+                    Event::Closed => {
+                        if let Some(s) = &state {
+                            s.set_connected(false);
+                        }
+                    }
+                    other => tracing::warn!(event = %other, "nats client event"),
+                }
+            }
+        });
+    if let (Some(user), Some(password)) = (&n.user, &n.password) {
+        o = o.user_and_password(user.clone(), password.expose().to_owned());
+    }
+    if let Some(token) = &n.token {
+        o = o.token(token.expose().to_owned());
+    }
+    if let Some(seed) = &n.nkey_seed {
+        o = o.nkey(seed.expose().to_owned());
+    }
+    if let Some(path) = &n.creds_file {
+        o = o
+            .credentials_file(path)
+            .await
+            .map_err(|e| ServiceError::Config {
+                key: "nats.creds_file",
+                reason: format!("{}: {e}", path.display()),
+            })?;
+    }
+    if let Some(tls) = &n.tls {
+        o = o.require_tls(tls.required);
+        if let Some(ca) = &tls.ca_file {
+            o = o.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+            o = o.add_client_certificate(cert.clone(), key.clone());
+        }
+    }
+    Ok(o)
+}
+
+/// Exponential backoff from 100ms, doubling, capped.
+pub fn backoff(attempts: usize, max: Duration) -> Duration {
+    let exp = attempts.min(16) as u32;
+    Duration::from_millis(100)
+        .saturating_mul(1u32 << exp)
+        .min(max)
+}
+
+/// Parses the configured server URLs.
+pub fn server_addrs(n: &NatsSettings) -> Result<Vec<ServerAddr>, ServiceError> {
+    n.servers
+        .iter()
+        .map(|s| {
+            s.parse::<ServerAddr>().map_err(|e| ServiceError::Config {
+                key: "nats.servers",
+                reason: format!("{}: {e}", crate::config::redact_url(s)),
+            })
+        })
+        .collect()
+}
+
+/// Connects, retrying with backoff while the servers are unreachable, until `shutdown`.
+/// Authentication and TLS failures are fatal: retrying cannot fix them.
+pub async fn connect(
+    n: &NatsSettings,
+    state: Option<Arc<ServiceState>>,
+    shutdown: &CancellationToken,
+) -> Result<async_nats::Client, ServiceError> {
+    use async_nats::ConnectErrorKind as K;
+    let addrs = server_addrs(n)?;
+    let mut attempt = 0;
+    loop {
+        let options = connect_options(n, state.clone()).await?;
+        match options.connect(addrs.clone()).await {
+            Ok(client) => {
+                if let Some(s) = &state {
+                    s.set_connected(true);
+                }
+                return Ok(client);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    K::Authentication | K::AuthorizationViolation | K::Tls
+                ) =>
+            {
+                return Err(ServiceError::Connect(e));
+            }
+            Err(e) => {
+                attempt += 1;
+                let delay = backoff(attempt, n.reconnect_delay_max);
+                tracing::warn!(error = %e, servers = ?n.redacted_servers(), retry_in = ?delay, "cannot reach nats");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(ServiceError::Connect(e)),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+fn storage(s: Storage) -> stream::StorageType {
+    match s {
+        Storage::File => stream::StorageType::File,
+        Storage::Memory => stream::StorageType::Memory,
+    }
+}
+
+/// Creates or updates the input stream and every output stream.
+pub async fn provision_streams(js: &jetstream::Context, s: &Settings) -> Result<(), ServiceError> {
+    let o = &s.output;
+    let base = stream::Config {
+        storage: storage(o.storage),
+        num_replicas: o.replicas,
+        duplicate_window: o.duplicate_window,
+        ..Default::default()
+    };
+    let input = stream::Config {
+        name: s.input.stream.clone(),
+        subjects: s.input.subjects.clone(),
+        ..base.clone()
+    };
+    js.create_or_update_stream(input)
+        .await
+        .map_err(|e| ServiceError::Provision {
+            what: format!("stream {}", s.input.stream),
+            source: Box::new(e),
+        })?;
+    for (_, topic) in o.topics() {
+        let cfg = stream::Config {
+            name: topic.stream.clone(),
+            subjects: vec![format!("{}.>", topic.subject_prefix)],
+            ..base.clone()
+        };
+        js.create_or_update_stream(cfg)
+            .await
+            .map_err(|e| ServiceError::Provision {
+                what: format!("stream {}", topic.stream),
+                source: Box::new(e),
+            })?;
+    }
+    Ok(())
+}
+
+/// Binds the durable pull consumer, creating or updating it when provisioning.
+pub async fn bind_consumer(
+    js: &jetstream::Context,
+    s: &Settings,
+) -> Result<PullConsumer, ServiceError> {
+    let i = &s.input;
+    let err = |e: async_nats::Error| ServiceError::Provision {
+        what: format!("consumer {} on stream {}", i.consumer, i.stream),
+        source: e,
+    };
+    let stream = js
+        .get_stream(&i.stream)
+        .await
+        .map_err(|e| err(Box::new(e)))?;
+    if !s.output.provision {
+        return stream.get_consumer(&i.consumer).await.map_err(err);
+    }
+    let (filter_subject, filter_subjects) = match i.subjects.as_slice() {
+        [one] => (one.clone(), Vec::new()),
+        many => (String::new(), many.to_vec()),
+    };
+    let config = jetstream::consumer::pull::Config {
+        durable_name: Some(i.consumer.clone()),
+        description: Some("pagewire: raw pages to articles".to_owned()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: i.ack_wait,
+        max_deliver: i.max_deliver,
+        filter_subject,
+        filter_subjects,
+        num_replicas: if s.output.replicas > 1 {
+            s.output.replicas
+        } else {
+            0
+        },
+        ..Default::default()
+    };
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| err(Box::new(e)))
+}

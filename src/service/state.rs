@@ -1,0 +1,131 @@
+//! What the running service knows about itself: connection, consumer binding, counters.
+//!
+//! One `Arc<ServiceState>` is shared by the connection's event callback, the pull loop and every
+//! page task; the HTTP probes and metrics of the operations layer read it. Plain atomics: no
+//! lock is ever held across an await.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+/// Live state of one service instance.
+#[derive(Debug, Default)]
+pub struct ServiceState {
+    /// The client has a live connection to a server.
+    connected: AtomicBool,
+    /// The durable consumer exists and the last pull request was accepted.
+    consumer_bound: AtomicBool,
+    /// Shutdown has begun: no new pulls, in-flight pages finishing.
+    draining: AtomicBool,
+    /// Pages currently being processed.
+    in_flight: AtomicU64,
+    /// Pages whose outputs all have PubAcks and that were acked.
+    pages_acked: AtomicU64,
+    /// Pages set aside on the dead-letter topic and termed.
+    pages_dead_lettered: AtomicU64,
+    /// Pages nak-ed after a transient failure (each nak counts once).
+    pages_retried: AtomicU64,
+    /// Output messages stored (PubAck received, including duplicates).
+    messages_published: AtomicU64,
+    /// Output messages the broker reported as duplicates (already stored; not stored again).
+    messages_duplicate: AtomicU64,
+    /// Times the connection was lost.
+    disconnects: AtomicU64,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// See [`ServiceState::is_connected`].
+    pub connected: bool,
+    /// The durable consumer is bound.
+    pub consumer_bound: bool,
+    /// Shutdown has begun.
+    pub draining: bool,
+    /// Pages being processed.
+    pub in_flight: u64,
+    /// Pages acked.
+    pub pages_acked: u64,
+    /// Pages dead-lettered.
+    pub pages_dead_lettered: u64,
+    /// Naks sent.
+    pub pages_retried: u64,
+    /// Output messages with a PubAck.
+    pub messages_published: u64,
+    /// Of those, duplicates.
+    pub messages_duplicate: u64,
+    /// Connection losses.
+    pub disconnects: u64,
+}
+
+impl ServiceState {
+    /// Ready to take work: connected, consumer bound, not shutting down.
+    pub fn is_ready(&self) -> bool {
+        self.is_connected() && self.consumer_bound.load(Relaxed) && !self.draining.load(Relaxed)
+    }
+
+    /// Whether the client currently has a live connection.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Relaxed)
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            connected: self.connected.load(Relaxed),
+            consumer_bound: self.consumer_bound.load(Relaxed),
+            draining: self.draining.load(Relaxed),
+            in_flight: self.in_flight.load(Relaxed),
+            pages_acked: self.pages_acked.load(Relaxed),
+            pages_dead_lettered: self.pages_dead_lettered.load(Relaxed),
+            pages_retried: self.pages_retried.load(Relaxed),
+            messages_published: self.messages_published.load(Relaxed),
+            messages_duplicate: self.messages_duplicate.load(Relaxed),
+            disconnects: self.disconnects.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn set_connected(&self, up: bool) {
+        let was = self.connected.swap(up, Relaxed);
+        if was && !up {
+            self.disconnects.fetch_add(1, Relaxed);
+        }
+    }
+    pub(crate) fn set_consumer_bound(&self, bound: bool) {
+        self.consumer_bound.store(bound, Relaxed);
+    }
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Relaxed);
+    }
+    pub(crate) fn page_started(&self) {
+        self.in_flight.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn page_finished(&self) {
+        self.in_flight.fetch_sub(1, Relaxed);
+    }
+    pub(crate) fn page_acked(&self, published: u64, duplicates: u64) {
+        self.pages_acked.fetch_add(1, Relaxed);
+        self.messages_published.fetch_add(published, Relaxed);
+        self.messages_duplicate.fetch_add(duplicates, Relaxed);
+    }
+    pub(crate) fn page_dead_lettered(&self) {
+        self.pages_dead_lettered.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn page_retried(&self) {
+        self.pages_retried.fetch_add(1, Relaxed);
+    }
+}
+
+/// Counts a page as in flight for as long as it lives (also when its task is aborted).
+pub(crate) struct InFlight<'a>(pub(crate) &'a ServiceState);
+
+impl<'a> InFlight<'a> {
+    pub(crate) fn new(state: &'a ServiceState) -> Self {
+        state.page_started();
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.page_finished();
+    }
+}

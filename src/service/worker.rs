@@ -1,0 +1,365 @@
+//! One page's fate: process it, publish its outputs, then ack, term or nak it.
+//!
+//! The decision table, with what the broker does next:
+//!
+//! | outcome                                  | reply        | broker                         |
+//! |------------------------------------------|--------------|--------------------------------|
+//! | every output has its PubAck              | double ack   | forgets the page               |
+//! | bad input, dead letter stored            | term         | never redelivers it            |
+//! | broker trouble, deliveries left          | nak(delay)   | redelivers after the delay     |
+//! | broker trouble, last delivery            | dead letter, term (`retries_exhausted`)       |
+//! | dead letter itself cannot be stored      | nak(delay)   | redelivers; tried again        |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind};
+use async_nats::HeaderMap;
+use tracing::{field::Empty, Instrument as _};
+
+use super::ServiceState;
+use crate::config::Settings;
+use crate::envelope::Incoming;
+use crate::pipeline::{Pipeline, Processed, Rejection};
+use crate::route::{self, Outbound, Rejected};
+
+/// Pages up to this size are processed on the async worker thread: at the parser's 100 MB/s
+/// that is well under a millisecond, cheaper than a hop to the blocking pool. Larger pages (up
+/// to the 4 MiB limit, tens of milliseconds) go to `spawn_blocking` so they never stall the
+/// runtime's other tasks (PubAcks, heartbeats, other pages).
+const INLINE_MAX_BYTES: usize = 64 * 1024;
+
+/// Code of the dead letter written when a page used up its deliveries on transient failures.
+pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
+/// Code of the dead letter written when processing panicked (a bug, kept for replay).
+pub const INTERNAL_ERROR: &str = "internal_error";
+
+/// Broker-side trouble: the page is fine, the broker could not take its outputs now.
+#[derive(Debug, thiserror::Error)]
+pub enum TransientError {
+    /// The publish could not be sent (connection lost, client closed).
+    #[error("publish to {subject} failed: {source}")]
+    Publish {
+        /// Output subject.
+        subject: String,
+        /// Client error.
+        source: async_nats::jetstream::context::PublishError,
+    },
+    /// No PubAck in time, or the stream refused the message (full, missing, unavailable).
+    #[error("no pub ack for {subject}: {source}")]
+    PubAck {
+        /// Output subject.
+        subject: String,
+        /// Client or broker error.
+        source: async_nats::jetstream::context::PublishError,
+    },
+}
+
+/// What happened to a page, before the reply to the broker.
+enum Outcome {
+    /// All outputs stored.
+    Stored { published: usize, duplicates: usize },
+    /// The input itself is bad.
+    Rejected(Rejection),
+    /// Processing panicked: a bug in pagewire, not in the broker.
+    Panicked(String),
+    /// Broker trouble.
+    Transient(TransientError),
+}
+
+/// Shared by every page task.
+pub(super) struct Worker {
+    pub(super) js: jetstream::Context,
+    pub(super) settings: Arc<Settings>,
+    pub(super) pipeline: Pipeline,
+    pub(super) state: Arc<ServiceState>,
+}
+
+/// The input message's identity, copied out of it for dead letters and logs.
+struct Delivery {
+    subject: String,
+    headers: Vec<(String, String)>,
+    stream: String,
+    stream_sequence: u64,
+    delivered: i64,
+}
+
+impl Worker {
+    /// Processes one message and replies to the broker. Never panics, never returns an error:
+    /// whatever happens ends in ack, term, nak, or (if even the reply fails) the ack wait.
+    pub(super) async fn handle(self: Arc<Self>, message: jetstream::Message) {
+        let _in_flight = super::state::InFlight::new(&self.state);
+        let (stream, stream_sequence, delivered) = match message.info() {
+            Ok(info) => (info.stream.to_owned(), info.stream_sequence, info.delivered),
+            Err(e) => {
+                // Not a JetStream delivery: nothing to ack.
+                tracing::warn!(subject = %message.subject, error = %e, "message without jetstream metadata ignored");
+                return;
+            }
+        };
+        let delivery = Delivery {
+            subject: message.subject.to_string(),
+            headers: header_pairs(message.headers.as_ref()),
+            stream,
+            stream_sequence,
+            delivered,
+        };
+        let span = tracing::info_span!(
+            "page",
+            subject = %delivery.subject,
+            stream_seq = stream_sequence,
+            delivered,
+            publication = Empty,
+            issue_date = Empty,
+            page = Empty,
+        );
+        self.handle_delivery(message, delivery)
+            .instrument(span)
+            .await;
+    }
+
+    async fn handle_delivery(&self, message: jetstream::Message, d: Delivery) {
+        let outcome = match self.process(&d, &message.payload).await {
+            Ok(p) => {
+                let span = tracing::Span::current();
+                span.record("publication", p.publication.as_str());
+                span.record("issue_date", p.issue_date.as_str());
+                span.record("page", p.page_number);
+                tracing::debug!(
+                    articles = p.articles,
+                    outputs = p.outputs.len(),
+                    "page parsed"
+                );
+                match self.publish_all(p.outputs).await {
+                    Ok((published, duplicates)) => Outcome::Stored {
+                        published,
+                        duplicates,
+                    },
+                    Err(e) => Outcome::Transient(e),
+                }
+            }
+            Err(Ok(rejection)) => Outcome::Rejected(rejection),
+            Err(Err(panic)) => Outcome::Panicked(panic),
+        };
+
+        match outcome {
+            Outcome::Stored {
+                published,
+                duplicates,
+            } => {
+                // Every PubAck is in: only now may the input go.
+                match message.double_ack().await {
+                    Ok(()) => {
+                        self.state.page_acked(published as u64, duplicates as u64);
+                        tracing::debug!(published, duplicates, "page acked");
+                    }
+                    // Not acked: JetStream redelivers after ack_wait and the duplicate window
+                    // absorbs the second round of publishes.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ack not confirmed; page will be redelivered")
+                    }
+                }
+            }
+            Outcome::Rejected(r) => {
+                if let Some(p) = &r.publication {
+                    tracing::Span::current().record("publication", p.as_str());
+                }
+                let code = r.error.code();
+                tracing::warn!(code, reason = %r.error, "page rejected");
+                self.dead_letter(
+                    &message,
+                    &d,
+                    code,
+                    &r.error.to_string(),
+                    r.publication.as_deref(),
+                )
+                .await;
+            }
+            Outcome::Panicked(msg) => {
+                tracing::error!(panic = %msg, "processing panicked");
+                let hint = incoming(&d, &message.payload).publication_hint();
+                self.dead_letter(
+                    &message,
+                    &d,
+                    INTERNAL_ERROR,
+                    &format!("processing panicked: {msg}"),
+                    hint.as_deref(),
+                )
+                .await;
+            }
+            Outcome::Transient(e) => {
+                if d.delivered >= self.settings.input.max_deliver {
+                    // The broker will not deliver this page again: set it aside with the reason
+                    // instead of letting it vanish.
+                    tracing::error!(error = %e, "transient failure on the last allowed delivery");
+                    let hint = incoming(&d, &message.payload).publication_hint();
+                    let reason =
+                        format!("gave up after {} deliveries; last error: {e}", d.delivered);
+                    self.dead_letter(&message, &d, RETRIES_EXHAUSTED, &reason, hint.as_deref())
+                        .await;
+                } else {
+                    self.nak(&message, &d, &e.to_string()).await;
+                }
+            }
+        }
+    }
+
+    /// Decodes, parses and routes, off the runtime when the page is large.
+    /// `Err(Err(_))` carries a panic message.
+    async fn process(
+        &self,
+        d: &Delivery,
+        payload: &bytes::Bytes,
+    ) -> Result<Processed, Result<Rejection, String>> {
+        if payload.len() <= INLINE_MAX_BYTES {
+            let run = || self.pipeline.process(&incoming(d, payload));
+            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(result) => result.map_err(Ok),
+                Err(panic) => Err(Err(panic_message(panic.as_ref()))),
+            };
+        }
+        let pipeline = self.pipeline.clone();
+        let subject = d.subject.clone();
+        let headers = d.headers.clone();
+        let payload = payload.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            pipeline.process(&Incoming {
+                subject: &subject,
+                headers: &headers,
+                payload: &payload,
+            })
+        })
+        .await;
+        match joined {
+            Ok(result) => result.map_err(Ok),
+            Err(e) if e.is_panic() => Err(Err(panic_message(e.into_panic().as_ref()))),
+            Err(e) => Err(Err(e.to_string())),
+        }
+    }
+
+    /// Sends every output without waiting, then waits for all PubAcks.
+    /// Returns (published, duplicates).
+    async fn publish_all(&self, outputs: Vec<Outbound>) -> Result<(usize, usize), TransientError> {
+        let mut pending = Vec::with_capacity(outputs.len());
+        for o in outputs {
+            let subject = o.subject.clone();
+            let ack = self
+                .js
+                .publish_with_headers(o.subject, header_map(&o.headers), o.payload)
+                .await
+                .map_err(|source| TransientError::Publish {
+                    subject: subject.clone(),
+                    source,
+                })?;
+            pending.push(async move {
+                ack.await
+                    .map_err(|source| TransientError::PubAck { subject, source })
+            });
+        }
+        let acks = futures::future::try_join_all(pending).await?;
+        let duplicates = acks.iter().filter(|a| a.duplicate).count();
+        Ok((acks.len(), duplicates))
+    }
+
+    /// Stores a dead letter for the input, then terms it; naks if the dead letter cannot be
+    /// stored (unless this was the last delivery, where nothing more can be done).
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        d: &Delivery,
+        code: &str,
+        reason: &str,
+        publication: Option<&str>,
+    ) {
+        let rejected = Rejected {
+            subject: &d.subject,
+            headers: &d.headers,
+            payload: &message.payload,
+            delivery_count: d.delivered.max(0) as u64,
+            stream_sequence: d.stream_sequence,
+            stream: &d.stream,
+            publication,
+        };
+        let mut letter = route::dead_letter(&rejected, code, reason, &self.pipeline.topics);
+        if letter.check_size(self.pipeline.max_payload).is_err() {
+            // The original bytes plus headers do not fit: keep the letter, drop the copy; the
+            // input stays in its stream at the recorded sequence.
+            let mut stub = rejected.clone();
+            stub.payload = &[];
+            let reason = format!(
+                "{reason} (payload of {} bytes not copied: over max_payload; see the input stream)",
+                message.payload.len()
+            );
+            letter = route::dead_letter(&stub, code, &reason, &self.pipeline.topics);
+        }
+        match self.publish_all(vec![letter]).await {
+            Ok(_) => {
+                // Term: the broker will not redeliver it; the dead letter is its record.
+                if let Err(e) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(error = %e, "term not sent; page will be redelivered and dead-lettered again (deduplicated)");
+                }
+                self.state.page_dead_lettered();
+                tracing::info!(code, "page dead-lettered");
+            }
+            Err(e) if d.delivered >= self.settings.input.max_deliver => {
+                // Nothing left to try: the broker stops delivering, the input stays in its
+                // stream, and this log line is the record.
+                tracing::error!(error = %e, code, "dead letter not stored on the last delivery; page left in the input stream");
+            }
+            Err(e) => {
+                self.nak(message, d, &format!("dead letter not stored: {e}"))
+                    .await
+            }
+        }
+    }
+
+    /// Naks with a delay that grows with the delivery count.
+    async fn nak(&self, message: &jetstream::Message, d: &Delivery, reason: &str) {
+        let delay: Duration = self.settings.retry.nak_delay(d.delivered);
+        tracing::warn!(reason, retry_in = ?delay, "page will be retried");
+        self.state.page_retried();
+        // If the nak is lost the ack wait runs out instead: the page is redelivered either way.
+        if let Err(e) = message.ack_with(AckKind::Nak(Some(delay))).await {
+            tracing::warn!(error = %e, "nak not sent; page will be redelivered after ack_wait");
+        }
+    }
+}
+
+fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {
+    Incoming {
+        subject: &d.subject,
+        headers: &d.headers,
+        payload,
+    }
+}
+
+/// Header pairs in a stable order (by name, values in received order).
+fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = headers
+        .into_iter()
+        .flat_map(|h| h.iter())
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |v| (name.to_string(), v.as_str().to_owned()))
+        })
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
+}
+
+fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, v.as_str());
+    }
+    h
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}

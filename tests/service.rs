@@ -1,0 +1,922 @@
+//! The ingest service against real nats-server processes (one per test, see `support`).
+//!
+//! Every test reads the output streams back completely and checks counts, ids and the final
+//! consumer state; nothing is judged by eye. Waits are on conditions with deadlines, never
+//! fixed sleeps.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, stream::Stream as JsStream};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use prost::Message as _;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use pagewire::config::Settings;
+use pagewire::envelope::Incoming;
+use pagewire::pipeline::Pipeline;
+use pagewire::proto::{Article, ArticleKind, DeadLetter, Page, RawPage};
+use pagewire::service::{self, ServiceState};
+use support::NatsServer;
+
+const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
+const PUBLICATION: &str = "baotou-daily";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn seed() -> Vec<u8> {
+    std::fs::read(manifest(SEED)).expect("seed fixture")
+}
+
+/// Environment overrides for a test: the server's URL and short timings, on top of the
+/// example config.
+fn test_env(server: &NatsServer, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("PAGEWIRE_NATS__SERVERS", server.url()),
+        ("PAGEWIRE_NATS__REQUEST_TIMEOUT", "2s".into()),
+        ("PAGEWIRE_NATS__RECONNECT_DELAY_MAX", "500ms".into()),
+        ("PAGEWIRE_INPUT__ACK_WAIT", "3s".into()),
+        ("PAGEWIRE_INPUT__PULL_EXPIRES", "500ms".into()),
+        ("PAGEWIRE_RETRY__NAK_INITIAL", "100ms".into()),
+        ("PAGEWIRE_RETRY__NAK_MAX", "1s".into()),
+        ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "15s".into()),
+        ("PAGEWIRE_LOG__FILTER", "warn,pagewire=info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    env
+}
+
+/// The example config with the test's overrides.
+fn settings(server: &NatsServer, extra: &[(&str, &str)]) -> Settings {
+    Settings::load_from(
+        Some(&manifest("deploy/pagewire.toml")),
+        Some(test_env(server, extra)),
+    )
+    .expect("test settings")
+}
+
+/// The service running in this process.
+struct InProcess {
+    state: Arc<ServiceState>,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), service::ServiceError>>,
+}
+
+impl InProcess {
+    async fn start(settings: Settings) -> Self {
+        let state = Arc::new(ServiceState::default());
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(service::run_with_state(
+            settings,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        let s = state.clone();
+        wait_for("service ready", || {
+            let s = s.clone();
+            async move { s.is_ready() }
+        })
+        .await;
+        InProcess {
+            state,
+            shutdown,
+            handle,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.handle)
+            .await
+            .expect("service stops within the timeout")
+            .expect("service task not panicked")
+            .expect("service exits cleanly");
+    }
+}
+
+/// `pagewire run` as a child process (for SIGKILL and SIGTERM).
+struct ChildService {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ChildService {
+    fn start(server: &NatsServer, extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("pagewire.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagewire"));
+        cmd.arg("run")
+            .arg("--config")
+            .arg(manifest("deploy/pagewire.toml"))
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (k, v) in test_env(server, extra) {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn pagewire run");
+        ChildService {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pagewire did not exit within {timeout:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ChildService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` until it holds, failing after [`WAIT`].
+async fn wait_for<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn client(server: &NatsServer) -> (async_nats::Client, jetstream::Context) {
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(server.url())
+        .await
+        .expect("test client connects");
+    let js = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build(client.clone());
+    (client, js)
+}
+
+/// Waits until the service has provisioned its streams (the first thing it does).
+async fn stream(js: &jetstream::Context, name: &str) -> JsStream {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(s) = js.get_stream(name).await {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "stream {name} never appeared");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn markdown_headers(page: u32) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("Content-Type", "text/markdown");
+    h.insert("Pagewire-Issue-Date", "2025-07-10");
+    h.insert("Pagewire-Page", page.to_string().as_str());
+    h
+}
+
+/// Publishes one input and waits for its PubAck; returns its stream sequence.
+async fn publish(js: &jetstream::Context, headers: HeaderMap, body: impl Into<Bytes>) -> u64 {
+    let subject = format!("pages.raw.{PUBLICATION}");
+    let deadline = Instant::now() + WAIT;
+    let body = body.into();
+    loop {
+        // Retried here only because some tests restart the broker underneath the publisher.
+        let attempt = async {
+            js.publish_with_headers(subject.clone(), headers.clone(), body.clone())
+                .await?
+                .await
+        };
+        match attempt.await {
+            Ok(ack) => return ack.sequence,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "publish failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Every message stored in a stream, in order.
+async fn stored(js: &jetstream::Context, name: &str) -> Vec<jetstream::message::StreamMessage> {
+    let mut s = stream(js, name).await;
+    let state = s.info().await.expect("stream info").state.clone();
+    let mut out = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        if state.messages == 0 {
+            break;
+        }
+        if let Ok(m) = s.get_raw_message(seq).await {
+            out.push(m);
+        }
+    }
+    out
+}
+
+async fn count(js: &jetstream::Context, name: &str) -> u64 {
+    let mut s = stream(js, name).await;
+    s.info().await.map(|i| i.state.messages).unwrap_or(0)
+}
+
+/// Waits until the consumer has acked (or termed) everything up to stream sequence `last`
+/// and has nothing pending or awaiting ack: the checker's "clean consumer".
+async fn wait_drained(js: &jetstream::Context, last: u64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(s) = js.get_stream("PAGES").await {
+            if let Ok(info) = s.consumer_info("pagewire").await {
+                if info.num_pending == 0
+                    && info.num_ack_pending == 0
+                    && info.ack_floor.stream_sequence >= last
+                {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "consumer not drained: {info:?}");
+            }
+        }
+        assert!(Instant::now() < deadline, "consumer never appeared");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn header<'a>(m: &'a jetstream::message::StreamMessage, name: &str) -> Option<&'a str> {
+    m.headers.get(name).map(|v| v.as_str())
+}
+
+fn articles(msgs: &[jetstream::message::StreamMessage]) -> Vec<Article> {
+    msgs.iter()
+        .map(|m| Article::decode(m.payload.clone()).expect("article decodes"))
+        .collect()
+}
+
+/// (id, version) pairs; panics on a duplicate, which is the property under test.
+fn unique_versions(arts: &[Article]) -> BTreeSet<(String, String)> {
+    let mut seen = BTreeSet::new();
+    for a in arts {
+        assert!(
+            seen.insert((a.id.clone(), a.version.clone())),
+            "article {} version {} stored twice",
+            a.id,
+            a.version
+        );
+    }
+    seen
+}
+
+/// The seed page with one sentence of article 2 corrected.
+fn corrected_seed() -> Vec<u8> {
+    let text = String::from_utf8(seed()).expect("seed is UTF-8");
+    assert!(text.contains("183天太空驻留"));
+    text.replace("183天太空驻留", "184天太空驻留").into_bytes()
+}
+
+/// What the service must store for these inputs, computed up front with the same pure
+/// pipeline (the parser is deterministic): output stream name -> the set of message ids.
+fn expected_outputs(
+    settings: &Settings,
+    pages: impl IntoIterator<Item = (u32, Vec<u8>)>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let pipeline = Pipeline::new(settings, usize::MAX);
+    let by_prefix: Vec<(String, String)> = settings
+        .output
+        .topics()
+        .iter()
+        .map(|(_, t)| (format!("{}.", t.subject_prefix), t.stream.clone()))
+        .collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = by_prefix
+        .iter()
+        .map(|(_, s)| (s.clone(), BTreeSet::new()))
+        .collect();
+    for (page, body) in pages {
+        let headers = vec![
+            ("Content-Type".to_owned(), "text/markdown".to_owned()),
+            ("Pagewire-Issue-Date".to_owned(), "2025-07-10".to_owned()),
+            ("Pagewire-Page".to_owned(), page.to_string()),
+        ];
+        let subject = format!("pages.raw.{PUBLICATION}");
+        let processed = pipeline
+            .process(&Incoming {
+                subject: &subject,
+                headers: &headers,
+                payload: &body,
+            })
+            .unwrap_or_else(|r| panic!("test page {page} does not parse: {}", r.error));
+        for o in processed.outputs {
+            let stream = by_prefix
+                .iter()
+                .find(|(p, _)| o.subject.starts_with(p.as_str()))
+                .map(|(_, s)| s.clone())
+                .expect("output subject has a topic");
+            out.entry(stream).or_default().insert(o.msg_id().to_owned());
+        }
+    }
+    out
+}
+
+/// The checker: every output stream holds exactly the expected message ids, each once.
+async fn check_outputs(js: &jetstream::Context, expected: &BTreeMap<String, BTreeSet<String>>) {
+    for (stream, ids) in expected {
+        let msgs = stored(js, stream).await;
+        let mut seen = BTreeSet::new();
+        for m in &msgs {
+            let id = header(m, "Nats-Msg-Id").unwrap_or_default().to_owned();
+            assert!(seen.insert(id.clone()), "{stream}: {id} stored twice");
+        }
+        let lost: Vec<_> = ids.difference(&seen).collect();
+        let unexpected: Vec<_> = seen.difference(ids).collect();
+        assert!(
+            lost.is_empty() && unexpected.is_empty(),
+            "{stream}: lost {lost:?}, unexpected {unexpected:?}"
+        );
+    }
+}
+
+fn seed_pages(pages: std::ops::RangeInclusive<u32>) -> Vec<(u32, Vec<u8>)> {
+    pages.map(|p| (p, seed())).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_example_config_loads() {
+    let s = Settings::load_from(
+        Some(&manifest("deploy/pagewire.toml")),
+        Some(HashMap::new()),
+    )
+    .expect("deploy/pagewire.toml loads");
+    assert_eq!(s.input.stream, "PAGES");
+    assert_eq!(s.input.consumer, "pagewire");
+    assert_eq!(s.output.dlq.subject_prefix, "pages.dlq");
+    let names: Vec<_> = s.alerts.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "front-page-lead",
+            "wire-agency",
+            "state-council",
+            "public-safety",
+            "front-page-photo"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn seed_page_sent_as_markdown_arrives_on_every_topic() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    let seq = publish(&js, markdown_headers(1), seed()).await;
+    wait_drained(&js, seq).await;
+
+    let archive = stored(&js, "ARTICLES_ARCHIVE").await;
+    let search = stored(&js, "ARTICLES_SEARCH").await;
+    let alert = stored(&js, "ARTICLES_ALERT").await;
+    let pages = stored(&js, "PAGES_ARCHIVE").await;
+    let dlq = stored(&js, "PAGES_DLQ").await;
+    assert!(
+        dlq.is_empty(),
+        "seed page dead-lettered: {:?}",
+        dlq.iter()
+            .map(|m| DeadLetter::decode(m.payload.clone()))
+            .collect::<Vec<_>>()
+    );
+
+    for m in archive.iter().chain(&search).chain(&alert) {
+        assert_eq!(header(m, "Content-Type"), Some("application/protobuf"));
+        assert_eq!(header(m, "Pagewire-Type"), Some("pagewire.v1.Article"));
+        assert!(header(m, "Nats-Msg-Id").is_some_and(|id| !id.is_empty()));
+        assert_eq!(m.subject.as_str().rsplit('.').next(), Some(PUBLICATION));
+    }
+    let archived = articles(&archive);
+    assert_eq!(archived.len(), 7, "archive holds every article");
+    unique_versions(&archived);
+    let kinds: Vec<i32> = archived.iter().map(|a| a.kind).collect();
+    use ArticleKind::*;
+    assert_eq!(
+        kinds,
+        [Story, Brief, Brief, Brief, Photo, Teaser, Teaser].map(|k| k as i32)
+    );
+
+    let searched = articles(&search);
+    assert_eq!(searched.len(), 5, "search holds stories, briefs and photos");
+    assert!(searched.iter().all(|a| a.kind != Teaser as i32));
+
+    let alerts: BTreeMap<String, String> = alert
+        .iter()
+        .map(|m| {
+            let a = Article::decode(m.payload.clone()).expect("alert decodes");
+            (
+                a.headline,
+                header(m, "Pagewire-Alert").unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        (
+            "“高效办成一件事”有新部署 将如何惠及你我？",
+            "front-page-lead, wire-agency, state-council",
+        ),
+        ("国家发改委：人均预期寿命达79岁", "state-council"),
+        ("艺术盛会 与你共赴", "front-page-photo"),
+    ]
+    .into_iter()
+    .map(|(h, r)| (h.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(alerts, expected);
+
+    assert_eq!(pages.len(), 1, "one page-level message");
+    assert_eq!(header(&pages[0], "Pagewire-Type"), Some("pagewire.v1.Page"));
+    let page = Page::decode(pages[0].payload.clone()).expect("page decodes");
+    assert!(page.articles.is_empty());
+    assert_eq!(
+        page.article_ids,
+        archived.iter().map(|a| a.id.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(page.content.as_bytes(), &seed()[..]);
+    assert_eq!(
+        page.content_hash,
+        blake3::hash(&seed()).to_hex().to_string()
+    );
+
+    assert_eq!(svc.state.snapshot().pages_acked, 1);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_page_sent_twice_stores_nothing_new() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    publish(&js, markdown_headers(1), seed()).await;
+    let seq = publish(&js, markdown_headers(1), seed()).await;
+    wait_drained(&js, seq).await;
+
+    let expected = expected_outputs(&settings(&server, &[]), seed_pages(1..=1));
+    check_outputs(&js, &expected).await;
+    let per_page: usize = expected.values().map(BTreeSet::len).sum();
+    let snap = svc.state.snapshot();
+    assert_eq!(snap.pages_acked, 2);
+    assert_eq!(
+        snap.messages_duplicate, per_page as u64,
+        "the second round was all duplicates"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_corrected_page_stores_the_new_versions() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    publish(&js, markdown_headers(1), seed()).await;
+    let seq = publish(&js, markdown_headers(1), corrected_seed()).await;
+    wait_drained(&js, seq).await;
+
+    let archived = articles(&stored(&js, "ARTICLES_ARCHIVE").await);
+    let versions = unique_versions(&archived);
+    assert_eq!(
+        archived.len(),
+        8,
+        "seven originals plus one corrected article"
+    );
+    let ids: BTreeSet<_> = versions.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 7, "the correction keeps its article id");
+    let changed: Vec<_> = archived
+        .iter()
+        .filter(|a| a.paragraphs.iter().any(|p| p.contains("184天")))
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].headline, "太空归来首亮相");
+    assert_eq!(count(&js, "ARTICLES_SEARCH").await, 6);
+    assert_eq!(
+        count(&js, "PAGES_ARCHIVE").await,
+        2,
+        "the corrected page is a new page record"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn each_bad_input_class_is_dead_lettered_with_its_code_and_good_pages_still_flow() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(
+        &server,
+        &[("PAGEWIRE_LIMITS__MAX_PAGE_BYTES", "2000")],
+    ))
+    .await;
+    let (_c, js) = client(&server).await;
+
+    let text = |pairs: &[(&str, &str)]| {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, *v);
+        }
+        h
+    };
+    let md = [
+        ("Content-Type", "text/markdown"),
+        ("Pagewire-Issue-Date", "2025-07-10"),
+        ("Pagewire-Page", "2"),
+    ];
+    let bad: Vec<(&str, HeaderMap, Vec<u8>)> = vec![
+        (
+            "invalid_utf8",
+            text(&md),
+            b"# \xe6\x96\n\nbroken \xff bytes".to_vec(),
+        ),
+        ("too_large", text(&md), "很".repeat(667).into_bytes()),
+        (
+            "bad_envelope",
+            HeaderMap::new(),
+            b"\x0a\xff\xff\xff\xff".to_vec(),
+        ),
+        (
+            "bad_envelope",
+            text(&[("Content-Type", "application/json")]),
+            b"{\"pageNumber\": \"one\"".to_vec(),
+        ),
+        (
+            "unsupported_content_type",
+            text(&[("Content-Type", "application/pdf")]),
+            b"%PDF-1.7".to_vec(),
+        ),
+        (
+            "invalid_metadata",
+            text(&[("Content-Type", "text/markdown"), ("Pagewire-Page", "2")]),
+            b"# Title\n\nBody text.".to_vec(),
+        ),
+        (
+            "invalid_metadata",
+            text(&[
+                ("Content-Type", "text/plain"),
+                ("Pagewire-Issue-Date", "2025-07-10"),
+                ("Pagewire-Page", "4294967296"),
+            ]),
+            b"Body".to_vec(),
+        ),
+        ("no_articles", text(&md), b" \n\n \t \n".to_vec()),
+    ];
+    let mut sent = Vec::new();
+    for (code, headers, body) in &bad {
+        let seq = publish(&js, headers.clone(), body.clone()).await;
+        sent.push((seq, *code, body.clone()));
+    }
+    let good = "## 太空归来首亮相\n\n2025年7月9日下午，中国航天员科研训练中心在北京航天城举行神舟十九号乘组与记者见面会。\n\n（据央视新闻）\n";
+    let last = publish(&js, md_headers_page(3), good.as_bytes().to_vec()).await;
+    wait_drained(&js, last).await;
+
+    let letters: BTreeMap<u64, DeadLetter> = stored(&js, "PAGES_DLQ")
+        .await
+        .iter()
+        .map(|m| {
+            assert_eq!(header(m, "Pagewire-Type"), Some("pagewire.v1.DeadLetter"));
+            let d = DeadLetter::decode(m.payload.clone()).expect("dead letter decodes");
+            assert_eq!(header(m, "Pagewire-Error-Code"), Some(d.code.as_str()));
+            (d.stream_sequence, d)
+        })
+        .collect();
+    assert_eq!(letters.len(), bad.len(), "one dead letter per bad input");
+    for (seq, code, body) in &sent {
+        let d = &letters[seq];
+        assert_eq!(d.code, *code, "input {seq}: {}", d.reason);
+        assert_eq!(&d.payload[..], &body[..], "{code}: original bytes kept");
+        assert_eq!(d.subject, format!("pages.raw.{PUBLICATION}"));
+        assert_eq!(d.stream, "PAGES");
+        assert_eq!(d.delivery_count, 1);
+        assert!(!d.reason.is_empty());
+    }
+    assert_eq!(
+        letters
+            .values()
+            .find(|d| d.code == "unsupported_content_type")
+            .map(|d| d.headers.get("Content-Type").cloned()),
+        Some(Some("application/pdf".to_owned())),
+        "headers are kept"
+    );
+    assert!(
+        count(&js, "ARTICLES_ARCHIVE").await >= 1,
+        "the good page after them flows"
+    );
+    assert_eq!(count(&js, "PAGES_ARCHIVE").await, 1);
+    assert_eq!(svc.state.snapshot().pages_dead_lettered, bad.len() as u64);
+    svc.stop().await;
+}
+
+fn md_headers_page(page: u32) -> HeaderMap {
+    markdown_headers(page)
+}
+
+#[tokio::test]
+async fn a_page_whose_output_exceeds_max_payload_is_dead_lettered() {
+    let server = NatsServer::with_config("max_payload: 65536");
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    // Input just under max_payload; the page-level message adds ids and the hash to the same
+    // text and cannot fit.
+    let mut page = String::from_utf8(seed()).expect("seed is UTF-8");
+    let filler = "实现“一站式”集成服务，打破数据壁垒十分关键。";
+    page = page.replacen(
+        "改革重在落实。",
+        &format!("改革重在落实。\n\n{}", filler.repeat(800)),
+        1,
+    );
+    let target = 65536 - 250;
+    while page.len() > target {
+        page = page.replacen(filler, "", 1);
+    }
+    page.push_str(&"x".repeat(target - page.len()));
+    let seq = publish(&js, markdown_headers(1), page.into_bytes()).await;
+    wait_drained(&js, seq).await;
+
+    let letters = stored(&js, "PAGES_DLQ").await;
+    assert_eq!(letters.len(), 1);
+    let d = DeadLetter::decode(letters[0].payload.clone()).expect("dead letter decodes");
+    assert_eq!(d.code, "output_too_large", "{}", d.reason);
+    assert_eq!(d.stream_sequence, seq);
+    assert_eq!(
+        count(&js, "ARTICLES_ARCHIVE").await,
+        0,
+        "nothing of the page is published"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_broker_restarted_mid_stream_loses_nothing() {
+    let mut server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    for page in 1..=10 {
+        publish(&js, markdown_headers(page), seed()).await;
+    }
+    wait_for("some pages processed", || {
+        let js = js.clone();
+        async move { count(&js, "PAGES_ARCHIVE").await >= 1 }
+    })
+    .await;
+    server.restart();
+    wait_for("service reconnected", || {
+        let s = svc.state.clone();
+        async move { s.is_connected() }
+    })
+    .await;
+    let mut last = 0;
+    for page in 11..=20 {
+        last = publish(&js, markdown_headers(page), seed()).await;
+    }
+    wait_drained(&js, last).await;
+
+    check_outputs(
+        &js,
+        &expected_outputs(&settings(&server, &[]), seed_pages(1..=20)),
+    )
+    .await;
+    assert!(
+        svc.state.snapshot().disconnects >= 1,
+        "the restart was noticed"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_service_killed_and_restarted_loses_and_duplicates_nothing() {
+    let server = NatsServer::start();
+    let mut first = ChildService::start(&server, &[]);
+    let (_c, js) = client(&server).await;
+    stream(&js, "ARTICLES_ARCHIVE").await;
+
+    let mut last = 0;
+    for page in 1..=40 {
+        last = publish(&js, markdown_headers(page), seed()).await;
+    }
+    wait_for("first pages processed", || {
+        let js = js.clone();
+        async move { count(&js, "PAGES_ARCHIVE").await >= 1 }
+    })
+    .await;
+    first.signal("KILL");
+    let status = first.wait_exit(WAIT).await;
+    assert!(!status.success(), "SIGKILL ends the process");
+
+    let second = ChildService::start(&server, &[]);
+    wait_drained(&js, last).await;
+
+    check_outputs(
+        &js,
+        &expected_outputs(&settings(&server, &[]), seed_pages(1..=40)),
+    )
+    .await;
+    assert!(
+        second.log().contains("pagewire consuming"),
+        "{}",
+        second.log()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_pages_and_exits_zero() {
+    let server = NatsServer::start();
+    let mut svc = ChildService::start(&server, &[]);
+    let (_c, js) = client(&server).await;
+    stream(&js, "ARTICLES_ARCHIVE").await;
+
+    // Publish concurrently so the service is mid-stream when the signal lands.
+    let mut acks = Vec::new();
+    for page in 1..=200 {
+        let ack = js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                markdown_headers(page),
+                seed().into(),
+            )
+            .await
+            .expect("publish");
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await.expect("pub ack");
+    }
+    wait_for("processing under way", || {
+        let js = js.clone();
+        async move { count(&js, "ARTICLES_ARCHIVE").await >= 1 }
+    })
+    .await;
+    svc.signal("TERM");
+    let status = svc.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.success(), "exit status {status}:\n{}", svc.log());
+
+    let info = stream(&js, "PAGES")
+        .await
+        .consumer_info("pagewire")
+        .await
+        .expect("consumer info");
+    assert_eq!(
+        info.num_ack_pending, 0,
+        "nothing delivered was left unacked: {info:?}"
+    );
+    assert_eq!(info.num_redelivered, 0);
+    assert_eq!(
+        info.ack_floor.stream_sequence, info.delivered.stream_sequence,
+        "every delivered page was acked"
+    );
+    // Pages 1..=done were delivered and acked (sequence n carries page n): exactly their
+    // outputs are stored.
+    let done = info.delivered.stream_sequence as u32;
+    assert!(done >= 1);
+    check_outputs(
+        &js,
+        &expected_outputs(&settings(&server, &[]), seed_pages(1..=done)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn two_instances_share_one_consumer_and_every_page_is_processed() {
+    let server = NatsServer::start();
+    let small = [
+        ("PAGEWIRE_INPUT__BATCH_SIZE", "2"),
+        ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "2"),
+    ];
+    let a = InProcess::start(settings(&server, &small)).await;
+    let b = InProcess::start(settings(&server, &small)).await;
+    let (_c, js) = client(&server).await;
+
+    let mut last = 0;
+    for page in 1..=40 {
+        last = publish(&js, markdown_headers(page), seed()).await;
+    }
+    wait_drained(&js, last).await;
+
+    let (sa, sb) = (a.state.snapshot(), b.state.snapshot());
+    assert_eq!(sa.pages_acked + sb.pages_acked, 40);
+    assert!(
+        sa.pages_acked > 0 && sb.pages_acked > 0,
+        "both share: {sa:?} {sb:?}"
+    );
+    check_outputs(
+        &js,
+        &expected_outputs(&settings(&server, &[]), seed_pages(1..=40)),
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_follows_the_connection() {
+    let mut server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    assert!(svc.state.is_ready());
+
+    server.kill();
+    wait_for("not ready while the broker is down", || {
+        let s = svc.state.clone();
+        async move { !s.is_ready() }
+    })
+    .await;
+    server.spawn();
+    wait_for("ready again", || {
+        let s = svc.state.clone();
+        async move { s.is_ready() }
+    })
+    .await;
+    svc.stop().await;
+}
+
+#[test]
+fn a_raw_page_round_trips_through_proto3_json() {
+    // The JSON envelope accepted on the wire is the pbjson encoding of RawPage.
+    let raw = RawPage {
+        publication: PUBLICATION.into(),
+        issue_date: "2025-07-10".into(),
+        page_number: 1,
+        content: "x".into(),
+        ..Default::default()
+    };
+    let json = serde_json::to_string(&raw).expect("serialize");
+    assert!(json.contains("\"issueDate\""));
+    assert_eq!(serde_json::from_str::<RawPage>(&json).expect("parse"), raw);
+}
+
+#[tokio::test]
+async fn publish_command_sends_a_raw_page_and_waits_for_its_pub_ack() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
+        .args(["publish", "--publication", PUBLICATION, "--page", "1"])
+        .arg(manifest(SEED))
+        .env("PAGEWIRE_NATS__SERVERS", server.url())
+        .output()
+        .expect("run pagewire publish");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("published 1 of 1 pages"), "{stderr}");
+
+    let inputs = stored(&js, "PAGES").await;
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(
+        header(&inputs[0], "Content-Type"),
+        Some("application/protobuf")
+    );
+    let raw = RawPage::decode(inputs[0].payload.clone()).expect("raw page decodes");
+    assert_eq!(raw.publication, PUBLICATION);
+    assert_eq!(
+        raw.issue_date, "2025-07-10",
+        "issue date from the file name"
+    );
+    assert_eq!(raw.content.as_bytes(), &seed()[..]);
+    svc.stop().await;
+}
