@@ -288,6 +288,13 @@ mod tests {
             one("See related story, Page 5").kind(),
             PageReferenceKind::SeeAlso
         );
+        let r = one("Please see STORM on A7");
+        assert_eq!(
+            (r.kind(), r.jump_word.as_str(), r.page_label.as_str()),
+            (PageReferenceKind::ContinuedOn, "STORM", "A7")
+        );
+        assert_eq!(one("（紧接第1版）").kind(), PageReferenceKind::ContinuedFrom);
+        assert_eq!(one("见第二版").page_number, 2);
     }
 
     #[test]
