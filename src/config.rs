@@ -58,6 +58,8 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Benchmark baselines; never set in production.
+    pub bench: BenchSettings,
 }
 
 impl Settings {
@@ -743,6 +745,16 @@ impl Default for ShutdownSettings {
             drain_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// Benchmark baselines (BENCHMARKS.md, `cargo bench --bench e2e`); never set in production.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BenchSettings {
+    /// Replace the parser with a byte chunker that publishes the message sizes named in each
+    /// page's `Pagewire-Bench-Plan` header: the consume / publish / ack machinery alone, the
+    /// physical limit of the design (benchmark B1).
+    pub pass_through: bool,
 }
 
 /// Logging.

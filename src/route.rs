@@ -161,6 +161,47 @@ pub fn page_id(raw: &RawPage) -> String {
     )
 }
 
+/// The benchmark chunker (B1): the outputs `plan` names (`s:1234,a:567,...`), each a slice of
+/// the page text (repeated as needed) of that many bytes, on the topic its letter names. No
+/// parsing, no protobuf encoding: what is left is pagewire's consume / publish / ack machinery.
+pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
+    let text = raw.content.as_bytes();
+    let edition = if raw.edition.is_empty() {
+        "main"
+    } else {
+        raw.edition.as_str()
+    };
+    let position = format!(
+        "{}/{}/{edition}/{}",
+        raw.publication, raw.issue_date, raw.page_number
+    );
+    plan.split(',')
+        .filter_map(|item| item.split_once(':'))
+        .enumerate()
+        .filter_map(|(i, (topic, size))| {
+            let prefix = match topic {
+                "s" => &topics.search,
+                "a" => &topics.archive,
+                "l" => &topics.alert,
+                "p" => &topics.pages,
+                _ => return None,
+            };
+            let size: usize = size.parse().ok()?;
+            let mut payload = Vec::with_capacity(size);
+            while payload.len() < size && !text.is_empty() {
+                let take = (size - payload.len()).min(text.len());
+                payload.extend_from_slice(&text[..take]);
+            }
+            Some(Outbound::new(
+                format!("{prefix}.{}", raw.publication),
+                type_name::ARTICLE,
+                format!("bench:{position}:{i}"),
+                payload,
+            ))
+        })
+        .collect()
+}
+
 /// Every message for one parsed page: for each article in reading order its archive, search
 /// (if searchable) and alert (if any rule matches) messages, then the page-level message.
 pub fn route_page(

@@ -293,7 +293,10 @@ mod tests {
             (r.kind(), r.jump_word.as_str(), r.page_label.as_str()),
             (PageReferenceKind::ContinuedOn, "STORM", "A7")
         );
-        assert_eq!(one("（紧接第1版）").kind(), PageReferenceKind::ContinuedFrom);
+        assert_eq!(
+            one("（紧接第1版）").kind(),
+            PageReferenceKind::ContinuedFrom
+        );
         assert_eq!(one("见第二版").page_number, 2);
     }
 

@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use nats::{backoff, connect, connect_options, server_addrs};
+pub use nats::{backoff, connect, connect_options, provision_streams, server_addrs};
 pub use state::{ServiceState, Snapshot};
 
 use crate::config::Settings;

@@ -52,6 +52,11 @@ impl NatsServer {
         server
     }
 
+    /// Process id of the running server, for CPU and memory readings.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
