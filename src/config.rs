@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,6 +59,10 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The probe and metrics server.
+    pub http: HttpSettings,
+    /// What `/metrics` reads from the broker.
+    pub metrics: MetricsSettings,
     /// Benchmark baselines; never set in production.
     pub bench: BenchSettings,
 }
@@ -277,6 +282,12 @@ impl Settings {
             ));
         }
         positive("shutdown.drain_timeout", self.shutdown.drain_timeout)?;
+        if self.metrics.consumer_poll_interval < Duration::from_millis(100) {
+            return Err(invalid(
+                "metrics.consumer_poll_interval",
+                "must be at least 100ms",
+            ));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             return Err(invalid(
                 "log.filter",
@@ -776,6 +787,41 @@ impl Default for LogSettings {
     }
 }
 
+/// The HTTP server of probes and metrics: `GET /healthz`, `GET /readyz`, `GET /metrics`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to listen on. `pagewire run` refuses to start when it is taken, so a probe never
+    /// silently talks to something else; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+        }
+    }
+}
+
+/// What the metrics read from the broker rather than count themselves.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// How often consumer lag (pending, ack pending, redelivered) is read from JetStream's
+    /// consumer info. Each read is one API request per replica.
+    #[serde(with = "duration")]
+    pub consumer_poll_interval: Duration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            consumer_poll_interval: Duration::from_secs(5),
+        }
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -902,6 +948,29 @@ mod tests {
             s.nats.password.as_ref().map(Secret::expose),
             Some("hunter2")
         );
+    }
+
+    #[test]
+    fn the_probe_address_defaults_to_port_9090_and_reads_from_the_environment() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.http.listen, SocketAddr::from(([0, 0, 0, 0], 9090)));
+        assert_eq!(s.metrics.consumer_poll_interval, Duration::from_secs(5));
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0"),
+                ("PAGEWIRE_METRICS__CONSUMER_POLL_INTERVAL", "250ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(s.metrics.consumer_poll_interval, Duration::from_millis(250));
+
+        let e = Settings::load_from(None, env(&[("PAGEWIRE_HTTP__LISTEN", "localhost")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listen"), "{e}");
     }
 
     #[test]
