@@ -208,14 +208,15 @@ fn workloads() -> Vec<Workload> {
     ]
 }
 
-/// Headers of raw page `i` (a unique print position), with the chunkers' plan.
+/// Headers of raw page `i` (a unique print position), with the chunkers' plan. Page numbers
+/// start at 2: front-page alert rules would give page 1 a different plan from the rest.
 fn page_headers(i: usize, plan: Option<&str>) -> Vec<(String, String)> {
     let mut h = vec![
         ("Content-Type".to_owned(), "text/markdown".to_owned()),
         ("Pagewire-Publication".to_owned(), PUBLICATION.to_owned()),
         ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
-        ("Pagewire-Edition".to_owned(), format!("e{}", i / 9999)),
-        ("Pagewire-Page".to_owned(), (i % 9999 + 1).to_string()),
+        ("Pagewire-Edition".to_owned(), format!("e{}", i / 9998)),
+        ("Pagewire-Page".to_owned(), (i % 9998 + 2).to_string()),
     ];
     if let Some(plan) = plan {
         h.push((
@@ -242,7 +243,7 @@ fn page_key(msg_id: &str) -> Option<String> {
 }
 
 fn key_of(i: usize) -> String {
-    format!("e{}/{}", i / 9999, i % 9999 + 1)
+    format!("e{}/{}", i / 9998, i % 9998 + 2)
 }
 
 /// utime + stime of a process, in seconds.
@@ -338,6 +339,9 @@ async fn wait_drained(js: &jetstream::Context, consumer: &str, deadline: Duratio
 fn spawn_service(server: &NatsServer, pass_through: bool) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pagewire"))
         .arg("run")
+        // the example configuration: its alert rules are the ones the plans were made with
+        .arg("--config")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/pagewire.toml"))
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .env("PAGEWIRE_BENCH__PASS_THROUGH", pass_through.to_string())
         .env("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0")
