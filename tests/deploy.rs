@@ -635,7 +635,9 @@ async fn each_subscriber_user_receives_only_its_own_topic() {
             .subscribe(format!("{own_prefix}.>"))
             .await
             .expect("subscribe");
-        s.client.flush().await.expect("flush");
+        // `flush` only writes the socket; an answered request on the same connection proves
+        // the server has registered the subscription before anyone publishes.
+        s.js.get_stream(own_stream).await.expect("own stream info");
 
         // Every topic gets one message; only its own arrives.
         for (_, prefix, _) in topics {
