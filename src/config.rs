@@ -149,6 +149,7 @@ impl Settings {
         positive("nats.connect_timeout", n.connect_timeout)?;
         positive("nats.request_timeout", n.request_timeout)?;
         positive("nats.reconnect_delay_max", n.reconnect_delay_max)?;
+        subject_token_path("nats.inbox_prefix", &n.inbox_prefix)?;
 
         let i = &self.input;
         stream_name("input.stream", &i.stream)?;
@@ -445,6 +446,10 @@ pub struct NatsSettings {
     /// Upper bound of the exponential backoff between reconnect attempts.
     #[serde(with = "duration")]
     pub reconnect_delay_max: Duration,
+    /// Prefix of the reply subjects (API replies, PubAcks, pulled messages). A server that
+    /// gives each user its own prefix (`_INBOX_pagewire.>`) instead of the shared `_INBOX.>`
+    /// stops other users from reading these replies; see deploy/nats/accounts.conf.
+    pub inbox_prefix: String,
 }
 
 impl Default for NatsSettings {
@@ -461,6 +466,7 @@ impl Default for NatsSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             reconnect_delay_max: Duration::from_secs(8),
+            inbox_prefix: "_INBOX".to_owned(),
         }
     }
 }
@@ -1016,6 +1022,11 @@ mod tests {
                 "output.search.subject_prefix",
             ),
             ("PAGEWIRE_LOG__FORMAT", "xml", "log.format"),
+            (
+                "PAGEWIRE_NATS__INBOX_PREFIX",
+                "_INBOX.>",
+                "nats.inbox_prefix",
+            ),
             ("PAGEWIRE_NATS__NO_SUCH_KEY", "1", "no_such_key"),
             ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "4", "input.batch_size"),
         ];
