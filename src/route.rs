@@ -81,7 +81,7 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    fn new(subject: String, type_name: &str, msg_id: String, payload: Vec<u8>) -> Self {
+    fn new(subject: String, type_name: &str, msg_id: String, payload: impl Into<Bytes>) -> Self {
         Outbound {
             subject,
             headers: vec![
@@ -89,7 +89,7 @@ impl Outbound {
                 (HEADER_TYPE, type_name.to_owned()),
                 (HEADER_MSG_ID, msg_id),
             ],
-            payload: Bytes::from(payload),
+            payload: payload.into(),
         }
     }
 
@@ -215,7 +215,8 @@ pub fn route_page(
     let lead = lead_story_id(raw.page_number, &articles);
     let mut out = Vec::with_capacity(articles.len() * 3 + 1);
     for article in &articles {
-        let payload = article.encode_to_vec();
+        // one encoding shared by every topic's message (Bytes clones are reference counts)
+        let payload = Bytes::from(article.encode_to_vec());
         let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
         let with_article_headers = |mut o: Outbound| {
             o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));

@@ -867,12 +867,13 @@ fn mixed_script_word(p: &str) -> bool {
 }
 
 fn language_of(text: &str) -> &'static str {
-    let mut cjk = 0usize;
-    let mut latin = 0usize;
-    for c in text.chars() {
-        if text::is_cjk(c) {
+    // Bytes, not chars: a lead byte E4..E9 starts a CJK unified ideograph; other non-ASCII
+    // characters count for neither side.
+    let (mut cjk, mut latin) = (0usize, 0usize);
+    for &b in text.as_bytes() {
+        if (0xE4..=0xE9).contains(&b) {
             cjk += 1;
-        } else if c.is_ascii_alphabetic() {
+        } else if b.is_ascii_alphabetic() {
             latin += 1;
         }
     }
