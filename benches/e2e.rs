@@ -17,7 +17,6 @@
 //! outputs (each output is visible once stored, just before its PubAck and the page's ack).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::collections::HashMap;
@@ -114,8 +113,10 @@ struct LatencyFigures {
 
 /// What the real pipeline produces for a page body: the chunkers' plan.
 fn plan_of(text: &str) -> Body {
-    let mut settings = Settings::default();
-    settings.alerts = bench_alerts();
+    let settings = Settings {
+        alerts: bench_alerts(),
+        ..Settings::default()
+    };
     let pipeline = Pipeline::new(&settings, 8 * 1024 * 1024);
     let headers = page_headers(0, None);
     let processed = pipeline
