@@ -100,21 +100,24 @@ pub async fn run_with_state(
         consumer, &js, worker, &tracker, &settings, &state, &shutdown,
     );
     tokio::pin!(pulling);
-    tokio::select! {
+    // The loop also ends by itself once shutdown is cancelled, and select! may see that before
+    // the cancellation: remember it, so the drain below never polls a finished future.
+    let pulling_done = tokio::select! {
         result = &mut pulling => {
             // Only a fatal error ends the loop before shutdown; in-flight pages are left
             // unacked and JetStream redelivers them.
             result?;
+            true
         }
-        _ = shutdown.cancelled() => {}
-    }
+        _ = shutdown.cancelled() => false,
+    };
 
     state.set_draining();
     let timeout = settings.shutdown.drain_timeout;
     tracing::info!(in_flight = state.snapshot().in_flight, ?timeout, "draining");
     let drained = tokio::time::timeout(timeout, async {
         // The open pull request is finished, not abandoned: what it delivers is processed.
-        let result = pulling.await;
+        let result = if pulling_done { Ok(()) } else { pulling.await };
         tracker.close();
         tracker.wait().await;
         result

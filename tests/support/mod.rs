@@ -6,6 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod checker;
+pub mod proxy;
+
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
