@@ -9,8 +9,13 @@
 
 mod support;
 
+#[path = "../fuzz/bodies.rs"]
+mod fuzz_bodies;
+
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use proptest::prelude::*;
 use prost::Message as _;
 
 use pagewire::config::Settings;
@@ -18,8 +23,8 @@ use pagewire::envelope::Incoming;
 use pagewire::pipeline::Pipeline;
 use pagewire::proto::RawPage;
 use support::checker::{
-    check, client, drained_within, publish_inputs, seed, settings, Expected, InProcess, Input, Rng,
-    WAIT,
+    check, client, drained_within, manifest, publish_inputs, seed, settings, Expected, InProcess,
+    Input, Rng, WAIT,
 };
 use support::NatsServer;
 
@@ -496,4 +501,88 @@ async fn every_entry_ends_parsed_or_dead_lettered_through_the_service() {
 async fn outputs_over_max_payload_are_dead_lettered_through_the_service() {
     let server = NatsServer::with_config(&format!("max_payload: {SMALL_MAX_PAYLOAD}"));
     run_through_the_service(small_broker_catalogue(), server, SMALL_MAX_PAYLOAD).await;
+}
+
+// --- fuzzing: the regression fixtures, and the stable-toolchain fallback ---------------------
+
+fn fuzz_pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| fuzz_bodies::example_pipeline(&manifest("deploy/pagewire.toml")))
+}
+
+#[test]
+fn fuzz_regressions_replay_cleanly() {
+    let mut replayed = 0;
+    for target in ["parse_page", "envelope"] {
+        let dir = manifest(&format!("fuzz/regressions/{target}"));
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for file in files {
+            let path = file.expect("regression entry").path();
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            let data = std::fs::read(&path).expect("regression file");
+            match target {
+                "parse_page" => fuzz_bodies::parse_page(&data),
+                _ => fuzz_bodies::envelope(fuzz_pipeline(), &data),
+            }
+            replayed += 1;
+        }
+    }
+    eprintln!("{replayed} fuzz regressions replayed");
+}
+
+/// Cases per property: `PAGEWIRE_FUZZ_CASES` (the long fallback run when cargo-fuzz cannot
+/// be used), else 256.
+fn fuzz_cases() -> u32 {
+    std::env::var("PAGEWIRE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+/// A wire body: raw bytes, UTF-8 text, or a protobuf RawPage around arbitrary text.
+fn wire_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..2048),
+        any::<String>().prop_map(String::into_bytes),
+        "(# |## |\\n|\\n\\n|（据新华社）|详见05版|记者 张三 摄|[\\p{Han}]{1,20}|[A-Za-z ]{1,20})*"
+            .prop_map(String::into_bytes),
+        (any::<String>(), any::<u32>(), any::<String>()).prop_map(|(content, page, date)| {
+            RawPage {
+                issue_date: date,
+                page_number: page,
+                content,
+                ..RawPage::default()
+            }
+            .encode_to_vec()
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_wire_input_ends_processed_or_with_a_stable_code(
+        ct in any::<u8>(),
+        meta in any::<u8>(),
+        body in wire_body(),
+    ) {
+        let data = [&[ct, meta][..], &body].concat();
+        fuzz_bodies::envelope(fuzz_pipeline(), &data);
+    }
+
+    #[test]
+    fn any_page_text_parses_or_fails_with_a_stable_code(
+        format in any::<u8>(),
+        body in wire_body(),
+    ) {
+        fuzz_bodies::parse_page(&[&[format][..], &body].concat());
+    }
 }

@@ -95,23 +95,36 @@ async fn s1_service_sigkilled_mid_batch_loses_and_duplicates_nothing() {
 
         let mut svc = ChildService::start(&server, &extra);
         svc.wait_log("pagewire consuming").await;
-        let publisher = spawn_publisher(
-            js.clone(),
-            inputs.clone(),
-            0,
-            rng.clone(),
-            Duration::from_millis(15),
-        );
-        let kills = rng.range(1, 3);
-        let mut seen = 0;
-        for _ in 0..kills {
-            seen = progressed(&js, seen, inputs.len() as u64).await;
-            tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(300))).await;
+        let kills = rng.range(1, 3) as usize;
+        let chunk = inputs.len() / (kills + 1);
+        let mut seqs = Vec::new();
+        let mut in_flight_at_kill = Vec::new();
+        for k in 0..kills {
+            // A burst, and the kill as soon as pages are delivered and not yet acked (their
+            // PubAcks or acks in flight), a random moment later.
+            let burst = inputs[k * chunk..(k + 1) * chunk].to_vec();
+            let publisher =
+                spawn_publisher(js.clone(), burst, k * chunk, rng.clone(), Duration::ZERO);
+            let pending = ack_pending_soon(&js).await;
+            tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(20))).await;
             svc.kill().await;
+            in_flight_at_kill.push(pending);
+            seqs.extend(publisher.await.expect("publisher"));
             svc = ChildService::start(&server, &extra);
+            // Killed next time while consuming, not while starting up.
+            svc.wait_log("pagewire consuming").await;
         }
         let restarted = Instant::now();
-        let seqs = publisher.await.expect("publisher");
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[kills * chunk..],
+                kills * chunk,
+                &mut rng,
+                Duration::from_millis(5),
+            )
+            .await,
+        );
         wait_drained(&js, last(&seqs)).await;
         let recovery = restarted.elapsed();
         svc.terminate().await;
@@ -121,7 +134,7 @@ async fn s1_service_sigkilled_mid_batch_loses_and_duplicates_nothing() {
         table.push(RunResult {
             report,
             recovery,
-            note: format!("{kills} kills"),
+            note: format!("{kills} kills, pages awaiting ack at each {in_flight_at_kill:?}"),
         });
     }
     table.print();
