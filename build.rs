@@ -1,9 +1,13 @@
 //! Compiles `proto/` with protox (no system `protoc`), generates prost types and
-//! pbjson serde impls (canonical proto3 JSON) into `OUT_DIR`.
+//! pbjson serde impls (canonical proto3 JSON) into `OUT_DIR`; embeds the git commit as
+//! `BUILD_GIT_COMMIT` for the `pagewire_build_info` metric (not `PAGEWIRE_*`: cargo also sets
+//! it when running tests, and the settings read every `PAGEWIRE_*` variable as a key).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    embed_git_commit();
     let files = ["proto/pagewire/v1/pagewire.proto"];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(files, ["proto"])?;
@@ -26,4 +30,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .btree_map(["."])
         .build(&[".pagewire.v1"])?;
     Ok(())
+}
+
+/// `GIT_COMMIT` from the environment (for builds without `.git`, e.g. a Docker build arg), else
+/// `git rev-parse --short=12 HEAD`, else `unknown`. Never fails the build.
+fn embed_git_commit() {
+    println!("cargo:rerun-if-env-changed=GIT_COMMIT");
+    let commit = std::env::var("GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| c.trim().to_owned())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=BUILD_GIT_COMMIT={commit}");
+    // Rebuild when HEAD moves: HEAD itself (checkout), the branch it names (commit) and
+    // packed-refs. Only existing files are named: a missing one would rerun this every build.
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &branch]));
+    }
+    watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    for path in watched.into_iter().flatten() {
+        if Path::new(&path).is_file() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+}
+
+/// Trimmed stdout of a successful `git` command.
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
 }

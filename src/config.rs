@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,6 +59,12 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The probe and metrics server.
+    pub http: HttpSettings,
+    /// What `/metrics` reads from the broker.
+    pub metrics: MetricsSettings,
+    /// Benchmark baselines; never set in production.
+    pub bench: BenchSettings,
 }
 
 impl Settings {
@@ -142,6 +149,7 @@ impl Settings {
         positive("nats.connect_timeout", n.connect_timeout)?;
         positive("nats.request_timeout", n.request_timeout)?;
         positive("nats.reconnect_delay_max", n.reconnect_delay_max)?;
+        subject_token_path("nats.inbox_prefix", &n.inbox_prefix)?;
 
         let i = &self.input;
         stream_name("input.stream", &i.stream)?;
@@ -275,6 +283,12 @@ impl Settings {
             ));
         }
         positive("shutdown.drain_timeout", self.shutdown.drain_timeout)?;
+        if self.metrics.consumer_poll_interval < Duration::from_millis(100) {
+            return Err(invalid(
+                "metrics.consumer_poll_interval",
+                "must be at least 100ms",
+            ));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             return Err(invalid(
                 "log.filter",
@@ -432,6 +446,10 @@ pub struct NatsSettings {
     /// Upper bound of the exponential backoff between reconnect attempts.
     #[serde(with = "duration")]
     pub reconnect_delay_max: Duration,
+    /// Prefix of the reply subjects (API replies, PubAcks, pulled messages). A server that
+    /// gives each user its own prefix (`_INBOX_pagewire.>`) instead of the shared `_INBOX.>`
+    /// stops other users from reading these replies; see deploy/nats/accounts.conf.
+    pub inbox_prefix: String,
 }
 
 impl Default for NatsSettings {
@@ -448,6 +466,7 @@ impl Default for NatsSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             reconnect_delay_max: Duration::from_secs(8),
+            inbox_prefix: "_INBOX".to_owned(),
         }
     }
 }
@@ -745,6 +764,16 @@ impl Default for ShutdownSettings {
     }
 }
 
+/// Benchmark baselines (BENCHMARKS.md, `cargo bench --bench e2e`); never set in production.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BenchSettings {
+    /// Replace the parser with a byte chunker that publishes the message sizes named in each
+    /// page's `Pagewire-Bench-Plan` header: the consume / publish / ack machinery alone, the
+    /// physical limit of the design (benchmark B1).
+    pub pass_through: bool,
+}
+
 /// Logging.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -760,6 +789,41 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Pretty,
             filter: "info".to_owned(),
+        }
+    }
+}
+
+/// The HTTP server of probes and metrics: `GET /healthz`, `GET /readyz`, `GET /metrics`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to listen on. `pagewire run` refuses to start when it is taken, so a probe never
+    /// silently talks to something else; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+        }
+    }
+}
+
+/// What the metrics read from the broker rather than count themselves.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// How often consumer lag (pending, ack pending, redelivered) is read from JetStream's
+    /// consumer info. Each read is one API request per replica.
+    #[serde(with = "duration")]
+    pub consumer_poll_interval: Duration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            consumer_poll_interval: Duration::from_secs(5),
         }
     }
 }
@@ -893,6 +957,29 @@ mod tests {
     }
 
     #[test]
+    fn the_probe_address_defaults_to_port_9090_and_reads_from_the_environment() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.http.listen, SocketAddr::from(([0, 0, 0, 0], 9090)));
+        assert_eq!(s.metrics.consumer_poll_interval, Duration::from_secs(5));
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0"),
+                ("PAGEWIRE_METRICS__CONSUMER_POLL_INTERVAL", "250ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
+        assert_eq!(s.metrics.consumer_poll_interval, Duration::from_millis(250));
+
+        let e = Settings::load_from(None, env(&[("PAGEWIRE_HTTP__LISTEN", "localhost")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listen"), "{e}");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let s =
             Settings::load_from(None, env(&[("PAGEWIRE_NATS__TOKEN", "s3cr3t-token")])).unwrap();
@@ -935,6 +1022,11 @@ mod tests {
                 "output.search.subject_prefix",
             ),
             ("PAGEWIRE_LOG__FORMAT", "xml", "log.format"),
+            (
+                "PAGEWIRE_NATS__INBOX_PREFIX",
+                "_INBOX.>",
+                "nats.inbox_prefix",
+            ),
             ("PAGEWIRE_NATS__NO_SUCH_KEY", "1", "no_such_key"),
             ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "4", "input.batch_size"),
         ];

@@ -24,6 +24,9 @@ enum Command {
     Publish(cli::publish::Args),
     /// Watch an output topic, printing decoded messages as JSON lines.
     Tail(cli::tail::Args),
+    /// Show streams, consumer lag, dead letters and replicas; exit non-zero when the consumer is
+    /// missing (2) or not making progress (3).
+    Status(cli::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Publish(args) => cli::publish::run(args),
         Command::Tail(args) => cli::tail::run(args),
+        Command::Status(args) => cli::status::run(args),
     };
     match result {
         Ok(code) => code,

@@ -19,7 +19,23 @@ pub struct Pipeline {
     pub alerts: AlertRules,
     /// The broker's `max_payload`: no output may be larger.
     pub max_payload: usize,
+    /// What turns a page into outputs.
+    pub mode: Mode,
 }
+
+/// What turns a page into outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The parser and the router: the product.
+    Parse,
+    /// A byte chunker publishing the sizes in the `Pagewire-Bench-Plan` header: the benchmark
+    /// baseline B1, everything pagewire does around the parser.
+    PassThrough,
+}
+
+/// Header of a benchmark page naming the outputs the chunker publishes: comma-separated
+/// `<topic letter>:<bytes>` with topic letters `s`earch, `a`rchive, `l` alert, `p`ages.
+pub const HEADER_BENCH_PLAN: &str = "Pagewire-Bench-Plan";
 
 impl Pipeline {
     /// The pipeline the settings describe, for a broker with this `max_payload`.
@@ -29,6 +45,11 @@ impl Pipeline {
             topics: Topics::from(&settings.output),
             alerts: AlertRules::new(&settings.alerts),
             max_payload,
+            mode: if settings.bench.pass_through {
+                Mode::PassThrough
+            } else {
+                Mode::Parse
+            },
         }
     }
 
@@ -42,9 +63,21 @@ impl Pipeline {
             error,
             publication: Some(raw.publication.clone()),
         };
-        let page = parse::parse_page(&raw, &self.limits).map_err(|e| reject(e.into()))?;
-        let articles = page.articles.len();
-        let outputs = route::route_page(&raw, page, &self.topics, &self.alerts);
+        let (articles, outputs) = match self.mode {
+            Mode::Parse => {
+                let page = parse::parse_page(&raw, &self.limits).map_err(|e| reject(e.into()))?;
+                let articles = page.articles.len();
+                (
+                    articles,
+                    route::route_page(&raw, page, &self.topics, &self.alerts),
+                )
+            }
+            Mode::PassThrough => {
+                let plan = incoming.header(HEADER_BENCH_PLAN).unwrap_or_default();
+                let outputs = route::chunk(&raw, plan, &self.topics);
+                (outputs.len(), outputs)
+            }
+        };
         for o in &outputs {
             o.check_size(self.max_payload).map_err(reject)?;
         }

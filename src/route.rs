@@ -81,7 +81,7 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    fn new(subject: String, type_name: &str, msg_id: String, payload: Vec<u8>) -> Self {
+    fn new(subject: String, type_name: &str, msg_id: String, payload: impl Into<Bytes>) -> Self {
         Outbound {
             subject,
             headers: vec![
@@ -89,7 +89,7 @@ impl Outbound {
                 (HEADER_TYPE, type_name.to_owned()),
                 (HEADER_MSG_ID, msg_id),
             ],
-            payload: Bytes::from(payload),
+            payload: payload.into(),
         }
     }
 
@@ -161,6 +161,47 @@ pub fn page_id(raw: &RawPage) -> String {
     )
 }
 
+/// The benchmark chunker (B1): the outputs `plan` names (`s:1234,a:567,...`), each a slice of
+/// the page text (repeated as needed) of that many bytes, on the topic its letter names. No
+/// parsing, no protobuf encoding: what is left is pagewire's consume / publish / ack machinery.
+pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
+    let text = raw.content.as_bytes();
+    let edition = if raw.edition.is_empty() {
+        "main"
+    } else {
+        raw.edition.as_str()
+    };
+    let position = format!(
+        "{}/{}/{edition}/{}",
+        raw.publication, raw.issue_date, raw.page_number
+    );
+    plan.split(',')
+        .filter_map(|item| item.split_once(':'))
+        .enumerate()
+        .filter_map(|(i, (topic, size))| {
+            let prefix = match topic {
+                "s" => &topics.search,
+                "a" => &topics.archive,
+                "l" => &topics.alert,
+                "p" => &topics.pages,
+                _ => return None,
+            };
+            let size: usize = size.parse().ok()?;
+            let mut payload = Vec::with_capacity(size);
+            while payload.len() < size && !text.is_empty() {
+                let take = (size - payload.len()).min(text.len());
+                payload.extend_from_slice(&text[..take]);
+            }
+            Some(Outbound::new(
+                format!("{prefix}.{}", raw.publication),
+                type_name::ARTICLE,
+                format!("bench:{position}:{i}"),
+                payload,
+            ))
+        })
+        .collect()
+}
+
 /// Every message for one parsed page: for each article in reading order its archive, search
 /// (if searchable) and alert (if any rule matches) messages, then the page-level message.
 pub fn route_page(
@@ -174,7 +215,8 @@ pub fn route_page(
     let lead = lead_story_id(raw.page_number, &articles);
     let mut out = Vec::with_capacity(articles.len() * 3 + 1);
     for article in &articles {
-        let payload = article.encode_to_vec();
+        // one encoding shared by every topic's message (Bytes clones are reference counts)
+        let payload = Bytes::from(article.encode_to_vec());
         let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
         let with_article_headers = |mut o: Outbound| {
             o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));

@@ -132,7 +132,12 @@ fn hostile_shapes_finish_with_a_result_or_a_stable_code() {
     // one 3.9 MB line, one 1 MiB token, 100k headings, 1M blank lines, 100k markers
     parses_or_fails_with("国".repeat(1_300_000), &[]);
     parses_or_fails_with("x".repeat(1 << 20), &[]);
-    parses_or_fails_with("# 标题\n".repeat(100_000), &["too_many_articles"]);
+    // headings with nothing under them are page furniture, not articles
+    parses_or_fails_with(
+        "# 标题\n".repeat(100_000),
+        &["no_articles", "too_many_articles"],
+    );
+    parses_or_fails_with("# 标题\n\n正文。\n".repeat(100_000), &["too_many_articles"]);
     parses_or_fails_with(format!("{}正文。", "\n".repeat(1_000_000)), &[]);
     parses_or_fails_with(format!("# 标题\n\n{}", "详见05版".repeat(100_000)), &[]);
     parses_or_fails_with("Continued on Page A5 ".repeat(50_000), &[]);

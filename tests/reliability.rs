@@ -24,10 +24,11 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, stream::DiscardPolicy};
 
 use support::checker::{
-    check, client, count, drained_within, healthy_pages, poison_page, publish_inputs, runs,
-    settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap, ChildService, Expected,
-    InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
+    check, client, client_at, count, drained_within, healthy_pages, poison_page, publish_inputs,
+    runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap, ChildService,
+    Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
 };
+use support::cluster::NatsCluster;
 use support::proxy::Proxy;
 use support::NatsServer;
 
@@ -374,6 +375,79 @@ async fn s4_the_broker_sigkilled_and_restarted_loses_nothing() {
             report,
             recovery,
             note: format!("{restarts} restarts while busy, 1 idle"),
+        });
+    }
+    table.print();
+}
+
+// --- 5 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_a_three_node_cluster_with_r3_streams_survives_node_restarts() {
+    let mut table = Table::new("5. 3-node cluster, R3: node SIGKILL + rolling restart");
+    for run in 0..runs(1) {
+        let mut rng = Rng::for_run("s5", run);
+        let mut cluster = tokio::task::block_in_place(|| NatsCluster::start(3));
+        let urls = cluster.urls().join(",");
+        let (_c, js) = client_at(&urls).await;
+        let extra = with(&[("PAGEWIRE_OUTPUT__REPLICAS", "3")]);
+        let s = settings_at(&urls, &extra);
+        let inputs = healthy_pages(75);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+        let svc = InProcess::start(s.clone()).await;
+
+        // One node SIGKILLed and brought back, then a rolling restart (SIGTERM, start) of all
+        // three; each fault lands while a burst of pages is in flight.
+        let victim = rng.range(0, 2) as usize;
+        let faults: Vec<(usize, bool)> = std::iter::once((victim, true))
+            .chain((0..3).map(|i| (i, false)))
+            .collect();
+        let chunk = inputs.len() / (faults.len() + 1);
+        let mut seqs = Vec::new();
+        let mut in_flight_at_fault = Vec::new();
+        for (k, &(node, kill)) in faults.iter().enumerate() {
+            let burst = inputs[k * chunk..(k + 1) * chunk].to_vec();
+            let publisher =
+                spawn_publisher(js.clone(), burst, k * chunk, rng.clone(), Duration::ZERO);
+            in_flight_at_fault.push(ack_pending_soon(&js).await);
+            if kill {
+                tokio::task::block_in_place(|| cluster.kill(node));
+                tokio::time::sleep(
+                    rng.duration(Duration::from_millis(200), Duration::from_millis(1500)),
+                )
+                .await;
+            } else {
+                tokio::task::block_in_place(|| cluster.stop(node));
+            }
+            // Returns once the node is healthy again: rejoined and caught up.
+            tokio::task::block_in_place(|| cluster.start_node(node));
+            seqs.extend(publisher.await.expect("publisher"));
+        }
+        let restarted = Instant::now();
+        let n = faults.len();
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[n * chunk..],
+                n * chunk,
+                &mut rng,
+                Duration::from_millis(5),
+            )
+            .await,
+        );
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+        svc.stop().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!(
+                "killed n{}, then rolling restart; pages awaiting ack at each fault {in_flight_at_fault:?}",
+                victim + 1
+            ),
         });
     }
     table.print();

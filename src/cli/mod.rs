@@ -3,4 +3,5 @@
 pub mod parse;
 pub mod publish;
 pub mod run;
+pub mod status;
 pub mod tail;

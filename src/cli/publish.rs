@@ -139,13 +139,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Print position from a file name `<publication>-<YYYY-MM-DD>-p<NN>[...].<ext>`.
+/// Print position from a file name `[<lang>-]<publication>-<YYYY-MM-DD>-p<NN>.<ext>`, read the
+/// same way as `pagewire parse` reads it.
 pub fn position_from_file_name(path: &Path) -> Option<(String, String, u32)> {
-    let stem = path.file_stem()?.to_str()?;
-    let re = regex::Regex::new(r"^([a-z0-9][a-z0-9-]*?)-(\d{4}-\d{2}-\d{2})-p(\d{1,4})(?:\b|_|$)")
-        .ok()?;
-    let c = re.captures(stem)?;
-    Some((c[1].to_owned(), c[2].to_owned(), c[3].parse().ok()?))
+    let named = crate::cli::parse::infer_from_name(path);
+    Some((named.publication?, named.issue_date?, named.page?))
 }
 
 fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
@@ -316,7 +314,7 @@ mod tests {
     fn position_comes_from_the_file_name() {
         assert_eq!(
             position_from_file_name(Path::new("x/zh-baotou-daily-2025-07-10-p01.md")),
-            Some(("zh-baotou-daily".into(), "2025-07-10".into(), 1))
+            Some(("baotou-daily".into(), "2025-07-10".into(), 1))
         );
         assert_eq!(position_from_file_name(Path::new("page.md")), None);
     }

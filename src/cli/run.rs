@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use pagewire::config::{LogFormat, LogSettings, Settings};
+use pagewire::service::{self, ServiceState};
 
 /// Arguments of `pagewire run`.
 #[derive(Debug, clap::Args)]
@@ -17,6 +20,9 @@ pub struct Args {
 }
 
 /// Runs the service until a signal, then drains and exits 0.
+///
+/// The probe server is bound before anything else, so a taken `http.listen` fails the start at
+/// once, and `/healthz` answers while the service is still connecting.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
     init_tracing(&settings.log);
@@ -24,7 +30,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
-        pagewire::service::run(settings, shutdown).await
+        let state = Arc::new(ServiceState::default());
+        let listen = settings.http.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| {
+                format!("configuration key `http.listen`: cannot listen on {listen}")
+            })?;
+        let addr = listener.local_addr().context("http listener address")?;
+        tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+        let http_stop = CancellationToken::new();
+        let http = tokio::spawn(service::http::serve(
+            listener,
+            state.clone(),
+            http_stop.clone(),
+        ));
+        let result = service::run_with_state(settings, state, shutdown).await;
+        http_stop.cancel();
+        match tokio::time::timeout(Duration::from_secs(5), http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server ended with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "http server task failed"),
+            Err(_) => tracing::warn!("http server did not stop within 5s"),
+        }
+        result.map_err(anyhow::Error::from)
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,9 @@ pub struct Args {
     /// Stop after this many messages.
     #[arg(long)]
     pub count: Option<usize>,
+    /// Pretty-print each message over several lines instead of one JSON line each.
+    #[arg(long)]
+    pub pretty: bool,
     /// Settings file (for the NATS connection and topic names).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
@@ -107,7 +110,11 @@ async fn tail(settings: Settings, args: Args) -> anyhow::Result<()> {
         let message = message.context("reading the stream")?;
         let line = to_json_line(&message.subject, message.headers.as_ref(), &message.payload);
         let mut out = stdout.lock();
-        writeln!(out, "{line}")?;
+        if args.pretty {
+            writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
         out.flush()?;
         seen += 1;
         if args.count.is_some_and(|n| seen >= n) {

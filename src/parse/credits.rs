@@ -91,6 +91,13 @@ fn zh_names(s: &str) -> Option<Vec<String>> {
 /// `新华社记者 X 摄`, `文/X 图/Y`, `X/摄`, `X 摄`. The whole text must be credits.
 fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
     let body = body.trim();
+    // every byline names a role (记者, 通讯员, 实习生, 摄影) or uses 摄 or a slash
+    if !body.contains(['记', '摄', '/', '／', '员', '生'])
+        || body.len() > 120
+        || body.contains(['，', '。', '；', '！', '？', '“', '”'])
+    {
+        return None;
+    }
     let photo = body.ends_with('摄');
     let body_core = body
         .trim_end_matches('摄')
@@ -210,8 +217,9 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         }
         return None;
     }
-    if let Some(credits) = zh_byline(text, text) {
-        return Some(CreditLine { credits });
+    if text.chars().any(crate::parse::text::is_cjk) {
+        // Chinese: only bylines; the English patterns below cannot match
+        return zh_byline(text, text).map(|credits| CreditLine { credits });
     }
     if EN_CREDIT_TITLE.is_match(text) {
         // `Staff Writer` under a byline: part of the credit, names nothing new

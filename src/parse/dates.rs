@@ -69,11 +69,11 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 static DATES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?P<y>[0-9]{4})\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]",
-        r"|(?P<iy>[0-9]{4})[-/.](?P<im>[0-9]{1,2})[-/.](?P<id>[0-9]{1,2})\b",
+        r"|(?P<iy>[0-9]{4})[-/.](?P<im>[0-9]{1,2})[-/.](?P<id>[0-9]{1,2})(?-u:\b)",
         r"|(?P<mm>[0-9]{1,2})\s*月\s*(?P<md>[0-9]{1,2})\s*[日号]",
         r"|(?P<dd>[0-9]{1,2})\s*日(?P<after>[内以之左后]?)",
-        r"|(?i:\b(?P<en_m>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<en_d>[0-9]{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<en_y>[0-9]{4})\b)?)",
-        r"|(?i:\b(?P<en_d2>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?P<en_m2>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?:\s+(?P<en_y2>[0-9]{4})\b)?)",
+        r"|(?i:(?-u:\b)(?P<en_m>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<en_d>[0-9]{1,2})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(?P<en_y>[0-9]{4})(?-u:\b))?)",
+        r"|(?i:(?-u:\b)(?P<en_d2>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?P<en_m2>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?:\s+(?P<en_y2>[0-9]{4})(?-u:\b))?)",
     ))
     .expect("valid regex")
 });

@@ -23,6 +23,11 @@ pub enum Furniture {
     Line,
 }
 
+/// A word or shape that every furniture pattern below needs: a cheap first test.
+static CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"CN|SSN|ssn|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+        .expect("valid regex")
+});
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"CN\s*([0-9]{2})\s*[-－—–]\s*([0-9]{4})(?:\s*/\s*([A-Z0-9]{1,4}))?")
         .expect("valid regex")
@@ -42,11 +47,15 @@ static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}\b)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}$|^[A-Z][0-9]{1,2}$")
+    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}$|^[A-Z][0-9]{1,2}$")
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]|^(?:https?://|www\.)\S+$|(?i:all rights reserved|^©|copyright ©|postmaster:|subscription rates|periodicals postage|^vol\.?\s+[ivxlcdm0-9]+\b|^no\.\s*[0-9,]+$|^\$[0-9]+(?:\.[0-9]{2})?$|^(?:late|final|early|city|national|metro|home|sunday)\s+edition$|^(?:today|tonight|tomorrow)[,:]\s.{0,60}\b(?:high|low)\s+[0-9]{1,3})")
+    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]")
+        .expect("valid regex")
+});
+static EN_COLOPHON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:https?://|www\.)\S+$|(?i:all rights reserved|^©|copyright ©|postmaster:|subscription rates|periodicals postage|^vol\.?\s+[ivxlcdm0-9]+(?-u:\b)|^no\.\s*[0-9,]+$|^\$[0-9]+(?:\.[0-9]{2})?$|^(?:late|final|early|city|national|metro|home|sunday)\s+edition$|^(?:today|tonight|tomorrow)[,:]\s.{0,60}(?-u:\b)(?:high|low)\s+[0-9]{1,3})")
         .expect("valid regex")
 });
 
@@ -58,7 +67,16 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
     if n == 0 || n > 120 {
         return None;
     }
-    if let Some(c) = SERIAL.captures(line) {
+    // One pass for every word a furniture line can hold; most article lines stop here.
+    if !(CUE.is_match(line) || (!page_name.is_empty() && line == page_name)) {
+        return None;
+    }
+    let serial = if line.contains("CN") {
+        SERIAL.captures(line)
+    } else {
+        None
+    };
+    if let Some(c) = serial {
         let mut serial = format!("CN {}-{}", &c[1], &c[2]);
         if let Some(suffix) = c.get(3) {
             serial.push('/');
@@ -68,12 +86,17 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             return Some(Furniture::Serial(serial));
         }
     }
-    if let Some(c) = ISSN.captures(line) {
+    let issn = if line.contains("SSN") || line.contains("ssn") {
+        ISSN.captures(line)
+    } else {
+        None
+    };
+    if let Some(c) = issn {
         if n <= 40 {
             return Some(Furniture::Issn(format!("ISSN {}-{}", &c[1], &c[2])));
         }
     }
-    if n <= 30 {
+    if n <= 30 && (line.contains("主办") || line.contains("出版")) {
         if let Some(c) = PUBLISHER.captures(line) {
             let name = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
             if name.chars().count() >= 2 {
@@ -81,14 +104,30 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             }
         }
     }
-    if n <= 80 {
+    let editor_start = line.starts_with([
+        '本', '责', '编', '校', '美', '组', '版', '审', '终', '二', '值', '制', '排',
+    ]);
+    if n <= 80 && editor_start {
         if let Some(editors) = editor_line(line) {
             return Some(Furniture::Editors(editors));
         }
     }
-    if (n <= 60 && ZH_PAGE_LINE.is_match(line) && !crate::parse::text::ends_sentence(line))
+    let page_line_cue = line.contains(['星', '周', '版', '农', '期'])
+        || line
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric);
+    if (n <= 60
+        && page_line_cue
+        && ZH_PAGE_LINE.is_match(line)
+        && !crate::parse::text::ends_sentence(line))
         || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
-        || (n <= 80 && COLOPHON_WORDS.is_match(line))
+        || (n <= 80
+            && line.contains(['号', '址', '编', '许', '线', '价', '印', '长', '天'])
+            && COLOPHON_WORDS.is_match(line))
+        || (n <= 80
+            && line.as_bytes().first().is_some_and(u8::is_ascii)
+            && EN_COLOPHON.is_match(line))
         || (!page_name.is_empty() && line == page_name)
     {
         return Some(Furniture::Line);

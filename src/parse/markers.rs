@@ -19,7 +19,7 @@ static ZH: LazyLock<Regex> = LazyLock::new(|| {
 /// English "continued" markers, tolerant of OCR damage in both words.
 static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*\b(c[o0][nm]t[a-z]{0,7}|cont'd|cont\.)\s+(on|from|to)\s+(?:(?:page|pagc|paqe|pg\.?|p\.)\s*)?([a-z]?\s?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
+        r"(?i)[(\[]?\s*(?-u:\b)(c[o0][nm]t[a-z]{0,7}|cont'd|cont\.)\s+(on|from|to)\s+(?:(?:page|pagc|paqe|pg\.?|p\.)\s*)?([a-z]?\s?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[)\]]?",
     )
     .expect("valid regex")
 });
@@ -27,7 +27,7 @@ static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
 /// `See STORM, Page 7` (jump) or `See related story, Page 5` (see also).
 static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*\bsee\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)([a-z]?[0-9]{1,3}[a-z]?)\b\s*[)\]]?",
+        r"(?i)[(\[]?\s*(?-u:\b)see\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[)\]]?",
     )
     .expect("valid regex")
 });
@@ -35,9 +35,14 @@ static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
 /// `STORM, From Page 1` / `From Page 1` opening a continuation.
 static EN_FROM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:([a-z][a-z'’ -]{0,40}?)\s*,?\s+)?(?:from|frorn|fr0m)\s+(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)\b\s*[.)\]]?",
+        r"(?i)^\s*(?:([a-z][a-z'’ -]{0,40}?)\s*,?\s+)?(?:from|frorn|fr0m)\s+(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[.)\]]?",
     )
     .expect("valid regex")
+});
+
+/// Words every English marker holds, damaged or not: a cheap test before the full patterns.
+static EN_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)c[o0][nm]t|see|fr[o0r]|page|pagc|paqe|pg").expect("valid regex")
 });
 
 /// A reference found in a text, with where it sits.
@@ -85,13 +90,9 @@ pub fn find(text: &str) -> Vec<Found> {
             });
         }
     }
-    let lower_has = |needle: &str| text.len() < 4096 && text.to_ascii_lowercase().contains(needle);
-    if text.is_ascii()
-        || lower_has("page")
-        || lower_has("cont")
-        || lower_has("see ")
-        || lower_has("from")
-    {
+    // English markers need a few ASCII letters; Chinese text without them skips the regexes.
+    let latin = text.bytes().filter(u8::is_ascii_alphabetic).take(4).count() >= 4;
+    if latin && EN_CUE.is_match(text) {
         for caps in EN_CONTINUED.captures_iter(text) {
             if found.len() >= MAX_PER_TEXT {
                 break;
@@ -287,6 +288,16 @@ mod tests {
             one("See related story, Page 5").kind(),
             PageReferenceKind::SeeAlso
         );
+        let r = one("Please see STORM on A7");
+        assert_eq!(
+            (r.kind(), r.jump_word.as_str(), r.page_label.as_str()),
+            (PageReferenceKind::ContinuedOn, "STORM", "A7")
+        );
+        assert_eq!(
+            one("（紧接第1版）").kind(),
+            PageReferenceKind::ContinuedFrom
+        );
+        assert_eq!(one("见第二版").page_number, 2);
     }
 
     #[test]

@@ -262,7 +262,8 @@ impl Draft {
 
 /// Can this paragraph be a headline? Short, not a finished sentence.
 fn headline_like(lines: &[String]) -> bool {
-    if lines.is_empty() || lines.len() > 3 {
+    // a headline is at most ~40 CJK characters or 16 words: longer text is not one
+    if lines.is_empty() || lines.len() > 3 || lines.iter().map(String::len).sum::<usize>() > 200 {
         return false;
     }
     let joined: String = lines.join(" ");
@@ -376,11 +377,16 @@ fn segment(
             Item::Text { lines, hard } => {
                 // A teaser: a short title followed by a see-also marker (导读 style), or a
                 // short title with the marker on the same line.
-                let inline = markers::find(&lines.join(" "));
+                let headline_shaped = headline_like(lines);
+                let inline = if headline_shaped && teaser_mode {
+                    markers::find(&lines.join(" "))
+                } else {
+                    Vec::new()
+                };
                 let inline_see = inline.len() == 1
                     && inline[0].reference.kind() == PageReferenceKind::SeeAlso
                     && inline[0].range.end + 6 >= lines.join(" ").len();
-                if headline_like(lines) && (first_see_also(next) || (teaser_mode && inline_see)) {
+                if headline_shaped && (first_see_also(next) || inline_see) {
                     close(&mut cur, &mut drafts, masthead)?;
                     let mut teaser = Draft {
                         teaser: true,
@@ -408,7 +414,7 @@ fn segment(
                     // handled above when headline-like; otherwise plain text
                 }
                 let starts_article = guess_headlines
-                    && (headline_like(lines) || all_caps(lines))
+                    && (headline_shaped || all_caps(lines))
                     && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
                     && (cur.is_empty() || !cur.paragraphs.is_empty());
                 // Short lines above the first article (the paper's name, a slogan) are
@@ -416,7 +422,7 @@ fn segment(
                 let above_everything =
                     drafts.is_empty() && cur.is_empty() && pending_refs.is_empty();
                 if above_everything
-                    && headline_like(lines)
+                    && headline_shaped
                     && text::char_len(&lines.join(" ")) <= 24
                     && !next_is_body(next, lines)
                 {
@@ -751,7 +757,11 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
         all_text.push_str(s);
         all_text.push('\n');
     }
-    let char_count = all_text.chars().filter(|&c| c != '\n').count() as u32;
+    // scalar values = bytes that do not continue a UTF-8 sequence, newlines excluded
+    let char_count = all_text
+        .bytes()
+        .filter(|&b| (b & 0xC0) != 0x80 && b != b'\n')
+        .count() as u32;
     let language = language_of(&all_text).to_owned();
     let mut date_text = dateline.clone();
     date_text.push('\n');
@@ -795,10 +805,10 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
 /// The content hash of an article: headline, subheadlines, paragraphs, dateline, credits and
 /// references, each field length-prefixed so boundaries cannot shift.
 pub fn version_of(a: &Article) -> String {
-    let mut h = blake3::Hasher::new();
+    let mut buf = Vec::with_capacity(a.char_count as usize * 3 + 256);
     let mut put = |s: &str| {
-        h.update(&(s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
+        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        buf.extend_from_slice(s.as_bytes());
     };
     put(&a.headline);
     for s in &a.subheadlines {
@@ -817,7 +827,7 @@ pub fn version_of(a: &Article) -> String {
         put(&r.text);
     }
     put(&a.kind.to_string());
-    h.finalize().to_hex()[..16].to_owned()
+    blake3::hash(&buf).to_hex()[..16].to_owned()
 }
 
 fn dedup_credits(credits: &mut Vec<Credit>) {
@@ -836,27 +846,34 @@ fn dedup_credits(credits: &mut Vec<Credit>) {
 /// `巩固率 and 基本`: a lone lower-case Latin word between CJK characters, usually a
 /// converter or translation artefact worth a look.
 fn mixed_script_word(p: &str) -> bool {
-    let chars: Vec<char> = p.chars().collect();
-    chars.windows(3).enumerate().any(|(i, w)| {
-        w[0] == ' ' && w[1].is_ascii_lowercase() && i > 0 && text::is_cjk(chars[i - 1]) && {
-            let word_end = chars[i + 1..]
-                .iter()
-                .position(|c| !c.is_ascii_alphabetic())
-                .map(|p| p + i + 1);
-            word_end.is_some_and(|e| {
-                chars.get(e) == Some(&' ') && chars.get(e + 1).is_some_and(|&c| text::is_cjk(c))
-            })
+    let bytes = p.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = p[from..].find(' ').map(|i| i + from) {
+        from = pos + 1;
+        let before = p[..pos].chars().next_back();
+        let word_len = bytes[pos + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase())
+            .count();
+        if word_len == 0 || !before.is_some_and(text::is_cjk) {
+            continue;
         }
-    })
+        let after_word = &p[pos + 1 + word_len..];
+        if after_word.starts_with(' ') && after_word[1..].chars().next().is_some_and(text::is_cjk) {
+            return true;
+        }
+    }
+    false
 }
 
 fn language_of(text: &str) -> &'static str {
-    let mut cjk = 0usize;
-    let mut latin = 0usize;
-    for c in text.chars() {
-        if text::is_cjk(c) {
+    // Bytes, not chars: a lead byte E4..E9 starts a CJK unified ideograph; other non-ASCII
+    // characters count for neither side.
+    let (mut cjk, mut latin) = (0usize, 0usize);
+    for &b in text.as_bytes() {
+        if (0xE4..=0xE9).contains(&b) {
             cjk += 1;
-        } else if c.is_ascii_alphabetic() {
+        } else if b.is_ascii_alphabetic() {
             latin += 1;
         }
     }

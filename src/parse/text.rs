@@ -61,11 +61,42 @@ fn is_combining(c: char) -> bool {
 pub fn normalize_chars(input: &str) -> (String, CharReport) {
     let mut out = String::with_capacity(input.len());
     let mut report = CharReport::default();
-    let mut chars = input.chars().peekable();
+    let bytes = input.as_bytes();
+    // Characters that need no change are copied in runs; only the rest are decoded and
+    // looked at. Printable ASCII and the CJK block (lead bytes E4..E9) never need a look.
+    let mut run_start = 0;
     let mut combining_run = 0usize;
-    while let Some(c) = chars.next() {
+    let mut last_special_end = usize::MAX;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..0x7F).contains(&b) || b == b'\n' {
+            i += 1;
+            continue;
+        }
+        if (0xE4..=0xE9).contains(&b) {
+            i += 3;
+            continue;
+        }
+        let Some(c) = input[i..].chars().next() else {
+            break;
+        };
+        let end = i + c.len_utf8();
+        if !c.is_ascii() && !needs_attention(c) {
+            i = end;
+            continue;
+        }
+        out.push_str(&input[run_start..i]);
+        run_start = end;
+        i = end;
         if is_combining(c) {
-            combining_run += 1;
+            // a run of marks continues only if nothing came between this mark and the last
+            combining_run = if last_special_end == end - c.len_utf8() {
+                combining_run + 1
+            } else {
+                1
+            };
+            last_special_end = end;
             if combining_run > MAX_COMBINING {
                 report.combining += 1;
             } else {
@@ -73,16 +104,21 @@ pub fn normalize_chars(input: &str) -> (String, CharReport) {
             }
             continue;
         }
-        combining_run = 0;
         match c {
             '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
+                if bytes.get(i) == Some(&b'\n') {
+                    i += 1;
+                    run_start = i;
                 }
                 out.push('\n');
             }
-            '\n' => out.push('\n'),
-            '\t' | '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => out.push(' '),
+            '\t'
+            | '\u{00A0}'
+            | '\u{2000}'..='\u{200A}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}'
+            | '\u{1680}' => out.push(' '),
             '\u{FEFF}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{00AD}' => {
                 report.zero_width += 1
             }
@@ -102,7 +138,17 @@ pub fn normalize_chars(input: &str) -> (String, CharReport) {
             c => out.push(c),
         }
     }
+    out.push_str(&input[run_start..]);
     (out, report)
+}
+
+/// Non-ASCII characters [`normalize_chars`] changes, drops or counts.
+fn needs_attention(c: char) -> bool {
+    matches!(c as u32,
+        0x0080..=0x00AD
+        | 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
+        | 0x2000..=0x200F | 0x2028..=0x202F | 0x205F..=0x2069
+        | 0x1680 | 0x3000 | 0xFEFF | 0xFFFD | 0xFF10..=0xFF19 | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A)
 }
 
 /// Decodes the HTML entities converters leave behind (`&amp;`, `&nbsp;`, `&#12290;`, ...).
@@ -167,6 +213,12 @@ pub fn decode_entities(s: &str) -> String {
 /// emphasis markers, inline code ticks and inline HTML tags; decodes entities.
 /// Returns the cleaned line and whether it held an image.
 pub fn strip_inline_markup(line: &str) -> (String, bool) {
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b'!' | b'[' | b'*' | b'`' | b'_' | b'<' | b'&'))
+    {
+        return (line.to_owned(), false);
+    }
     let mut had_image = false;
     let mut out = String::with_capacity(line.len());
     let chars: Vec<char> = line.chars().collect();
@@ -259,6 +311,29 @@ fn html_tag_len(chars: &[char]) -> Option<usize> {
 
 /// Collapses runs of whitespace to one space and trims the ends.
 pub fn collapse_ws(s: &str) -> String {
+    collapse_ws_cow(s).into_owned()
+}
+
+/// [`collapse_ws`] without a copy when the text is already clean (the common case).
+pub fn collapse_ws_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    // Fast path, one pass over the bytes: most lines have single ASCII spaces only and no
+    // space at either end. U+3000, U+1680 and U+0085 are the other whitespace left after
+    // normalize_chars.
+    let b = s.as_bytes();
+    let clean = b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && memchr::memchr3(b'\t', b'\n', b'\r', b).is_none()
+        && memchr::memchr2(0x0B, 0x0C, b).is_none()
+        && !memchr::memchr_iter(b' ', b).any(|k| b.get(k + 1) == Some(&b' '))
+        && !memchr::memchr3_iter(0xE3, 0xE1, 0xC2, b).any(|k| {
+            matches!(
+                b.get(k..k + 3),
+                Some([0xE3, 0x80, 0x80] | [0xE1, 0x9A, 0x80])
+            ) || matches!(b.get(k..k + 2), Some([0xC2, 0x85]))
+        });
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
@@ -272,7 +347,7 @@ pub fn collapse_ws(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Joins the wrapped lines of one paragraph: nothing between CJK characters, one space
@@ -282,12 +357,12 @@ pub fn join_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> (String, usiz
     let mut out = String::new();
     let mut dehyphenated = 0;
     for line in lines {
-        let line = collapse_ws(line);
+        let line = collapse_ws_cow(line);
         if line.is_empty() {
             continue;
         }
         if out.is_empty() {
-            out = line;
+            out.push_str(&line);
             continue;
         }
         let first = line.chars().next().unwrap_or(' ');
@@ -317,13 +392,39 @@ pub fn char_len(s: &str) -> usize {
 /// Rough reading weight of a text: CJK characters count one each, other words count two
 /// (an English word carries about as much as two Chinese characters).
 pub fn text_weight(s: &str) -> usize {
+    let b = s.as_bytes();
     let mut weight = 0;
     let mut in_word = false;
-    for c in s.chars() {
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            if x.is_ascii_alphanumeric() {
+                if !in_word {
+                    weight += 2;
+                }
+                in_word = true;
+            } else {
+                in_word = false;
+            }
+            i += 1;
+            continue;
+        }
+        // CJK unified ideographs (lead bytes E4..E9) without decoding
+        if (0xE4..=0xE9).contains(&x) {
+            weight += 1;
+            in_word = false;
+            i += 3;
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         if is_cjk(c) {
             weight += 1;
             in_word = false;
-        } else if c.is_alphanumeric() {
+        } else if !is_cjk_punct(c) && c.is_alphanumeric() {
             if !in_word {
                 weight += 2;
             }

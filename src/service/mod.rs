@@ -6,7 +6,15 @@
 //! [`TaskTracker`]; [`worker`] decides its fate. Shutdown is a [`CancellationToken`] passed in by
 //! the caller (signals in `pagewire run`, a test's own token in tests): stop pulling, finish
 //! and ack what is in flight, flush, return.
+//!
+//! Around the consumer: [`micro`] registers the `pagewire` NATS micro service and answers
+//! `pagewire.parse`; a poller copies the consumer's lag from JetStream into [`metrics`]; and
+//! [`http`] serves the probes and `/metrics` from the shared [`ServiceState`] (started by the
+//! caller, which owns the listener).
 
+pub mod http;
+pub mod metrics;
+pub mod micro;
 mod nats;
 mod state;
 mod worker;
@@ -20,7 +28,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use nats::{backoff, connect, connect_options, server_addrs};
+pub use metrics::Metrics;
+pub use nats::{backoff, connect, connect_options, provision_streams, server_addrs};
 pub use state::{ServiceState, Snapshot};
 
 use crate::config::Settings;
@@ -93,6 +102,12 @@ pub async fn run_with_state(
         pipeline: Pipeline::new(&settings, max_payload),
         state: state.clone(),
     });
+    let lag = tokio::spawn(poll_consumer_lag(
+        js.clone(),
+        settings.clone(),
+        state.clone(),
+    ));
+    let micro = start_micro(&client, &settings, max_payload, &state).await;
     tracing::info!(max_payload, "pagewire consuming");
 
     let tracker = TaskTracker::new();
@@ -100,29 +115,43 @@ pub async fn run_with_state(
         consumer, &js, worker, &tracker, &settings, &state, &shutdown,
     );
     tokio::pin!(pulling);
-    // The loop also ends by itself once shutdown is cancelled, and select! may see that before
-    // the cancellation: remember it, so the drain below never polls a finished future.
-    let pulling_done = tokio::select! {
-        result = &mut pulling => {
-            // Only a fatal error ends the loop before shutdown; in-flight pages are left
-            // unacked and JetStream redelivers them.
-            result?;
-            true
-        }
-        _ = shutdown.cancelled() => false,
+    let ended_early = tokio::select! {
+        result = &mut pulling => Some(result),
+        _ = shutdown.cancelled() => None,
     };
 
     state.set_draining();
+    // Parse requests go to other replicas from now on; the ones being answered finish.
+    let micro_task = match micro {
+        Some((service, task)) => {
+            let _ = service.stop().await;
+            Some(task)
+        }
+        None => None,
+    };
+    if let Some(Err(e)) = ended_early {
+        // Only a fatal error ends the loop before shutdown; in-flight pages are left unacked
+        // and JetStream redelivers them.
+        lag.abort();
+        return Err(e);
+    }
     let timeout = settings.shutdown.drain_timeout;
     tracing::info!(in_flight = state.snapshot().in_flight, ?timeout, "draining");
     let drained = tokio::time::timeout(timeout, async {
         // The open pull request is finished, not abandoned: what it delivers is processed.
-        let result = if pulling_done { Ok(()) } else { pulling.await };
+        let result = match ended_early {
+            Some(result) => result,
+            None => pulling.await,
+        };
         tracker.close();
         tracker.wait().await;
+        if let Some(task) = micro_task {
+            let _ = task.await;
+        }
         result
     })
     .await;
+    lag.abort();
     // Acks and naks are plain publishes: make sure they left the socket before returning.
     if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
         tracing::warn!(error = %e, "flush timed out at shutdown");
@@ -137,6 +166,70 @@ pub async fn run_with_state(
             in_flight: state.snapshot().in_flight,
             timeout,
         }),
+    }
+}
+
+/// Registers the micro service; without it pagewire still consumes (discovery and
+/// `pagewire.parse` are extras), so a failure is logged, not fatal.
+async fn start_micro(
+    client: &async_nats::Client,
+    settings: &Settings,
+    max_payload: usize,
+    state: &Arc<ServiceState>,
+) -> Option<(async_nats::service::Service, tokio::task::JoinHandle<()>)> {
+    let metadata = [
+        ("git_commit", metrics::GIT_COMMIT.to_owned()),
+        ("input_stream", settings.input.stream.clone()),
+        ("consumer", settings.input.consumer.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    match micro::start(
+        client,
+        settings.limits.parser_limits(),
+        max_payload,
+        settings.limits.max_in_flight,
+        state.clone(),
+        metadata,
+    )
+    .await
+    {
+        Ok(started) => Some(started),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot register the micro service; pagewire.parse is unavailable");
+            None
+        }
+    }
+}
+
+/// Copies the consumer's lag from JetStream's consumer info into the metrics, every
+/// `metrics.consumer_poll_interval`, until aborted. A failed read keeps the last values (the
+/// `pagewire_connected` and `pagewire_ready` gauges say why they are stale).
+async fn poll_consumer_lag(
+    js: jetstream::Context,
+    settings: Arc<Settings>,
+    state: Arc<ServiceState>,
+) {
+    let mut tick = tokio::time::interval(settings.metrics.consumer_poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let info = async {
+            js.get_stream_no_info(&settings.input.stream)
+                .await?
+                .consumer_info(&settings.input.consumer)
+                .await
+                .map_err(async_nats::Error::from)
+        };
+        match info.await {
+            Ok(info) => state.metrics().set_consumer_lag(
+                info.num_pending,
+                info.num_ack_pending as u64,
+                info.num_redelivered as u64,
+            ),
+            Err(e) => tracing::debug!(error = %e, "cannot read consumer info for metrics"),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub async fn connect_options(
         .name(&n.connection_name)
         .connection_timeout(n.connect_timeout)
         .request_timeout(Some(n.request_timeout))
+        .custom_inbox_prefix(&n.inbox_prefix)
         // Never give up reconnecting: a service that stops trying is a silent outage.
         .max_reconnects(None)
         .reconnect_delay_callback(move |attempts| backoff(attempts, max_delay))

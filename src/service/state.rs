@@ -1,10 +1,13 @@
 //! What the running service knows about itself: connection, consumer binding, counters.
 //!
 //! One `Arc<ServiceState>` is shared by the connection's event callback, the pull loop and every
-//! page task; the HTTP probes and metrics of the operations layer read it. Plain atomics: no
-//! lock is ever held across an await.
+//! page task; the HTTP probes ([`super::http`]) and the metrics ([`Metrics`]) read it. Plain
+//! atomics: no lock is ever held across an await.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use super::metrics::Metrics;
 
 /// Live state of one service instance.
 #[derive(Debug, Default)]
@@ -29,6 +32,10 @@ pub struct ServiceState {
     messages_duplicate: AtomicU64,
     /// Times the connection was lost.
     disconnects: AtomicU64,
+    /// A connection has been made at least once (so the next one is a reconnect).
+    ever_connected: AtomicBool,
+    /// Prometheus metrics, recorded alongside the counters above.
+    metrics: Metrics,
 }
 
 /// A copy of the counters at one moment.
@@ -62,6 +69,33 @@ impl ServiceState {
         self.is_connected() && self.consumer_bound.load(Relaxed) && !self.draining.load(Relaxed)
     }
 
+    /// Why the instance is not ready, or `None` when it is: the `/readyz` answer.
+    pub fn not_ready_reason(&self) -> Option<&'static str> {
+        if self.draining.load(Relaxed) {
+            Some("draining: shutting down")
+        } else if !self.is_connected() {
+            Some("not connected to nats")
+        } else if !self.consumer_bound.load(Relaxed) {
+            Some("consumer not bound")
+        } else {
+            None
+        }
+    }
+
+    /// The metrics of this instance.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The `/metrics` body: the metrics with the gauges mirrored from this state set now.
+    pub fn encode_metrics(&self) -> String {
+        self.metrics.encode(
+            self.in_flight.load(Relaxed),
+            self.is_connected(),
+            self.is_ready(),
+        )
+    }
+
     /// Whether the client currently has a live connection.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Relaxed)
@@ -88,6 +122,9 @@ impl ServiceState {
         if was && !up {
             self.disconnects.fetch_add(1, Relaxed);
         }
+        if !was && up && self.ever_connected.swap(true, Relaxed) {
+            self.metrics.reconnected();
+        }
     }
     pub(crate) fn set_consumer_bound(&self, bound: bool) {
         self.consumer_bound.store(bound, Relaxed);
@@ -101,15 +138,18 @@ impl ServiceState {
     pub(crate) fn page_finished(&self) {
         self.in_flight.fetch_sub(1, Relaxed);
     }
-    pub(crate) fn page_acked(&self, published: u64, duplicates: u64) {
+    pub(crate) fn page_acked(&self, published: u64, duplicates: u64, took: Duration) {
+        self.metrics.page_published(took);
         self.pages_acked.fetch_add(1, Relaxed);
         self.messages_published.fetch_add(published, Relaxed);
         self.messages_duplicate.fetch_add(duplicates, Relaxed);
     }
-    pub(crate) fn page_dead_lettered(&self) {
+    pub(crate) fn page_dead_lettered(&self, code: &'static str) {
+        self.metrics.page_dead_lettered(code);
         self.pages_dead_lettered.fetch_add(1, Relaxed);
     }
     pub(crate) fn page_retried(&self) {
+        self.metrics.page_retried();
         self.pages_retried.fetch_add(1, Relaxed);
     }
 }
@@ -127,5 +167,35 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.page_finished();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_reasons_name_the_first_thing_missing() {
+        let s = ServiceState::default();
+        assert_eq!(s.not_ready_reason(), Some("not connected to nats"));
+        s.set_connected(true);
+        assert_eq!(s.not_ready_reason(), Some("consumer not bound"));
+        s.set_consumer_bound(true);
+        assert_eq!(s.not_ready_reason(), None);
+        assert!(s.is_ready());
+        s.set_draining();
+        assert_eq!(s.not_ready_reason(), Some("draining: shutting down"));
+        assert!(!s.is_ready());
+    }
+
+    #[test]
+    fn only_a_regained_connection_counts_as_a_reconnect() {
+        let s = ServiceState::default();
+        s.set_connected(true);
+        assert!(!s.encode_metrics().contains("pagewire_reconnects_total 1"));
+        s.set_connected(false);
+        s.set_connected(true);
+        assert!(s.encode_metrics().contains("pagewire_reconnects_total 1"));
+        assert_eq!(s.snapshot().disconnects, 1);
     }
 }

@@ -12,7 +12,7 @@
 //! | still working after a third of ack_wait  | in progress  | restarts the ack wait          |
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
@@ -22,7 +22,7 @@ use super::ServiceState;
 use crate::config::Settings;
 use crate::envelope::Incoming;
 use crate::pipeline::{Pipeline, Processed, Rejection};
-use crate::route::{self, Outbound, Rejected};
+use crate::route::{self, Outbound, Rejected, Topics, HEADER_KIND};
 
 /// Pages up to this size are processed on the async worker thread: at the parser's 100 MB/s
 /// that is well under a millisecond, cheaper than a hop to the blocking pool. Larger pages (up
@@ -58,8 +58,12 @@ pub enum TransientError {
 
 /// What happened to a page, before the reply to the broker.
 enum Outcome {
-    /// All outputs stored.
-    Stored { published: usize, duplicates: usize },
+    /// All outputs stored; `took` runs from receipt to the last PubAck.
+    Stored {
+        published: usize,
+        duplicates: usize,
+        took: Duration,
+    },
     /// The input itself is bad.
     Rejected(Rejection),
     /// Processing panicked: a bug in pagewire, not in the broker.
@@ -78,6 +82,8 @@ pub(super) struct Worker {
 
 /// The input message's identity, copied out of it for dead letters and logs.
 struct Delivery {
+    /// When the page was handed to its task: the start of `pagewire_page_duration_seconds`.
+    received: Instant,
     subject: String,
     headers: Vec<(String, String)>,
     stream: String,
@@ -90,6 +96,7 @@ impl Worker {
     /// whatever happens ends in ack, term, nak, or (if even the reply fails) the ack wait.
     pub(super) async fn handle(self: Arc<Self>, message: jetstream::Message) {
         let _in_flight = super::state::InFlight::new(&self.state);
+        let received = Instant::now();
         let (stream, stream_sequence, delivered) = match message.info() {
             Ok(info) => (info.stream.to_owned(), info.stream_sequence, info.delivered),
             Err(e) => {
@@ -98,7 +105,11 @@ impl Worker {
                 return;
             }
         };
+        if delivered > 1 {
+            self.state.metrics().redelivered();
+        }
         let delivery = Delivery {
+            received,
             subject: message.subject.to_string(),
             headers: header_pairs(message.headers.as_ref()),
             stream,
@@ -149,6 +160,7 @@ impl Worker {
                     Ok((published, duplicates)) => Outcome::Stored {
                         published,
                         duplicates,
+                        took: d.received.elapsed(),
                     },
                     Err(e) => Outcome::Transient(e),
                 }
@@ -161,11 +173,13 @@ impl Worker {
             Outcome::Stored {
                 published,
                 duplicates,
+                took,
             } => {
                 // Every PubAck is in: only now may the input go.
                 match message.double_ack().await {
                     Ok(()) => {
-                        self.state.page_acked(published as u64, duplicates as u64);
+                        self.state
+                            .page_acked(published as u64, duplicates as u64, took);
                         tracing::debug!(published, duplicates, "page acked");
                     }
                     // Not acked: JetStream redelivers after ack_wait and the duplicate window
@@ -258,6 +272,10 @@ impl Worker {
         let mut pending = Vec::with_capacity(outputs.len());
         for o in outputs {
             let subject = o.subject.clone();
+            let topic = topic_label(&self.pipeline.topics, &o.subject);
+            let kind = o.header(HEADER_KIND).map(super::metrics::kind_label);
+            let state = self.state.clone();
+            let sent = Instant::now();
             let ack = self
                 .js
                 .publish_with_headers(o.subject, header_map(&o.headers), o.payload)
@@ -267,8 +285,13 @@ impl Worker {
                     source,
                 })?;
             pending.push(async move {
-                ack.await
-                    .map_err(|source| TransientError::PubAck { subject, source })
+                let ack = ack
+                    .await
+                    .map_err(|source| TransientError::PubAck { subject, source })?;
+                state
+                    .metrics()
+                    .output_acked(topic, kind, ack.duplicate, sent.elapsed());
+                Ok(ack)
             });
         }
         let acks = futures::future::try_join_all(pending).await?;
@@ -282,7 +305,7 @@ impl Worker {
         &self,
         message: &jetstream::Message,
         d: &Delivery,
-        code: &str,
+        code: &'static str,
         reason: &str,
         publication: Option<&str>,
     ) {
@@ -313,7 +336,7 @@ impl Worker {
                 if let Err(e) = message.ack_with(AckKind::Term).await {
                     tracing::warn!(error = %e, "term not sent; page will be redelivered and dead-lettered again (deduplicated)");
                 }
-                self.state.page_dead_lettered();
+                self.state.page_dead_lettered(code);
                 tracing::info!(code, "page dead-lettered");
             }
             Err(e) if d.delivered >= self.settings.input.max_deliver => {
@@ -344,6 +367,24 @@ impl Worker {
 /// two can be lost before the wait runs out.
 fn progress_interval(ack_wait: Duration) -> Duration {
     (ack_wait / 3).max(Duration::from_millis(100))
+}
+
+/// The `topic` label of an output subject (`<prefix>.<publication>`).
+fn topic_label(topics: &Topics, subject: &str) -> &'static str {
+    let prefix = subject.rsplit_once('.').map_or(subject, |(p, _)| p);
+    if prefix == topics.search {
+        "search"
+    } else if prefix == topics.archive {
+        "archive"
+    } else if prefix == topics.alert {
+        "alert"
+    } else if prefix == topics.pages {
+        "pages"
+    } else if prefix == topics.dlq {
+        "dlq"
+    } else {
+        "other"
+    }
 }
 
 fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {

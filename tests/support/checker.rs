@@ -72,6 +72,8 @@ pub fn test_env(servers: &str, extra: &[(&str, &str)]) -> HashMap<String, String
         ("PAGEWIRE_RETRY__NAK_MAX", "1s".into()),
         ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "15s".into()),
         ("PAGEWIRE_LOG__FILTER", "warn,pagewire=info".into()),
+        // Several `pagewire run` processes at once must not fight over the default port.
+        ("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -1,0 +1,370 @@
+//! The Prometheus metrics of one service instance, for `GET /metrics`.
+//!
+//! Every metric is named `pagewire_*` and every label has a bounded set of values: outcome
+//! (`published`, `dead_lettered`, `retried`), topic (`search`, `archive`, `alert`, `pages`,
+//! `dlq`), article kind, and the stable dead-letter codes. Nothing per page, per publication or
+//! per subject becomes a label: those belong in logs and in `pagewire status`.
+//!
+//! Counters and histograms are recorded where things happen (the worker, the connection
+//! callback); gauges that mirror [`super::ServiceState`] are set at scrape time, and the
+//! consumer lag gauges by a poller of JetStream's consumer info.
+
+use std::fmt;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+/// `Content-Type` of the `/metrics` body (the OpenMetrics text format Prometheus negotiates).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The crate version, as in `pagewire --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit this binary was built from (`unknown` without git at build time).
+pub const GIT_COMMIT: &str = env!("BUILD_GIT_COMMIT");
+
+/// What became of a page.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    /// `published`, `dead_lettered`, `retried`.
+    outcome: &'static str,
+}
+
+/// An article message by output topic and article kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicKindLabels {
+    /// `search`, `archive`, `alert`.
+    topic: &'static str,
+    /// `story`, `brief`, `photo`, `teaser`, `fragment`, `other`.
+    kind: &'static str,
+}
+
+/// An output topic.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabel {
+    /// `search`, `archive`, `alert`, `pages`, `dlq`.
+    topic: &'static str,
+}
+
+/// A dead-letter code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    /// One of the stable codes (`bad_envelope`, `retries_exhausted`, ...).
+    code: &'static str,
+}
+
+/// Version and commit of the running binary.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    /// Crate version.
+    version: &'static str,
+    /// Git commit (12 hex digits) or `unknown`.
+    git_commit: &'static str,
+}
+
+/// Every metric of one instance, registered once.
+pub struct Metrics {
+    /// The registry the text encoder walks; holds clones (shared handles) of the fields below.
+    registry: Registry,
+    /// `pagewire_pages_total{outcome}`: pages by their fate.
+    pages: Family<OutcomeLabel, Counter>,
+    /// `pagewire_articles_published_total{topic,kind}`: article messages with a PubAck.
+    articles_published: Family<TopicKindLabels, Counter>,
+    /// `pagewire_duplicates_total{topic}`: output messages the stream had already stored.
+    duplicates: Family<TopicLabel, Counter>,
+    /// `pagewire_dead_letters_total{code}`: dead letters stored.
+    dead_letters: Family<CodeLabel, Counter>,
+    /// `pagewire_redeliveries_total`: deliveries of a page that had been delivered before.
+    redeliveries: Counter,
+    /// `pagewire_page_duration_seconds`: received to last PubAck, for published pages.
+    page_duration: Histogram,
+    /// `pagewire_publish_ack_duration_seconds`: one publish to its PubAck.
+    publish_ack_duration: Histogram,
+    /// `pagewire_in_flight_pages`: pages being processed (set at scrape time).
+    in_flight: Gauge,
+    /// `pagewire_consumer_pending`: pages in the input stream not yet delivered.
+    consumer_pending: Gauge,
+    /// `pagewire_consumer_ack_pending`: pages delivered and not yet acked.
+    consumer_ack_pending: Gauge,
+    /// `pagewire_consumer_redelivered`: pages delivered more than once and not yet acked.
+    consumer_redelivered: Gauge,
+    /// `pagewire_connected`: 1 while connected to NATS (set at scrape time).
+    connected: Gauge,
+    /// `pagewire_ready`: 1 while `/readyz` answers 200 (set at scrape time).
+    ready: Gauge,
+    /// `pagewire_reconnects_total`: connections regained after a loss.
+    reconnects: Counter,
+    /// `pagewire_parse_requests_total{outcome}`: `pagewire.parse` requests answered.
+    parse_requests: Family<OutcomeLabel, Counter>,
+    /// `pagewire_build_info{version,git_commit}`: always 1.
+    build_info: Family<BuildLabels, Gauge>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric under the `pagewire_` prefix.
+    pub fn new() -> Self {
+        let mut root = Registry::default();
+        let r = root.sub_registry_with_prefix("pagewire");
+        let m = Metrics {
+            registry: Registry::default(),
+            pages: Family::default(),
+            articles_published: Family::default(),
+            duplicates: Family::default(),
+            dead_letters: Family::default(),
+            redeliveries: Counter::default(),
+            // 1ms .. ~16s
+            page_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            // 0.5ms .. ~4s
+            publish_ack_duration: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            in_flight: Gauge::default(),
+            consumer_pending: Gauge::default(),
+            consumer_ack_pending: Gauge::default(),
+            consumer_redelivered: Gauge::default(),
+            connected: Gauge::default(),
+            ready: Gauge::default(),
+            reconnects: Counter::default(),
+            parse_requests: Family::default(),
+            build_info: Family::default(),
+        };
+        r.register(
+            "pages",
+            "Pages by outcome: published (every output has its PubAck, then acked), dead_lettered (set aside with a code, then termed), retried (nak-ed after a transient failure)",
+            m.pages.clone(),
+        );
+        r.register(
+            "articles_published",
+            "Article messages with a PubAck, by output topic and article kind (duplicates included)",
+            m.articles_published.clone(),
+        );
+        r.register(
+            "duplicates",
+            "Output messages the stream had already stored (Nats-Msg-Id within the duplicate window), by topic",
+            m.duplicates.clone(),
+        );
+        r.register(
+            "dead_letters",
+            "Dead letters stored, by error code",
+            m.dead_letters.clone(),
+        );
+        r.register(
+            "redeliveries",
+            "Deliveries of a page that had been delivered before",
+            m.redeliveries.clone(),
+        );
+        r.register_with_unit(
+            "page_duration",
+            "Time from receiving a page to the last PubAck of its outputs, for published pages",
+            Unit::Seconds,
+            m.page_duration.clone(),
+        );
+        r.register_with_unit(
+            "publish_ack_duration",
+            "Time from one publish to its PubAck",
+            Unit::Seconds,
+            m.publish_ack_duration.clone(),
+        );
+        r.register(
+            "in_flight_pages",
+            "Pages being processed now",
+            m.in_flight.clone(),
+        );
+        r.register(
+            "consumer_pending",
+            "Pages in the input stream not yet delivered to the consumer (JetStream consumer info)",
+            m.consumer_pending.clone(),
+        );
+        r.register(
+            "consumer_ack_pending",
+            "Pages delivered and not yet acked (JetStream consumer info)",
+            m.consumer_ack_pending.clone(),
+        );
+        r.register(
+            "consumer_redelivered",
+            "Pages delivered more than once and not yet acked (JetStream consumer info)",
+            m.consumer_redelivered.clone(),
+        );
+        r.register(
+            "connected",
+            "1 while connected to a NATS server",
+            m.connected.clone(),
+        );
+        r.register(
+            "ready",
+            "1 while ready: connected, consumer bound, not draining (what /readyz answers)",
+            m.ready.clone(),
+        );
+        r.register(
+            "reconnects",
+            "Connections to NATS regained after a loss",
+            m.reconnects.clone(),
+        );
+        r.register(
+            "parse_requests",
+            "Requests to the pagewire.parse endpoint by outcome: ok, rejected (bad input), failed",
+            m.parse_requests.clone(),
+        );
+        r.register(
+            "build_info",
+            "Version and git commit of the running binary (always 1)",
+            m.build_info.clone(),
+        );
+        // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the
+        // first scrape on.
+        for outcome in ["published", "dead_lettered", "retried"] {
+            let _ = m.pages.get_or_create(&OutcomeLabel { outcome });
+        }
+        for outcome in ["ok", "rejected", "failed"] {
+            let _ = m.parse_requests.get_or_create(&OutcomeLabel { outcome });
+        }
+        m.build_info
+            .get_or_create(&BuildLabels {
+                version: VERSION,
+                git_commit: GIT_COMMIT,
+            })
+            .set(1);
+        Metrics {
+            registry: root,
+            ..m
+        }
+    }
+
+    /// The text exposition, with the scrape-time gauges set first.
+    pub fn encode(&self, in_flight: u64, connected: bool, ready: bool) -> String {
+        self.in_flight.set(in_flight as i64);
+        self.connected.set(connected.into());
+        self.ready.set(ready.into());
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub(crate) fn page_published(&self, took: Duration) {
+        self.pages
+            .get_or_create(&OutcomeLabel {
+                outcome: "published",
+            })
+            .inc();
+        self.page_duration.observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn page_dead_lettered(&self, code: &'static str) {
+        self.pages
+            .get_or_create(&OutcomeLabel {
+                outcome: "dead_lettered",
+            })
+            .inc();
+        self.dead_letters.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    pub(crate) fn page_retried(&self) {
+        self.pages
+            .get_or_create(&OutcomeLabel { outcome: "retried" })
+            .inc();
+    }
+
+    pub(crate) fn redelivered(&self) {
+        self.redeliveries.inc();
+    }
+
+    pub(crate) fn reconnected(&self) {
+        self.reconnects.inc();
+    }
+
+    /// One output message stored (or found already stored).
+    pub(crate) fn output_acked(
+        &self,
+        topic: &'static str,
+        kind: Option<&'static str>,
+        duplicate: bool,
+        took: Duration,
+    ) {
+        self.publish_ack_duration.observe(took.as_secs_f64());
+        if let Some(kind) = kind {
+            self.articles_published
+                .get_or_create(&TopicKindLabels { topic, kind })
+                .inc();
+        }
+        if duplicate {
+            self.duplicates.get_or_create(&TopicLabel { topic }).inc();
+        }
+    }
+
+    pub(crate) fn parse_request(&self, outcome: &'static str) {
+        self.parse_requests
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    /// Consumer lag as JetStream last reported it.
+    pub(crate) fn set_consumer_lag(&self, pending: u64, ack_pending: u64, redelivered: u64) {
+        self.consumer_pending.set(pending as i64);
+        self.consumer_ack_pending.set(ack_pending as i64);
+        self.consumer_redelivered.set(redelivered as i64);
+    }
+}
+
+/// The `kind` label for a `Pagewire-Kind` header value; anything unexpected is `other`, so the
+/// label set stays bounded whatever the parser grows.
+pub(crate) fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "story" => "story",
+        "brief" => "brief",
+        "photo" => "photo",
+        "teaser" => "teaser",
+        "fragment" => "fragment",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_prefixed_and_build_info_is_one() {
+        let m = Metrics::new();
+        m.page_published(Duration::from_millis(3));
+        m.page_dead_lettered("bad_envelope");
+        m.output_acked("search", Some("story"), true, Duration::from_millis(1));
+        let text = m.encode(2, true, false);
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.starts_with("pagewire_"), "{line}");
+        }
+        assert!(text.contains("pagewire_pages_total{outcome=\"published\"} 1"));
+        assert!(text.contains("pagewire_dead_letters_total{code=\"bad_envelope\"} 1"));
+        assert!(
+            text.contains("pagewire_articles_published_total{topic=\"search\",kind=\"story\"} 1")
+        );
+        assert!(text.contains("pagewire_duplicates_total{topic=\"search\"} 1"));
+        assert!(text.contains("pagewire_in_flight_pages 2"));
+        assert!(text.contains("pagewire_connected 1"));
+        assert!(text.contains("pagewire_ready 0"));
+        assert!(text.contains("pagewire_page_duration_seconds_count 1"));
+        assert!(text.contains(&format!(
+            "pagewire_build_info{{version=\"{VERSION}\",git_commit=\"{GIT_COMMIT}\"}} 1"
+        )));
+    }
+
+    #[test]
+    fn unknown_kinds_share_one_label_value() {
+        assert_eq!(kind_label("story"), "story");
+        assert_eq!(kind_label("17"), "other");
+    }
+}

@@ -1,0 +1,899 @@
+//! The deployment, proven against real nats-server processes running the repository's own
+//! `deploy/nats/` files (not copies; only ports, store and node names are given as flags).
+//!
+//! - The single-node profile: the whole pipeline runs as the least-privilege users that
+//!   deploy/compose.yaml uses, with the same commands (`pagewire run`, `pagewire publish`,
+//!   `pagewire tail`), and every user is refused what its role does not need.
+//! - The cluster profile: three nodes, R3 streams, two pagewire replicas on one durable
+//!   consumer; a node is killed and restarted during a backfill and every article is stored
+//!   exactly once.
+//! - The deploy files agree with each other (grace periods, the k8s settings file loads).
+//!
+//! Refusals are observed twice: the server's `Permissions Violation` error reaches the client,
+//! and the effect did not happen (nothing stored, nothing received).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use async_nats::{Event, HeaderMap, ServerError};
+use futures::StreamExt as _;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use pagewire::config::Settings;
+use pagewire::envelope::Incoming;
+use pagewire::pipeline::Pipeline;
+use pagewire::service::{self, ServiceState};
+use support::cluster::NatsCluster;
+
+const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
+const PUBLICATION: &str = "baotou-daily";
+const ISSUE_DATE: &str = "2025-07-10";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn seed() -> Vec<u8> {
+    std::fs::read(manifest(SEED)).expect("seed fixture")
+}
+
+/// The single-node profile, as deploy/compose.yaml's one-host variant would run it.
+fn single_node() -> NatsCluster {
+    NatsCluster::start_with_config(1, &manifest("deploy/nats/single.conf"), &[])
+}
+
+/// The cluster profile on three loopback nodes.
+fn three_nodes() -> NatsCluster {
+    NatsCluster::start_with_config(3, &manifest("deploy/nats/cluster.conf"), &[])
+}
+
+// --- users -------------------------------------------------------------------------------------
+
+/// A user of deploy/nats/accounts.conf: its name, example password and private inbox prefix.
+#[derive(Debug, Clone, Copy)]
+struct User(&'static str);
+
+const ADMIN: User = User("admin");
+const PAGEWIRE: User = User("pagewire");
+const PRODUCER: User = User("producer");
+const SEARCH: User = User("search");
+const ARCHIVE: User = User("archive");
+const ALERT: User = User("alert");
+
+impl User {
+    fn password(self) -> String {
+        format!("{}-example", self.0)
+    }
+
+    /// The reply prefix its permissions allow (admin may use the shared one).
+    fn inbox_prefix(self) -> String {
+        match self.0 {
+            "admin" => "_INBOX".to_owned(),
+            name => format!("_INBOX_{name}"),
+        }
+    }
+
+    /// The environment that makes any `pagewire` command connect as this user.
+    fn env(self, cluster: &NatsCluster) -> Vec<(String, String)> {
+        vec![
+            ("PAGEWIRE_NATS__SERVERS".into(), cluster.urls().join(",")),
+            ("PAGEWIRE_NATS__USER".into(), self.0.into()),
+            ("PAGEWIRE_NATS__PASSWORD".into(), self.password()),
+            ("PAGEWIRE_NATS__INBOX_PREFIX".into(), self.inbox_prefix()),
+            ("PAGEWIRE_NATS__CONNECTION_NAME".into(), self.0.into()),
+        ]
+    }
+}
+
+/// A client connected as one user, keeping every error the server sent it.
+struct Session {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Session {
+    async fn connect(cluster: &NatsCluster, user: User) -> Self {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        let client = async_nats::ConnectOptions::new()
+            .user_and_password(user.0.into(), user.password())
+            .custom_inbox_prefix(user.inbox_prefix())
+            .event_callback(move |event| {
+                let sink = sink.clone();
+                async move {
+                    if let Event::ServerError(ServerError::Other(e)) = event {
+                        sink.lock().expect("errors lock").push(e);
+                    }
+                }
+            })
+            .connect(cluster.urls())
+            .await
+            .unwrap_or_else(|e| panic!("{} connects: {e}", user.0));
+        // Short: a refused API request is never answered, and the tests make several.
+        let js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(1))
+            .build(client.clone());
+        Session { client, js, errors }
+    }
+
+    /// Waits for the server's `Permissions Violation for <what>`, e.g.
+    /// `Publish to "pages.raw.baotou-daily"` or `Subscription to "articles.>"`.
+    async fn refused(&self, what: &str) {
+        let want = format!("Permissions Violation for {what}");
+        let errors = self.errors.clone();
+        wait_for(&format!("the server to refuse: {want}"), || {
+            let found = errors
+                .lock()
+                .expect("errors lock")
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(&want));
+            async move { found }
+        })
+        .await;
+    }
+
+    /// Core-publishes one message and makes sure it left the socket.
+    async fn publish(&self, subject: &str, body: &'static str) {
+        self.client
+            .publish(subject.to_owned(), body.into())
+            .await
+            .expect("publish queued");
+        self.client.flush().await.expect("flush");
+    }
+}
+
+// --- the service and its outputs ---------------------------------------------------------------
+
+/// The example config with the user's credentials and short timings for tests.
+fn pagewire_settings(cluster: &NatsCluster, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = PAGEWIRE.env(cluster).into_iter().collect();
+    for (k, v) in [
+        ("PAGEWIRE_NATS__REQUEST_TIMEOUT", "2s"),
+        ("PAGEWIRE_NATS__RECONNECT_DELAY_MAX", "500ms"),
+        ("PAGEWIRE_INPUT__ACK_WAIT", "5s"),
+        ("PAGEWIRE_INPUT__PULL_EXPIRES", "500ms"),
+        ("PAGEWIRE_RETRY__NAK_INITIAL", "100ms"),
+        ("PAGEWIRE_RETRY__NAK_MAX", "1s"),
+        ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "20s"),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
+        env.insert(k.to_owned(), v.to_owned());
+    }
+    Settings::load_from(Some(&manifest("deploy/pagewire.toml")), Some(env)).expect("settings")
+}
+
+/// `pagewire run` in this process (its own connection, like a separate replica).
+struct Service {
+    state: Arc<ServiceState>,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), service::ServiceError>>,
+}
+
+impl Service {
+    /// Starts the service and waits until it has provisioned and bound its consumer: only
+    /// possible if the `pagewire` user may make every API call the service makes.
+    async fn start(settings: Settings) -> Self {
+        let state = Arc::new(ServiceState::default());
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(service::run_with_state(
+            settings,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        let s = state.clone();
+        wait_for("pagewire ready as the pagewire user", || {
+            let ready = s.is_ready();
+            async move { ready }
+        })
+        .await;
+        Service {
+            state,
+            shutdown,
+            handle,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.handle)
+            .await
+            .expect("service stops within the timeout")
+            .expect("service task not panicked")
+            .expect("service exits cleanly");
+    }
+}
+
+/// Polls `cond` until it holds, failing after [`WAIT`].
+async fn wait_for<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn markdown_headers(page: u32) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("Content-Type", "text/markdown");
+    h.insert("Pagewire-Issue-Date", ISSUE_DATE);
+    h.insert("Pagewire-Page", page.to_string().as_str());
+    h
+}
+
+/// Messages in a stream (asking again while its leader is being elected).
+async fn count(js: &jetstream::Context, stream: &str) -> u64 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let answer = async {
+            js.get_stream(stream)
+                .await?
+                .info()
+                .await
+                .map(|i| i.state.messages)
+                .map_err(async_nats::Error::from)
+        };
+        match answer.await {
+            Ok(n) => return n,
+            Err(e) => assert!(Instant::now() < deadline, "no info on {stream}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every message id stored in a stream, with how often each occurs.
+async fn stored_ids(js: &jetstream::Context, stream: &str) -> BTreeMap<String, usize> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match read_ids(js, stream).await {
+            Ok(ids) => return ids,
+            // A stream whose leader is being elected answers nothing for a moment.
+            Err(e) => assert!(Instant::now() < deadline, "cannot read {stream}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn read_ids(
+    js: &jetstream::Context,
+    stream: &str,
+) -> Result<BTreeMap<String, usize>, async_nats::Error> {
+    let mut s = js.get_stream(stream).await?;
+    let state = s.info().await?.state.clone();
+    let mut ids = BTreeMap::new();
+    if state.messages == 0 {
+        return Ok(ids);
+    }
+    for seq in state.first_sequence..=state.last_sequence {
+        let m = s.get_raw_message(seq).await?;
+        let id = m
+            .headers
+            .get("Nats-Msg-Id")
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        *ids.entry(id).or_insert(0) += 1;
+    }
+    Ok(ids)
+}
+
+/// Waits until consumer `pagewire` has acked everything up to stream sequence `last`.
+async fn wait_drained(js: &jetstream::Context, last: u64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(s) = js.get_stream("PAGES").await {
+            if let Ok(info) = s.consumer_info("pagewire").await {
+                if info.num_pending == 0
+                    && info.num_ack_pending == 0
+                    && info.ack_floor.stream_sequence >= last
+                {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "consumer not drained: {info:?}");
+            }
+        }
+        assert!(Instant::now() < deadline, "consumer never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the service must store for these pages, computed with the same pure pipeline:
+/// output stream -> message ids.
+fn expected_outputs(settings: &Settings, pages: &[u32]) -> BTreeMap<String, BTreeSet<String>> {
+    let pipeline = Pipeline::new(settings, usize::MAX);
+    let topics: Vec<(String, String)> = settings
+        .output
+        .topics()
+        .iter()
+        .map(|(_, t)| (format!("{}.", t.subject_prefix), t.stream.clone()))
+        .collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = topics
+        .iter()
+        .map(|(_, s)| (s.clone(), BTreeSet::new()))
+        .collect();
+    let body = seed();
+    let subject = format!("pages.raw.{PUBLICATION}");
+    for page in pages {
+        let headers = vec![
+            ("Content-Type".to_owned(), "text/markdown".to_owned()),
+            ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
+            ("Pagewire-Page".to_owned(), page.to_string()),
+        ];
+        let processed = pipeline
+            .process(&Incoming {
+                subject: &subject,
+                headers: &headers,
+                payload: &body,
+            })
+            .unwrap_or_else(|r| panic!("page {page} does not parse: {}", r.error));
+        for o in processed.outputs {
+            let stream = topics
+                .iter()
+                .find(|(prefix, _)| o.subject.starts_with(prefix.as_str()))
+                .map(|(_, s)| s.clone())
+                .expect("output subject belongs to a topic");
+            out.entry(stream).or_default().insert(o.msg_id().to_owned());
+        }
+    }
+    out
+}
+
+/// Every output stream holds exactly the expected ids, each exactly once.
+async fn check_exactly_once(
+    js: &jetstream::Context,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+) {
+    for (stream, want) in expected {
+        let counted = stored_ids(js, stream).await;
+        let twice: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
+        let got: BTreeSet<String> = counted.keys().cloned().collect();
+        let lost: Vec<_> = want.difference(&got).collect();
+        let unexpected: Vec<_> = got.difference(want).collect();
+        assert!(
+            twice.is_empty() && lost.is_empty() && unexpected.is_empty(),
+            "{stream}: stored twice {twice:?}, lost {lost:?}, unexpected {unexpected:?}"
+        );
+    }
+}
+
+// --- pagewire commands as child processes ------------------------------------------------------
+
+/// Runs `pagewire ARGS` as `user`, which must succeed within [`WAIT`]; returns its stdout.
+fn pagewire_command(cluster: &NatsCluster, user: User, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagewire"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"));
+    for (k, v) in user.env(cluster) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn pagewire");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "pagewire {args:?} as {} did not finish:\n{}",
+                user.0,
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    let stdout = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        status.success(),
+        "pagewire {args:?} as {} failed ({status}):\n{}",
+        user.0,
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    stdout
+}
+
+/// `pagewire tail TOPIC --all --count N` as `user`: the JSON lines' (subject, Nats-Msg-Id).
+fn tail(cluster: &NatsCluster, user: User, topic: &str, n: usize) -> Vec<(String, String)> {
+    let stdout = pagewire_command(
+        cluster,
+        user,
+        &["tail", topic, "--all", "--count", &n.to_string()],
+    );
+    stdout
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("tail prints JSON lines");
+            assert!(
+                v["message"].get("error").is_none(),
+                "undecodable message: {line}"
+            );
+            (
+                v["subject"].as_str().unwrap_or_default().to_owned(),
+                v["headers"]["Nats-Msg-Id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+// --- single-node profile: the permission matrix ------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_runs_end_to_end_as_the_least_privilege_users() {
+    let cluster = single_node();
+    let settings = pagewire_settings(&cluster, &[]);
+    let expected = expected_outputs(&settings, &[1]);
+    let svc = Service::start(settings).await;
+
+    // The producer sends the seed page as compose's one-shot producer does.
+    let seed = manifest(SEED);
+    tokio::task::block_in_place(|| {
+        pagewire_command(
+            &cluster,
+            PRODUCER,
+            &[
+                "publish",
+                "--format",
+                "text",
+                "--publication",
+                PUBLICATION,
+                "--issue-date",
+                ISSUE_DATE,
+                "--page",
+                "1",
+                seed.to_str().expect("utf-8 path"),
+            ],
+        )
+    });
+
+    let admin = Session::connect(&cluster, ADMIN).await;
+    wait_drained(&admin.js, 1).await;
+    check_exactly_once(&admin.js, &expected).await;
+    assert_eq!(
+        count(&admin.js, "PAGES_DLQ").await,
+        0,
+        "nothing dead-lettered"
+    );
+
+    // Each subscriber reads its topic as compose's example subscribers do.
+    let readers = [
+        (SEARCH, "search", "articles.search.", "ARTICLES_SEARCH"),
+        (ARCHIVE, "archive", "articles.archive.", "ARTICLES_ARCHIVE"),
+        (ARCHIVE, "pages", "pages.archive.", "PAGES_ARCHIVE"),
+        (ALERT, "alert", "articles.alert.", "ARTICLES_ALERT"),
+    ];
+    for (user, topic, prefix, stream) in readers {
+        let want = &expected[stream];
+        let got = tokio::task::block_in_place(|| tail(&cluster, user, topic, want.len()));
+        assert!(
+            got.iter().all(|(subject, _)| subject.starts_with(prefix)),
+            "{} saw another topic: {got:?}",
+            user.0
+        );
+        let ids: BTreeSet<String> = got.into_iter().map(|(_, id)| id).collect();
+        assert_eq!(&ids, want, "{} reads all of {stream}", user.0);
+    }
+    assert_eq!(
+        (
+            expected["ARTICLES_SEARCH"].len(),
+            expected["ARTICLES_ARCHIVE"].len(),
+            expected["PAGES_ARCHIVE"].len()
+        ),
+        (5, 7, 1),
+        "the seed page's known shape"
+    );
+    assert_eq!(svc.state.snapshot().pages_acked, 1);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pagewire_user_is_refused_raw_pages_and_other_services_topics() {
+    let cluster = single_node();
+    let svc = Service::start(pagewire_settings(&cluster, &[])).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let pagewire = Session::connect(&cluster, PAGEWIRE).await;
+
+    // It may not inject raw pages...
+    pagewire.publish("pages.raw.baotou-daily", "forged").await;
+    pagewire
+        .refused("Publish to \"pages.raw.baotou-daily\"")
+        .await;
+    assert_eq!(count(&admin.js, "PAGES").await, 0, "nothing was stored");
+
+    // ...nor read raw pages except through its durable consumer...
+    let pages = pagewire
+        .js
+        .get_stream("PAGES")
+        .await
+        .expect("stream info is allowed");
+    let other = pages
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await;
+    assert!(other.is_err(), "a second consumer on PAGES was created");
+    pagewire
+        .refused("Publish to \"$JS.API.CONSUMER.CREATE.PAGES\"")
+        .await;
+
+    // ...nor listen to a topic meant for another service...
+    let mut search = pagewire
+        .client
+        .subscribe("articles.search.>")
+        .await
+        .expect("subscribe queued");
+    pagewire.client.flush().await.expect("flush");
+    pagewire
+        .refused("Subscription to \"articles.search.>\"")
+        .await;
+    admin
+        .publish("articles.search.baotou-daily", "for search")
+        .await;
+    let leaked = tokio::time::timeout(Duration::from_millis(500), search.next()).await;
+    assert!(
+        leaked.is_err(),
+        "pagewire received search traffic: {leaked:?}"
+    );
+
+    // ...nor remove what it provisioned.
+    assert!(pagewire.js.delete_stream("ARTICLES_SEARCH").await.is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.STREAM.DELETE.ARTICLES_SEARCH\"")
+        .await;
+    assert!(admin.js.get_stream("ARTICLES_SEARCH").await.is_ok());
+
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_producer_publishes_raw_pages_and_cannot_read_articles() {
+    let cluster = single_node();
+    let svc = Service::start(pagewire_settings(&cluster, &[])).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let producer = Session::connect(&cluster, PRODUCER).await;
+
+    // Its one right: publish a raw page and get the PubAck on its private inbox.
+    let ack = producer
+        .js
+        .publish_with_headers(
+            format!("pages.raw.{PUBLICATION}"),
+            markdown_headers(1),
+            seed().into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("PubAck");
+    wait_drained(&admin.js, ack.sequence).await;
+    assert!(count(&admin.js, "ARTICLES_ARCHIVE").await > 0);
+
+    let mut articles = producer
+        .client
+        .subscribe("articles.>")
+        .await
+        .expect("subscribe queued");
+    producer.client.flush().await.expect("flush");
+    producer.refused("Subscription to \"articles.>\"").await;
+    admin
+        .publish("articles.archive.baotou-daily", "for archive")
+        .await;
+    let leaked = tokio::time::timeout(Duration::from_millis(500), articles.next()).await;
+    assert!(leaked.is_err(), "producer received articles: {leaked:?}");
+
+    assert!(producer.js.get_stream("ARTICLES_ARCHIVE").await.is_err());
+    producer
+        .refused("Publish to \"$JS.API.STREAM.INFO.ARTICLES_ARCHIVE\"")
+        .await;
+
+    producer
+        .publish("articles.search.baotou-daily", "forged")
+        .await;
+    producer
+        .refused("Publish to \"articles.search.baotou-daily\"")
+        .await;
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_subscriber_user_receives_only_its_own_topic() {
+    let cluster = single_node();
+    let svc = Service::start(pagewire_settings(&cluster, &[])).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+
+    let topics = [
+        (SEARCH, "articles.search", "ARTICLES_SEARCH"),
+        (ARCHIVE, "articles.archive", "ARTICLES_ARCHIVE"),
+        (ALERT, "articles.alert", "ARTICLES_ALERT"),
+    ];
+    for (user, own_prefix, own_stream) in topics {
+        let s = Session::connect(&cluster, user).await;
+        let mut own = s
+            .client
+            .subscribe(format!("{own_prefix}.>"))
+            .await
+            .expect("subscribe");
+        // `flush` only writes the socket; an answered request on the same connection proves
+        // the server has registered the subscription before anyone publishes.
+        s.js.get_stream(own_stream).await.expect("own stream info");
+
+        // Every topic gets one message; only its own arrives.
+        for (_, prefix, _) in topics {
+            admin
+                .publish(&format!("{prefix}.{PUBLICATION}"), "one")
+                .await;
+        }
+        let first = tokio::time::timeout(WAIT, own.next())
+            .await
+            .expect("own topic arrives")
+            .expect("subscription open");
+        assert_eq!(
+            first.subject.as_str(),
+            format!("{own_prefix}.{PUBLICATION}")
+        );
+
+        // A subscription to anything wider or to another topic is refused and stays silent.
+        let mut wide = s.client.subscribe("articles.>").await.expect("queued");
+        s.client.flush().await.expect("flush");
+        s.refused("Subscription to \"articles.>\"").await;
+        for (_, prefix, stream) in topics {
+            if prefix == own_prefix {
+                continue;
+            }
+            let _other = s
+                .client
+                .subscribe(format!("{prefix}.>"))
+                .await
+                .expect("queued");
+            s.client.flush().await.expect("flush");
+            s.refused(&format!("Subscription to \"{prefix}.>\"")).await;
+            // No JetStream consumer on another service's stream either.
+            assert!(s.js.get_stream(stream).await.is_err());
+            s.refused(&format!("Publish to \"$JS.API.STREAM.INFO.{stream}\""))
+                .await;
+        }
+        admin
+            .publish(&format!("articles.archive.{PUBLICATION}"), "two")
+            .await;
+        let leaked = tokio::time::timeout(Duration::from_millis(500), wide.next()).await;
+        assert!(
+            leaked.is_err(),
+            "{} read beyond its topic: {leaked:?}",
+            user.0
+        );
+
+        // Read-only: it cannot publish, not even to its own topic.
+        s.publish(&format!("{own_prefix}.{PUBLICATION}"), "forged")
+            .await;
+        s.refused(&format!("Publish to \"{own_prefix}.{PUBLICATION}\""))
+            .await;
+
+        // Its own stream it may read with a consumer of its own (what `pagewire tail` does).
+        let stream = s.js.get_stream(own_stream).await.expect("own stream");
+        stream
+            .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{} reads {own_stream}: {e}", user.0));
+    }
+    svc.stop().await;
+}
+
+// --- cluster profile: fail-over ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_killed() {
+    const PAGES: u32 = 40;
+    let mut cluster = three_nodes();
+    // R3 streams and consumer, as on the compose stack. max_deliver leaves room for a leader
+    // election (a few seconds of failed publishes) without exhausting a page's deliveries.
+    let extra = [
+        ("PAGEWIRE_OUTPUT__REPLICAS", "3"),
+        ("PAGEWIRE_INPUT__MAX_DELIVER", "50"),
+        // One page at a time per replica: the backfill lasts long enough to be interrupted.
+        ("PAGEWIRE_INPUT__BATCH_SIZE", "1"),
+        ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "1"),
+    ];
+    // The first start provisions the streams and the consumer, as the pagewire user.
+    Service::start(pagewire_settings(&cluster, &extra))
+        .await
+        .stop()
+        .await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let producer = Session::connect(&cluster, PRODUCER).await;
+
+    for stream in [
+        "PAGES",
+        "ARTICLES_SEARCH",
+        "ARTICLES_ARCHIVE",
+        "ARTICLES_ALERT",
+        "PAGES_ARCHIVE",
+        "PAGES_DLQ",
+    ] {
+        let info = admin
+            .js
+            .get_stream(stream)
+            .await
+            .expect("stream")
+            .info()
+            .await
+            .expect("stream info")
+            .clone();
+        assert_eq!(info.config.num_replicas, 3, "{stream} is R3");
+    }
+
+    // A backfill waiting in the input stream; two replicas start on it.
+    let mut last = 0;
+    for page in 1..=PAGES {
+        last = send_page(&producer, page).await;
+    }
+    let victim = consumer_leader(&admin.js, &cluster).await;
+    let a = Service::start(pagewire_settings(&cluster, &extra)).await;
+    let b = Service::start(pagewire_settings(&cluster, &extra)).await;
+
+    // Mid-run, the node leading the durable consumer dies without warning.
+    wait_for("processing under way", || {
+        let js = admin.js.clone();
+        async move { count(&js, "PAGES_ARCHIVE").await >= 1 }
+    })
+    .await;
+    let before_kill = count(&admin.js, "PAGES_ARCHIVE").await;
+    cluster.kill(victim);
+    assert!(
+        before_kill < u64::from(PAGES),
+        "the kill must land mid-run ({before_kill} of {PAGES} pages done)"
+    );
+
+    // Work goes on with two nodes; then the node comes back (same store) and catches up.
+    wait_for("pages processed without the node", || {
+        let js = admin.js.clone();
+        async move { count(&js, "PAGES_ARCHIVE").await >= before_kill + 5 }
+    })
+    .await;
+    tokio::task::block_in_place(|| cluster.start_node(victim));
+    assert_eq!(
+        last,
+        u64::from(PAGES),
+        "the input stream deduplicated re-sent pages"
+    );
+    wait_drained(&admin.js, last).await;
+
+    let pages: Vec<u32> = (1..=PAGES).collect();
+    let expected = expected_outputs(&pagewire_settings(&cluster, &[]), &pages);
+    check_exactly_once(&admin.js, &expected).await;
+    assert_eq!(
+        count(&admin.js, "PAGES_DLQ").await,
+        0,
+        "nothing dead-lettered"
+    );
+    let (sa, sb) = (a.state.snapshot(), b.state.snapshot());
+    assert!(
+        sa.pages_acked > 0 && sb.pages_acked > 0,
+        "both replicas took pages: {sa:?} {sb:?}"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Publishes page `n` as the producer with a message id (so a retry after a lost PubAck
+/// stores nothing new), retrying through a fail-over; returns its stream sequence.
+async fn send_page(producer: &Session, page: u32) -> u64 {
+    let mut headers = markdown_headers(page);
+    headers.insert("Nats-Msg-Id", format!("backfill-{page}").as_str());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let attempt = async {
+            producer
+                .js
+                .publish_with_headers(
+                    format!("pages.raw.{PUBLICATION}"),
+                    headers.clone(),
+                    seed().into(),
+                )
+                .await?
+                .await
+        };
+        match attempt.await {
+            Ok(ack) => return ack.sequence,
+            Err(e) => assert!(Instant::now() < deadline, "page {page} not stored: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The node leading consumer `pagewire`.
+async fn consumer_leader(js: &jetstream::Context, cluster: &NatsCluster) -> usize {
+    let stream = js.get_stream("PAGES").await.expect("PAGES");
+    let info = stream
+        .consumer_info("pagewire")
+        .await
+        .expect("consumer info");
+    let leader = info
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("the consumer has a leader");
+    cluster.index_of(&leader).expect("the leader is a node")
+}
+
+// --- the deploy files agree --------------------------------------------------------------------
+
+/// A `key: <integer>` or `key: <integer>s` value from a YAML file (no YAML parser needed for
+/// these flat keys).
+fn yaml_seconds(rel: &str, key: &str) -> Vec<u64> {
+    std::fs::read_to_string(manifest(rel))
+        .expect("deploy file")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(&format!("{key}:")))
+        .map(|v| {
+            v.trim()
+                .trim_end_matches('s')
+                .parse()
+                .unwrap_or_else(|_| panic!("{rel}: {key}: {v} is not seconds"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_settings_load_and_grace_periods_outlast_the_drain() {
+    let k8s = Settings::load_from(
+        Some(&manifest("deploy/k8s/pagewire.toml")),
+        Some(HashMap::new()),
+    )
+    .expect("deploy/k8s/pagewire.toml loads");
+    let example = Settings::load_from(
+        Some(&manifest("deploy/pagewire.toml")),
+        Some(HashMap::new()),
+    )
+    .expect("deploy/pagewire.toml loads");
+    assert_eq!(k8s.nats.inbox_prefix, PAGEWIRE.inbox_prefix());
+    assert_eq!(k8s.output.replicas, 3);
+    let names = |s: &Settings| {
+        s.alerts
+            .rules
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&k8s),
+        names(&example),
+        "the same alert rules as the example"
+    );
+
+    // SIGTERM: the pull request open at the time ends, then in-flight pages get drain_timeout.
+    let needed = (k8s.shutdown.drain_timeout + k8s.input.pull_expires).as_secs();
+    for grace in yaml_seconds(
+        "deploy/k8s/deployment.yaml",
+        "terminationGracePeriodSeconds",
+    ) {
+        assert!(grace > needed, "k8s grace {grace}s <= {needed}s");
+    }
+    let compose = yaml_seconds("deploy/compose.yaml", "stop_grace_period");
+    assert!(!compose.is_empty());
+    let needed = (example.shutdown.drain_timeout + example.input.pull_expires).as_secs();
+    for grace in compose {
+        assert!(grace > needed, "compose grace {grace}s <= {needed}s");
+    }
+}
