@@ -9,6 +9,7 @@
 //! | broker trouble, deliveries left          | nak(delay)   | redelivers after the delay     |
 //! | broker trouble, last delivery            | dead letter, term (`retries_exhausted`)       |
 //! | dead letter itself cannot be stored      | nak(delay)   | redelivers; tried again        |
+//! | still working after a third of ack_wait  | in progress  | restarts the ack wait          |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,12 +125,26 @@ impl Worker {
             issue_date = Empty,
             page = Empty,
         );
-        self.handle_delivery(message, delivery)
-            .instrument(span)
-            .await;
+        let work = self.handle_delivery(&message, delivery).instrument(span);
+        tokio::pin!(work);
+        let every = progress_interval(self.settings.input.ack_wait);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut work => return,
+                () = tokio::time::sleep(every) => {
+                    // Still working (a large page, slow PubAcks): restart the ack wait, or
+                    // JetStream would hand the page to another delivery meanwhile and, at
+                    // max_deliver, give up on it with neither an ack nor a dead letter.
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(error = %e, "in-progress ack not sent");
+                    }
+                }
+            }
+        }
     }
 
-    async fn handle_delivery(&self, message: jetstream::Message, d: Delivery) {
+    async fn handle_delivery(&self, message: &jetstream::Message, d: Delivery) {
         let outcome = match self.process(&d, &message.payload).await {
             Ok(p) => {
                 let span = tracing::Span::current();
@@ -181,7 +196,7 @@ impl Worker {
                 let code = r.error.code();
                 tracing::warn!(code, reason = %r.error, "page rejected");
                 self.dead_letter(
-                    &message,
+                    message,
                     &d,
                     code,
                     &r.error.to_string(),
@@ -193,7 +208,7 @@ impl Worker {
                 tracing::error!(panic = %msg, "processing panicked");
                 let hint = incoming(&d, &message.payload).publication_hint();
                 self.dead_letter(
-                    &message,
+                    message,
                     &d,
                     INTERNAL_ERROR,
                     &format!("processing panicked: {msg}"),
@@ -209,10 +224,10 @@ impl Worker {
                     let hint = incoming(&d, &message.payload).publication_hint();
                     let reason =
                         format!("gave up after {} deliveries; last error: {e}", d.delivered);
-                    self.dead_letter(&message, &d, RETRIES_EXHAUSTED, &reason, hint.as_deref())
+                    self.dead_letter(message, &d, RETRIES_EXHAUSTED, &reason, hint.as_deref())
                         .await;
                 } else {
-                    self.nak(&message, &d, &e.to_string()).await;
+                    self.nak(message, &d, &e.to_string()).await;
                 }
             }
         }
@@ -346,6 +361,12 @@ impl Worker {
             tracing::warn!(error = %e, "nak not sent; page will be redelivered after ack_wait");
         }
     }
+}
+
+/// How often a page still being worked on tells the broker so: a third of the ack wait, so
+/// two can be lost before the wait runs out.
+fn progress_interval(ack_wait: Duration) -> Duration {
+    (ack_wait / 3).max(Duration::from_millis(100))
 }
 
 /// The `topic` label of an output subject (`<prefix>.<publication>`).

@@ -6,7 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod checker;
 pub mod cluster;
+pub mod proxy;
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};

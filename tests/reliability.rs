@@ -1,0 +1,703 @@
+//! Fault injection against real nats-server processes, judged by the checker
+//! (`support::checker`): every scenario computes the articles it must end with up front, runs
+//! with randomized timing, then reads every output stream completely. A run passes only with
+//! nothing lost, nothing duplicated, nothing unexpected, every poison page dead-lettered with
+//! its code, and a clean consumer (nothing pending, nothing awaiting ack).
+//!
+//! A few runs per scenario by default; many behind a flag, with the figures for RELIABILITY.md:
+//!
+//! ```sh
+//! PAGEWIRE_RELIABILITY_RUNS=50 PAGEWIRE_RELIABILITY_REPORT=/tmp/rel.md \
+//!     cargo test --release --test reliability -- --nocapture
+//! ```
+//!
+//! `PAGEWIRE_RELIABILITY_SEED=<n>` replays the timing of a failed run (the seed is in the
+//! failure message).
+//!
+//! Fixed sleeps appear only as the length of a fault (how long a link stays cut, a process
+//! stopped); everything else waits for an event with a deadline.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, stream::DiscardPolicy};
+
+use support::checker::{
+    check, client, client_at, count, drained_within, healthy_pages, poison_page, publish_inputs,
+    runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap, ChildService,
+    Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
+};
+use support::cluster::NatsCluster;
+use support::proxy::Proxy;
+use support::NatsServer;
+
+/// The broker's default `max_payload`: every output must fit.
+const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Overrides every scenario uses on top of the test defaults (ack wait 3s, nak 100ms..1s):
+/// enough deliveries that a page survives several faults in one run before it would be
+/// dead-lettered as `retries_exhausted`.
+const BASE: &[(&str, &str)] = &[("PAGEWIRE_INPUT__MAX_DELIVER", "20")];
+
+fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    BASE.iter().chain(extra).copied().collect()
+}
+
+/// Waits until the page-level archive holds more than `since` pages (the service is making
+/// progress) or all `total` of them; returns the count.
+async fn progressed(js: &jetstream::Context, since: u64, total: u64) -> u64 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = count(js, "PAGES_ARCHIVE").await;
+        if now > since || now >= total {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "no progress past {since} pages");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (briefly) until the consumer has pages delivered and not yet acked; their number,
+/// or 0 if the service finished the burst before one was seen.
+async fn ack_pending_soon(js: &jetstream::Context) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut pending = 0;
+    while Instant::now() < deadline {
+        if let Ok(s) = js.get_stream("PAGES").await {
+            if let Ok(info) = s.consumer_info("pagewire").await {
+                pending = info.num_ack_pending;
+                if pending >= 1 {
+                    return pending;
+                }
+            }
+        }
+    }
+    pending
+}
+
+fn last(seqs: &[u64]) -> u64 {
+    seqs.iter().copied().max().unwrap_or(0)
+}
+
+// --- 1 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_service_sigkilled_mid_batch_loses_and_duplicates_nothing() {
+    let mut table = Table::new("1. service SIGKILL mid-batch, restart");
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s1", run);
+        let server = NatsServer::start();
+        let (_c, js) = client(&server).await;
+        let extra = with(&[]);
+        let s = settings(&server, &extra);
+        let inputs = healthy_pages(40);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+
+        let mut svc = ChildService::start(&server, &extra);
+        svc.wait_log("pagewire consuming").await;
+        let kills = rng.range(1, 3) as usize;
+        let chunk = inputs.len() / (kills + 1);
+        let mut seqs = Vec::new();
+        let mut in_flight_at_kill = Vec::new();
+        for k in 0..kills {
+            // A burst, and the kill as soon as pages are delivered and not yet acked (their
+            // PubAcks or acks in flight), a random moment later.
+            let burst = inputs[k * chunk..(k + 1) * chunk].to_vec();
+            let publisher =
+                spawn_publisher(js.clone(), burst, k * chunk, rng.clone(), Duration::ZERO);
+            let pending = ack_pending_soon(&js).await;
+            tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(20))).await;
+            svc.kill().await;
+            in_flight_at_kill.push(pending);
+            seqs.extend(publisher.await.expect("publisher"));
+            svc = ChildService::start(&server, &extra);
+            // Killed next time while consuming, not while starting up.
+            svc.wait_log("pagewire consuming").await;
+        }
+        let restarted = Instant::now();
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[kills * chunk..],
+                kills * chunk,
+                &mut rng,
+                Duration::from_millis(5),
+            )
+            .await,
+        );
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+        svc.terminate().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!("{kills} kills, pages awaiting ack at each {in_flight_at_kill:?}"),
+        });
+    }
+    table.print();
+}
+
+// --- 2 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s2_sigterm_drains_and_nothing_is_redelivered() {
+    let mut table = Table::new("2. SIGTERM drain, restart");
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s2", run);
+        let server = NatsServer::start();
+        let (_c, js) = client(&server).await;
+        let extra = with(&[]);
+        let s = settings(&server, &extra);
+        let inputs = healthy_pages(40);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+
+        let first = ChildService::start(&server, &extra);
+        first.wait_log("pagewire consuming").await;
+        let publisher = spawn_publisher(
+            js.clone(),
+            inputs.clone(),
+            0,
+            rng.clone(),
+            Duration::from_millis(40),
+        );
+        progressed(&js, 0, inputs.len() as u64).await;
+        tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(300))).await;
+        first.terminate().await;
+
+        // Drained: everything delivered to the first instance was acked, nothing is owed.
+        let info = js
+            .get_stream("PAGES")
+            .await
+            .expect("input stream")
+            .consumer_info("pagewire")
+            .await
+            .expect("consumer info")
+            .clone();
+        assert_eq!(info.num_ack_pending, 0, "left unacked at exit: {info:?}");
+        assert_eq!(
+            info.ack_floor.stream_sequence, info.delivered.stream_sequence,
+            "every delivered page acked: {info:?}"
+        );
+
+        let second = ChildService::start(&server, &extra);
+        let restarted = Instant::now();
+        second.wait_log("pagewire consuming").await;
+        let seqs = publisher.await.expect("publisher");
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+        second.terminate().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        assert_eq!(
+            report.redeliveries, 0,
+            "run {run}: a drained page was delivered again"
+        );
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!(
+                "{} pages done by the first instance",
+                info.delivered.stream_sequence
+            ),
+        });
+    }
+    table.print();
+}
+
+// --- 3 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_a_replica_stopped_past_the_ack_wait_duplicates_nothing() {
+    let mut table = Table::new("3. two replicas, one SIGSTOPped > ack wait");
+    let ack_wait = Duration::from_secs(2);
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s3", run);
+        let server = NatsServer::start();
+        let (_c, js) = client(&server).await;
+        let common = with(&[("PAGEWIRE_INPUT__ACK_WAIT", "2s")]);
+        let s = settings(&server, &common);
+        let inputs = healthy_pages(50);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+
+        // Replica A keeps one pull request open for a while, so it is holding one when stopped.
+        let batch = rng.range(4, 12).to_string();
+        let a_extra: Vec<(&str, &str)> = common
+            .iter()
+            .copied()
+            .chain([
+                ("PAGEWIRE_INPUT__PULL_EXPIRES", "5s"),
+                ("PAGEWIRE_INPUT__BATCH_SIZE", batch.as_str()),
+                ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", batch.as_str()),
+            ])
+            .collect();
+        let a = ChildService::start(&server, &a_extra);
+        a.wait_log("pagewire consuming").await;
+        let input = js.get_stream("PAGES").await.expect("input stream");
+        // Stop A while its pull request is open at the server (retry if it was between two).
+        loop {
+            wait_for("replica A's pull request", || {
+                let input = input.clone();
+                async move {
+                    input
+                        .consumer_info("pagewire")
+                        .await
+                        .is_ok_and(|i| i.num_waiting >= 1)
+                }
+            })
+            .await;
+            a.signal("STOP");
+            let waiting = input
+                .consumer_info("pagewire")
+                .await
+                .map(|i| i.num_waiting)
+                .unwrap_or(0);
+            if waiting >= 1 {
+                break;
+            }
+            a.signal("CONT");
+        }
+        let stopped = Instant::now();
+
+        // A burst while A is stopped: its open request takes a batch it cannot process.
+        let burst = rng.range(15, 30) as usize;
+        let mut seqs = publish_inputs(&js, &inputs[..burst], 0, &mut rng, Duration::ZERO).await;
+        wait_for("the stopped replica holding pages", || {
+            let input = input.clone();
+            async move {
+                input
+                    .consumer_info("pagewire")
+                    .await
+                    .is_ok_and(|i| i.num_ack_pending >= 1)
+            }
+        })
+        .await;
+        let b = ChildService::start(&server, &common);
+        b.wait_log("pagewire consuming").await;
+
+        // Past the ack wait: JetStream redelivers A's pages to B.
+        let stop_for = ack_wait + rng.duration(Duration::from_millis(500), Duration::from_secs(2));
+        tokio::time::sleep(stop_for.saturating_sub(stopped.elapsed())).await;
+        a.signal("CONT");
+        let resumed = Instant::now();
+
+        // Both share the rest; A publishes its stale batch (deduplicated) and acks late.
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[burst..],
+                burst,
+                &mut rng,
+                Duration::from_millis(10),
+            )
+            .await,
+        );
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = resumed.elapsed();
+        a.terminate().await;
+        b.terminate().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        assert!(
+            report.redeliveries >= 1,
+            "run {run}: the stopped replica's pages were redelivered"
+        );
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!("stopped {stop_for:?}, batch {batch}, burst {burst}"),
+        });
+    }
+    table.print();
+}
+
+// --- 4 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_the_broker_sigkilled_and_restarted_loses_nothing() {
+    let mut table = Table::new("4. nats-server SIGKILL + restart (file store)");
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s4", run);
+        let mut server = NatsServer::start();
+        let (_c, js) = client(&server).await;
+        let extra = with(&[]);
+        let s = settings(&server, &extra);
+        let busy = 60;
+        let inputs = healthy_pages(busy + 5);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+        let svc = InProcess::start(s.clone()).await;
+
+        let publisher = spawn_publisher(
+            js.clone(),
+            inputs[..busy].to_vec(),
+            0,
+            rng.clone(),
+            Duration::from_millis(20),
+        );
+        let restarts = rng.range(2, 3);
+        let mut seen = 0;
+        for _ in 0..restarts {
+            seen = progressed(&js, seen, busy as u64).await;
+            tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(400))).await;
+            let down = rng.duration(Duration::ZERO, Duration::from_millis(1000));
+            tokio::task::block_in_place(|| server.kill());
+            tokio::time::sleep(down).await;
+            tokio::task::block_in_place(|| server.spawn());
+        }
+        let restarted = Instant::now();
+        let mut seqs = publisher.await.expect("publisher");
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+
+        // Once more while the service is idle; then new pages still flow.
+        tokio::task::block_in_place(|| server.restart());
+        wait_for("the service ready again", || {
+            let s = svc.state.clone();
+            async move { s.is_ready() }
+        })
+        .await;
+        seqs.extend(publish_inputs(&js, &inputs[busy..], busy, &mut rng, Duration::ZERO).await);
+        wait_drained(&js, last(&seqs)).await;
+        assert!(
+            svc.state.snapshot().disconnects >= 1,
+            "the restarts were noticed"
+        );
+        svc.stop().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!("{restarts} restarts while busy, 1 idle"),
+        });
+    }
+    table.print();
+}
+
+// --- 5 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_a_three_node_cluster_with_r3_streams_survives_node_restarts() {
+    let mut table = Table::new("5. 3-node cluster, R3: node SIGKILL + rolling restart");
+    for run in 0..runs(1) {
+        let mut rng = Rng::for_run("s5", run);
+        let mut cluster = tokio::task::block_in_place(|| NatsCluster::start(3));
+        let urls = cluster.urls().join(",");
+        let (_c, js) = client_at(&urls).await;
+        let extra = with(&[("PAGEWIRE_OUTPUT__REPLICAS", "3")]);
+        let s = settings_at(&urls, &extra);
+        let inputs = healthy_pages(75);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+        let svc = InProcess::start(s.clone()).await;
+
+        // One node SIGKILLed and brought back, then a rolling restart (SIGTERM, start) of all
+        // three; each fault lands while a burst of pages is in flight.
+        let victim = rng.range(0, 2) as usize;
+        let faults: Vec<(usize, bool)> = std::iter::once((victim, true))
+            .chain((0..3).map(|i| (i, false)))
+            .collect();
+        let chunk = inputs.len() / (faults.len() + 1);
+        let mut seqs = Vec::new();
+        let mut in_flight_at_fault = Vec::new();
+        for (k, &(node, kill)) in faults.iter().enumerate() {
+            let burst = inputs[k * chunk..(k + 1) * chunk].to_vec();
+            let publisher =
+                spawn_publisher(js.clone(), burst, k * chunk, rng.clone(), Duration::ZERO);
+            in_flight_at_fault.push(ack_pending_soon(&js).await);
+            if kill {
+                tokio::task::block_in_place(|| cluster.kill(node));
+                tokio::time::sleep(
+                    rng.duration(Duration::from_millis(200), Duration::from_millis(1500)),
+                )
+                .await;
+            } else {
+                tokio::task::block_in_place(|| cluster.stop(node));
+            }
+            // Returns once the node is healthy again: rejoined and caught up.
+            tokio::task::block_in_place(|| cluster.start_node(node));
+            seqs.extend(publisher.await.expect("publisher"));
+        }
+        let restarted = Instant::now();
+        let n = faults.len();
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[n * chunk..],
+                n * chunk,
+                &mut rng,
+                Duration::from_millis(5),
+            )
+            .await,
+        );
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+        svc.stop().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!(
+                "killed n{}, then rolling restart; pages awaiting ack at each fault {in_flight_at_fault:?}",
+                victim + 1
+            ),
+        });
+    }
+    table.print();
+}
+
+// --- 6 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_the_network_cut_short_and_past_the_ack_wait_loses_nothing() {
+    let mut table = Table::new("6. network cut < and > ack wait (TCP proxy)");
+    let ack_wait = Duration::from_secs(2);
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s6", run);
+        let server = NatsServer::start();
+        let proxy = Proxy::start(&server.url()).await;
+        let (_c, js) = client(&server).await;
+        let extra = with(&[("PAGEWIRE_INPUT__ACK_WAIT", "2s")]);
+        let s = settings_at(&proxy.url(), &extra);
+        let inputs = healthy_pages(60);
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+        let svc = InProcess::start(s.clone()).await;
+
+        let cuts = [
+            rng.duration(Duration::from_millis(300), Duration::from_millis(1500)),
+            ack_wait + rng.duration(Duration::from_millis(500), Duration::from_millis(1500)),
+        ];
+        // A burst, then the cut as soon as pages are in flight (delivered, not yet acked).
+        let chunk = inputs.len() / 3;
+        let mut seqs = Vec::new();
+        let mut in_flight_at_cut = Vec::new();
+        for (i, cut) in cuts.iter().enumerate() {
+            let burst = &inputs[i * chunk..(i + 1) * chunk];
+            let publisher = spawn_publisher(
+                js.clone(),
+                burst.to_vec(),
+                i * chunk,
+                rng.clone(),
+                Duration::ZERO,
+            );
+            let pending = ack_pending_soon(&js).await;
+            proxy.cut();
+            in_flight_at_cut.push(pending);
+            wait_for("the service to notice the cut", || {
+                let s = svc.state.clone();
+                async move { !s.is_connected() }
+            })
+            .await;
+            seqs.extend(publisher.await.expect("publisher"));
+            tokio::time::sleep(*cut).await;
+            proxy.restore();
+            wait_for("the service reconnected", || {
+                let s = svc.state.clone();
+                async move { s.is_ready() }
+            })
+            .await;
+        }
+        let restored = Instant::now();
+        seqs.extend(
+            publish_inputs(
+                &js,
+                &inputs[2 * chunk..],
+                2 * chunk,
+                &mut rng,
+                Duration::from_millis(10),
+            )
+            .await,
+        );
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restored.elapsed();
+        svc.stop().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!(
+                "cuts {:?} and {:?}, pages awaiting ack at each cut {in_flight_at_cut:?}",
+                cuts[0], cuts[1]
+            ),
+        });
+    }
+    table.print();
+}
+
+// --- 7 ---------------------------------------------------------------------------------------
+
+/// How an output stream is made unavailable.
+#[derive(Debug, Clone, Copy)]
+enum OutputFault {
+    /// `ARTICLES_SEARCH` deleted (the service runs with `provision = false`).
+    Missing,
+    /// `ARTICLES_ARCHIVE` limited to one message with discard-new.
+    Full,
+}
+
+async fn output_stream_unavailable(fault: OutputFault, table: &mut Table, run: usize) {
+    let mut rng = Rng::for_run(&format!("s7-{fault:?}"), run);
+    let server = NatsServer::start();
+    let (client, js) = client(&server).await;
+    // Enough deliveries for the outage: nak delays 100ms, 200ms, ... capped at 1s.
+    let extra = with(&[("PAGEWIRE_INPUT__MAX_DELIVER", "50")]);
+    let s = settings(&server, &extra);
+    // Seed pages: every one has search and archive articles, so every one is blocked.
+    let inputs: Vec<Input> = (1..=20)
+        .map(|p| Input::markdown(p, support::checker::seed()))
+        .collect();
+    let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+
+    // Provision once, then break one output stream.
+    InProcess::start(s.clone()).await.stop().await;
+    let (name, saved) = match fault {
+        OutputFault::Missing => {
+            let mut st = js.get_stream("ARTICLES_SEARCH").await.expect("stream");
+            let config = st.info().await.expect("info").config.clone();
+            js.delete_stream("ARTICLES_SEARCH").await.expect("delete");
+            ("ARTICLES_SEARCH", config)
+        }
+        OutputFault::Full => {
+            let mut st = js.get_stream("ARTICLES_ARCHIVE").await.expect("stream");
+            let config = st.info().await.expect("info").config.clone();
+            js.update_stream(jetstream::stream::Config {
+                max_messages: 1,
+                discard: DiscardPolicy::New,
+                ..config.clone()
+            })
+            .await
+            .expect("limit the archive stream");
+            ("ARTICLES_ARCHIVE", config)
+        }
+    };
+    let svc_settings = settings(
+        &server,
+        &with(&[
+            ("PAGEWIRE_INPUT__MAX_DELIVER", "50"),
+            ("PAGEWIRE_OUTPUT__PROVISION", "false"),
+        ]),
+    );
+    let tap = AckTap::start(&client, "PAGES", "pagewire").await;
+    let svc = InProcess::start(svc_settings).await;
+    let seqs = publish_inputs(&js, &inputs, 0, &mut rng, Duration::ZERO).await;
+
+    // Every page is retried, none acked, for as long as the outage lasts.
+    wait_for("every page nak'ed", || {
+        let tap = tap.clone();
+        let n = inputs.len();
+        async move { tap.sequences(Reply::Nak).len() >= n }
+    })
+    .await;
+    let hold = rng.duration(Duration::from_millis(500), Duration::from_millis(2500));
+    tokio::time::sleep(hold).await;
+    let naks = tap.count(Reply::Nak);
+    assert_eq!(tap.count(Reply::Ack), 0, "{fault:?}: a page was acked");
+    assert_eq!(tap.count(Reply::Term), 0, "{fault:?}: a page was termed");
+    let info = js
+        .get_stream("PAGES")
+        .await
+        .expect("input stream")
+        .consumer_info("pagewire")
+        .await
+        .expect("consumer info")
+        .clone();
+    assert_eq!(info.ack_floor.stream_sequence, 0, "{fault:?}: {info:?}");
+
+    // Back: everything drains, nothing twice.
+    match fault {
+        OutputFault::Missing => {
+            js.create_stream(saved).await.expect("recreate");
+        }
+        OutputFault::Full => {
+            js.update_stream(saved).await.expect("lift the limit");
+        }
+    }
+    let restored = Instant::now();
+    wait_drained(&js, last(&seqs)).await;
+    let recovery = restored.elapsed();
+    svc.stop().await;
+
+    let report = check(&js, &s, &expected, &seqs).await;
+    report.assert_clean(&format!("{fault:?} run {run}, seed {}", rng.seed));
+    table.push(RunResult {
+        report,
+        recovery,
+        note: format!("{name} {fault:?} for {hold:?} past the first naks, {naks} naks"),
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_an_output_stream_missing_naks_and_drains_once_back() {
+    let mut table = Table::new("7a. output stream missing");
+    for run in 0..runs(1) {
+        output_stream_unavailable(OutputFault::Missing, &mut table, run).await;
+    }
+    table.print();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_an_output_stream_full_naks_and_drains_once_back() {
+    let mut table = Table::new("7b. output stream full (discard new)");
+    for run in 0..runs(1) {
+        output_stream_unavailable(OutputFault::Full, &mut table, run).await;
+    }
+    table.print();
+}
+
+// --- 8 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_poison_pages_are_dead_lettered_and_healthy_pages_unaffected() {
+    let mut table = Table::new("8. 1% poison pages");
+    for run in 0..runs(2) {
+        let mut rng = Rng::for_run("s8", run);
+        let server = NatsServer::start();
+        let (_c, js) = client(&server).await;
+        let s = settings(&server, &with(&[]));
+        let mut inputs = healthy_pages(200);
+        let poison = inputs.len() / 100;
+        let mut kinds = Vec::new();
+        let mut at_poison = Vec::new();
+        for i in 0..poison {
+            let mut at = rng.range(0, inputs.len() as u64 - 1) as usize;
+            while at_poison.contains(&at) {
+                at = (at + 1) % inputs.len();
+            }
+            at_poison.push(at);
+            let kind = rng.range(0, 3) as usize;
+            inputs[at] = poison_page(kind, i);
+            kinds.push(kind);
+        }
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs);
+        assert_eq!(expected.poison.len(), poison, "poison positions distinct");
+        let svc = InProcess::start(s.clone()).await;
+
+        let started = Instant::now();
+        let seqs = publish_inputs(&js, &inputs, 0, &mut rng, Duration::ZERO).await;
+        if let Err(state) = drained_within(&js, "PAGES", "pagewire", last(&seqs), WAIT * 2).await {
+            panic!("run {run}: not drained: {state}");
+        }
+        let recovery = started.elapsed();
+        svc.stop().await;
+
+        let report = check(&js, &s, &expected, &seqs).await;
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        assert_eq!(report.dead_letters, poison);
+        assert_eq!(report.redeliveries, 0, "poison is termed, not retried");
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!("poison kinds {kinds:?}"),
+        });
+    }
+    table.print();
+}
