@@ -433,7 +433,15 @@ async fn run_b0(
             m = messages.next() => m,
             _ = cancel.cancelled() => None,
         };
-        let Some(Ok(message)) = next else { break };
+        let message = match next {
+            Some(Ok(message)) => message,
+            // missed heartbeats while every slot was busy: the stream recovers, keep reading
+            Some(Err(e)) => {
+                eprintln!("  B0: {e}; pulling on");
+                continue;
+            }
+            None => break,
+        };
         let permit = slots.clone().acquire_owned().await.expect("semaphore");
         let js = js.clone();
         let plans = plans.clone();
@@ -551,7 +559,14 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
     let server = NatsServer::start();
     let (_client, js) = connect(&server).await;
     provision(&js).await;
+    let t_preload = Instant::now();
     preload(&js, w, 0..pages, system == System::B1).await;
+    eprintln!(
+        "  {} / {}: {pages} pages pre-loaded in {:.1}s",
+        w.name,
+        system.name(),
+        t_preload.elapsed().as_secs_f64()
+    );
     let nats_pid = server.pid().expect("server pid");
     let running = start(system, &server, &js, w).await;
     let self_pid = std::process::id();

@@ -89,6 +89,7 @@ pub async fn run_with_state(
     let client = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await?;
     let js = jetstream::ContextBuilder::new()
         .timeout(settings.nats.request_timeout)
+        .max_ack_inflight(worker::ack_capacity(settings.limits.max_in_flight))
         .build(client.clone());
 
     let Some(consumer) = setup(&js, &settings, &state, &shutdown).await? else {

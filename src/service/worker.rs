@@ -30,6 +30,17 @@ use crate::route::{self, Outbound, Rejected, Topics, HEADER_KIND};
 /// runtime's other tasks (PubAcks, heartbeats, other pages).
 const INLINE_MAX_BYTES: usize = 64 * 1024;
 
+/// Outputs of one page published before their PubAcks are awaited. Bounds the ack permits a
+/// page holds, so that `max_in_flight` pages with hundreds of articles each cannot take every
+/// permit of the JetStream context and wait on each other forever.
+pub const PUBLISH_WINDOW: usize = 256;
+
+/// PubAcks the JetStream context may have outstanding: every page in flight with a full window,
+/// plus room for dead letters.
+pub fn ack_capacity(max_in_flight: usize) -> usize {
+    max_in_flight * PUBLISH_WINDOW + 1024
+}
+
 /// Code of the dead letter written when a page used up its deliveries on transient failures.
 pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
 /// Code of the dead letter written when processing panicked (a bug, kept for replay).
@@ -269,7 +280,26 @@ impl Worker {
     /// Sends every output without waiting, then waits for all PubAcks.
     /// Returns (published, duplicates).
     async fn publish_all(&self, outputs: Vec<Outbound>) -> Result<(usize, usize), TransientError> {
-        let mut pending = Vec::with_capacity(outputs.len());
+        let (mut published, mut duplicates) = (0, 0);
+        let mut outputs = outputs.into_iter().peekable();
+        while outputs.peek().is_some() {
+            // A window at a time: a page never holds more than PUBLISH_WINDOW ack permits of the
+            // shared JetStream context, so pages in flight cannot starve each other (see
+            // `ack_capacity`); within a window the publishes are pipelined.
+            let (p, d) = self
+                .publish_window(outputs.by_ref().take(PUBLISH_WINDOW))
+                .await?;
+            published += p;
+            duplicates += d;
+        }
+        Ok((published, duplicates))
+    }
+
+    async fn publish_window(
+        &self,
+        outputs: impl Iterator<Item = Outbound>,
+    ) -> Result<(usize, usize), TransientError> {
+        let mut pending = Vec::with_capacity(PUBLISH_WINDOW);
         for o in outputs {
             let subject = o.subject.clone();
             let topic = topic_label(&self.pipeline.topics, &o.subject);
