@@ -277,7 +277,11 @@ async fn connect(server: &NatsServer) -> (async_nats::Client, jetstream::Context
     let client = async_nats::connect(server.url())
         .await
         .expect("connect to the bench server");
-    let js = jetstream::new(client.clone());
+    // Room for 64 pages of a few hundred outputs each awaiting PubAcks at once: the default
+    // of 5,000 makes B0's concurrent pages wait on each other forever on 256 KiB pages.
+    let js = jetstream::ContextBuilder::new()
+        .max_ack_inflight(1 << 17)
+        .build(client.clone());
     (client, js)
 }
 
