@@ -175,7 +175,7 @@ async fn respond(
     max_payload: usize,
     state: &ServiceState,
 ) {
-    let headers = header_pairs(request.message.headers.as_ref());
+    let headers = super::worker::header_pairs(request.message.headers.as_ref());
     let payload = request.message.payload.clone();
     let result = if payload.len() <= INLINE_MAX_BYTES {
         catch(|| answer(&headers, &payload, limits, max_payload))
@@ -232,18 +232,6 @@ fn internal(msg: &str) -> Rejection {
         reason: format!("processing panicked: {msg}"),
         status: 500,
     }
-}
-
-fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
-    headers
-        .into_iter()
-        .flat_map(|h| h.iter())
-        .flat_map(|(name, values)| {
-            values
-                .iter()
-                .map(move |v| (name.to_string(), v.as_str().to_owned()))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -426,7 +426,7 @@ fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {
 }
 
 /// Header pairs in a stable order (by name, values in received order).
-fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
+pub(super) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = headers
         .into_iter()
         .flat_map(|h| h.iter())
