@@ -72,6 +72,8 @@ enum System {
     B0,
     B1,
     Pagewire,
+    /// Two pagewire replicas bound to the same durable consumer.
+    PagewireTwo,
 }
 
 impl System {
@@ -80,6 +82,7 @@ impl System {
             System::B0 => "B0 async-nats",
             System::B1 => "B1 pass-through",
             System::Pagewire => "pagewire",
+            System::PagewireTwo => "pagewire x2",
         }
     }
 }
@@ -505,7 +508,7 @@ async fn run_b0(
 }
 
 struct Running {
-    child: Option<Child>,
+    children: Vec<Child>,
     b0: Option<(
         tokio::task::JoinHandle<()>,
         tokio_util::sync::CancellationToken,
@@ -524,22 +527,23 @@ async fn start(
             let (js, w2, c) = (js.clone(), w.clone(), cancel.clone());
             let handle = tokio::spawn(async move { run_b0(js, &w2, None, c).await });
             Running {
-                child: None,
+                children: Vec::new(),
                 b0: Some((handle, cancel)),
             }
         }
-        System::B1 | System::Pagewire => {
-            let child = spawn_service(server, system == System::B1);
-            Running {
-                child: Some(child),
-                b0: None,
-            }
-        }
+        System::B1 | System::Pagewire => Running {
+            children: vec![spawn_service(server, system == System::B1)],
+            b0: None,
+        },
+        System::PagewireTwo => Running {
+            children: vec![spawn_service(server, false), spawn_service(server, false)],
+            b0: None,
+        },
     }
 }
 
 async fn finish(running: Running) {
-    if let Some(child) = running.child {
+    for child in running.children {
         tokio::task::spawn_blocking(move || stop(child))
             .await
             .expect("stop");
@@ -574,12 +578,19 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
     let nats_pid = server.pid().expect("server pid");
     let running = start(system, &server, &js, w).await;
     let self_pid = std::process::id();
-    let pid = running.child.as_ref().map_or(self_pid, Child::id);
-    let (cpu0, nats0, t0) = (cpu_seconds(pid), cpu_seconds(nats_pid), Instant::now());
+    let pids: Vec<u32> = if running.children.is_empty() {
+        vec![self_pid]
+    } else {
+        running.children.iter().map(Child::id).collect()
+    };
+    let cpu = |pids: &[u32]| pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>();
+    let (cpu0, nats0, t0) = (cpu(&pids), cpu_seconds(nats_pid), Instant::now());
     let drained = wait_drained(&js, consumer_name(system), Duration::from_secs(600)).await;
     let seconds = t0.elapsed().as_secs_f64();
     assert!(drained, "{} did not drain {pages} pages", system.name());
-    let (cpu1, nats1, rss) = (cpu_seconds(pid), cpu_seconds(nats_pid), peak_rss_mb(pid));
+    // peak RSS of the largest replica
+    let rss = pids.iter().map(|&p| peak_rss_mb(p)).fold(0.0, f64::max);
+    let (cpu1, nats1) = (cpu(&pids), cpu_seconds(nats_pid));
     finish(running).await;
     let (mut bytes_in, mut bytes_out, mut outputs) = (0usize, 0usize, 0usize);
     for i in 0..pages {
@@ -754,7 +765,81 @@ fn print_table(w: &str, rows: &[Figures]) {
             pw.pages_per_s / b1.pages_per_s,
             b1.articles_per_s / b0.articles_per_s
         );
+        if let Some(two) = find(System::PagewireTwo) {
+            println!(
+                "pagewire x2 / pagewire = {:.2} pages/s",
+                two.pages_per_s / pw.pages_per_s
+            );
+        }
     }
+}
+
+/// `--soak SECS`: one replica under a steady offered load (seed pages at `--rate`, default 200
+/// pages/s); prints pagewire's resident set every 10 s. Streams are capped at 512 MB each
+/// (discard old) so the broker's disk stays bounded over a long soak.
+async fn soak(seconds: u64, rate: f64) {
+    let server = NatsServer::start();
+    let (_client, js) = connect(&server).await;
+    provision(&js).await;
+    for name in [
+        "PAGES",
+        "ARTICLES_SEARCH",
+        "ARTICLES_ARCHIVE",
+        "ARTICLES_ALERT",
+        "PAGES_ARCHIVE",
+        "PAGES_DLQ",
+    ] {
+        let mut stream = js.get_stream(name).await.expect("stream");
+        let mut config = stream.info().await.expect("stream info").config.clone();
+        config.max_bytes = 512 << 20;
+        js.update_stream(config).await.expect("cap stream");
+    }
+    let w = Arc::new(Workload {
+        name: "soak",
+        bodies: vec![(plan_of(SEED), 1)],
+    });
+    let running = start(System::Pagewire, &server, &js, &w).await;
+    let pid = running.children[0].id();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let start_at = Instant::now();
+    let mut next_report = Duration::ZERO;
+    let mut i = 0usize;
+    println!("| t (s) | pages sent | RSS (MB) | peak RSS (MB) |\n|---|---|---|---|");
+    let mut acks = futures::stream::FuturesUnordered::new();
+    while start_at.elapsed() < Duration::from_secs(seconds) {
+        ticker.tick().await;
+        let body = w.body(i);
+        let headers = header_map(&page_headers(i, None));
+        let ack = js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                headers,
+                body.text.as_bytes().to_vec().into(),
+            )
+            .await
+            .expect("publish");
+        acks.push(std::future::IntoFuture::into_future(ack));
+        while let Some(Some(r)) = futures::FutureExt::now_or_never(acks.next()) {
+            r.expect("page stored");
+        }
+        i += 1;
+        if start_at.elapsed() >= next_report {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let rss = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0);
+            println!(
+                "| {} | {i} | {rss:.1} | {:.1} |",
+                next_report.as_secs(),
+                peak_rss_mb(pid)
+            );
+            next_report += Duration::from_secs(10);
+        }
+    }
+    finish(running).await;
 }
 
 fn main() {
@@ -793,6 +878,17 @@ fn main() {
         }
     };
     let latency_workloads = ["seed page (9.4 KiB)", "mix"];
+    if let Some(secs) = value("--soak").and_then(|s| s.parse::<u64>().ok()) {
+        let rate = value("--rate")
+            .and_then(|r| r.parse::<f64>().ok())
+            .unwrap_or(200.0);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(soak(secs, rate));
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -809,9 +905,21 @@ fn main() {
         let w = Arc::new(w);
         let pages = pages_for(&w);
         let mut rows = Vec::new();
-        for system in [System::B0, System::B1, System::Pagewire] {
+        for system in [
+            System::B0,
+            System::B1,
+            System::Pagewire,
+            System::PagewireTwo,
+        ] {
+            // two replicas: where scaling out is asked about (seed, mix; every workload in --long)
+            if system == System::PagewireTwo && !(long || latency_workloads.contains(&w.name)) {
+                continue;
+            }
             let mut f = runtime.block_on(throughput(system, &w, pages));
-            if !smoke && (long || latency_workloads.contains(&w.name)) {
+            if !smoke
+                && system != System::PagewireTwo
+                && (long || latency_workloads.contains(&w.name))
+            {
                 for load in [0.5, 0.8] {
                     let rate = f.pages_per_s * load;
                     let n = ((rate * 4.0) as usize).clamp(200, 5_000);
