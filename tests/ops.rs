@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,38 +29,16 @@ use pagewire::proto::{Page, RawPage};
 use pagewire::service::{self, ServiceState};
 use support::{http_get, NatsServer};
 
-const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
 const PUBLICATION: &str = "baotou-daily";
 const WAIT: Duration = Duration::from_secs(30);
 
-fn manifest(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
+use support::checker::{manifest, seed};
 
-fn seed() -> Vec<u8> {
-    std::fs::read(manifest(SEED)).expect("seed fixture")
-}
-
+/// The shared test environment plus a fast consumer-lag poll for the metrics tests.
 fn test_env(server: &NatsServer, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = [
-        ("PAGEWIRE_NATS__SERVERS", server.url()),
-        ("PAGEWIRE_NATS__REQUEST_TIMEOUT", "2s".into()),
-        ("PAGEWIRE_NATS__RECONNECT_DELAY_MAX", "500ms".into()),
-        ("PAGEWIRE_INPUT__ACK_WAIT", "3s".into()),
-        ("PAGEWIRE_INPUT__PULL_EXPIRES", "500ms".into()),
-        ("PAGEWIRE_RETRY__NAK_INITIAL", "100ms".into()),
-        ("PAGEWIRE_RETRY__NAK_MAX", "1s".into()),
-        ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "15s".into()),
-        ("PAGEWIRE_LOG__FILTER", "warn,pagewire=info".into()),
-        ("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0".into()),
-        ("PAGEWIRE_METRICS__CONSUMER_POLL_INTERVAL", "100ms".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
+    let mut env = support::checker::test_env(&server.url(), extra);
+    env.entry("PAGEWIRE_METRICS__CONSUMER_POLL_INTERVAL".to_owned())
+        .or_insert_with(|| "100ms".to_owned());
     env
 }
 
