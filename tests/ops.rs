@@ -688,21 +688,8 @@ async fn srv_ping_info_and_stats_show_the_parse_endpoint_of_every_replica() {
 async fn pagewire_run_serves_the_probes_on_http_listen_and_stops_on_sigterm() {
     let server = NatsServer::start();
     let addr = format!("127.0.0.1:{}", support::free_port());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log = dir.path().join("pagewire.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagewire"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(manifest("deploy/pagewire.toml"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"));
-    for (k, v) in test_env(&server, &[("PAGEWIRE_HTTP__LISTEN", &addr)]) {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn pagewire run");
-    let guard = KillOnDrop(child.id());
-    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let svc = support::checker::ChildService::start(&server, &[("PAGEWIRE_HTTP__LISTEN", &addr)]);
+    let read_log = || svc.log();
 
     let deadline = Instant::now() + WAIT;
     loop {
@@ -729,33 +716,8 @@ async fn pagewire_run_serves_the_probes_on_http_listen_and_stops_on_sigterm() {
     assert!(body.contains("pagewire_build_info{"), "{body}");
     assert!(read_log().contains("serving /healthz"), "{}", read_log());
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit:\n{}", read_log());
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
-    drop(guard);
-    assert!(status.success(), "{status}\n{}", read_log());
-}
-
-/// Kills a child process by id when a test fails before it exits.
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.0.to_string()])
-            .stderr(Stdio::null())
-            .status();
-    }
+    // SIGTERM: drains and exits 0 (asserted by `terminate`)
+    svc.terminate().await;
 }
 
 #[test]
