@@ -15,6 +15,29 @@ use pagewire::proto::{PageFormat, RawPage};
 pub struct Args {
     /// The page file (markdown, plain text or HTML).
     pub file: PathBuf,
+    /// Print position; what is not given is read from the file name.
+    #[command(flatten)]
+    pub position: PositionArgs,
+    /// How the file is written; sniffed from its extension and contents when absent.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Output encoding.
+    #[arg(long, value_enum, default_value_t = Output::Json)]
+    pub output: Output,
+    /// One line of JSON instead of pretty-printed.
+    #[arg(long)]
+    pub compact: bool,
+    /// Include the raw page text in the output.
+    #[arg(long)]
+    pub include_content: bool,
+    /// Largest page accepted, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    pub max_bytes: usize,
+}
+
+/// Print-position flags shared by `parse` and `publish`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PositionArgs {
     /// Publication slug; inferred from a file name like `<publication>-<YYYY-MM-DD>-p<NN>.md`.
     #[arg(long)]
     pub publication: Option<String>,
@@ -33,21 +56,6 @@ pub struct Args {
     /// Edition, e.g. `morning`.
     #[arg(long)]
     pub edition: Option<String>,
-    /// How the file is written; sniffed from its extension and contents when absent.
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// Output encoding.
-    #[arg(long, value_enum, default_value_t = Output::Json)]
-    pub output: Output,
-    /// One line of JSON instead of pretty-printed.
-    #[arg(long)]
-    pub compact: bool,
-    /// Include the raw page text in the output.
-    #[arg(long)]
-    pub include_content: bool,
-    /// Largest page accepted, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_bytes)]
-    pub max_bytes: usize,
 }
 
 /// Input format names on the command line.
@@ -129,9 +137,9 @@ pub fn raw_page_from_file(args: &Args) -> anyhow::Result<RawPage> {
         )
     })?;
     let named = infer_from_name(&args.file);
-    let publication = args.publication.clone().or(named.publication);
-    let issue_date = args.issue_date.clone().or(named.issue_date);
-    let page = args.page.or(named.page);
+    let publication = args.position.publication.clone().or(named.publication);
+    let issue_date = args.position.issue_date.clone().or(named.issue_date);
+    let page = args.position.page.or(named.page);
     let (Some(publication), Some(issue_date), Some(page)) = (publication, issue_date, page) else {
         bail!(
             "invalid_metadata: need --publication, --issue-date and --page (or a file name like <publication>-<YYYY-MM-DD>-p<NN>.md)"
@@ -157,10 +165,10 @@ pub fn raw_page_from_file(args: &Args) -> anyhow::Result<RawPage> {
     Ok(RawPage {
         publication,
         issue_date,
-        edition: args.edition.clone().unwrap_or_default(),
+        edition: args.position.edition.clone().unwrap_or_default(),
         page_number: page,
-        page_label: args.page_label.clone().unwrap_or_default(),
-        page_name: args.page_name.clone().unwrap_or_default(),
+        page_label: args.position.page_label.clone().unwrap_or_default(),
+        page_name: args.position.page_name.clone().unwrap_or_default(),
         format: format as i32,
         content,
         source_uri: format!("file://{}", args.file.display()),

@@ -40,24 +40,9 @@ pub struct Args {
     /// Page files, or directories to search for `.md`, `.markdown` and `.txt` files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Publication slug (default: from the file name `<publication>-<YYYY-MM-DD>-p<NN>.md`).
-    #[arg(long)]
-    pub publication: Option<String>,
-    /// Issue date YYYY-MM-DD (default: from the file name).
-    #[arg(long)]
-    pub issue_date: Option<String>,
-    /// Page number (default: from the file name).
-    #[arg(long)]
-    pub page: Option<u32>,
-    /// Page label as printed, e.g. A5.
-    #[arg(long)]
-    pub page_label: Option<String>,
-    /// Page name (版名).
-    #[arg(long)]
-    pub page_name: Option<String>,
-    /// Edition.
-    #[arg(long)]
-    pub edition: Option<String>,
+    /// Print position; what is not given is read from each file name.
+    #[command(flatten)]
+    pub position: crate::cli::parse::PositionArgs,
     /// Wire format.
     #[arg(long, value_enum, default_value = "protobuf")]
     pub format: Format,
@@ -150,16 +135,19 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
     let bytes = std::fs::read(file).context("reading")?;
     let from_name = position_from_file_name(file);
     let publication = args
+        .position
         .publication
         .clone()
         .or_else(|| from_name.as_ref().map(|p| p.0.clone()))
         .context("no --publication and none in the file name")?;
     let issue_date = args
+        .position
         .issue_date
         .clone()
         .or_else(|| from_name.as_ref().map(|p| p.1.clone()))
         .context("no --issue-date and none in the file name")?;
     let page = args
+        .position
         .page
         .or_else(|| from_name.as_ref().map(|p| p.2))
         .context("no --page and none in the file name")?;
@@ -174,7 +162,7 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
         Some("md" | "markdown")
     );
     let source_uri = format!("file://{}", file.display());
-    let edition = args.edition.clone().unwrap_or_default();
+    let edition = args.position.edition.clone().unwrap_or_default();
     let content_hash = blake3::hash(&bytes).to_hex();
     let msg_id = format!(
         "raw:{publication}/{issue_date}/{}/{page}:{}",
@@ -195,9 +183,9 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
             headers.insert(HEADER_ISSUE_DATE, issue_date.as_str());
             headers.insert(HEADER_PAGE, page.to_string().as_str());
             for (name, value) in [
-                (HEADER_PAGE_LABEL, &args.page_label),
-                (HEADER_PAGE_NAME, &args.page_name),
-                (HEADER_EDITION, &args.edition),
+                (HEADER_PAGE_LABEL, &args.position.page_label),
+                (HEADER_PAGE_NAME, &args.position.page_name),
+                (HEADER_EDITION, &args.position.edition),
             ] {
                 if let Some(v) = value {
                     headers.insert(name, v.as_str());
@@ -213,8 +201,8 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
                 issue_date,
                 edition,
                 page_number: page,
-                page_label: args.page_label.clone().unwrap_or_default(),
-                page_name: args.page_name.clone().unwrap_or_default(),
+                page_label: args.position.page_label.clone().unwrap_or_default(),
+                page_name: args.position.page_name.clone().unwrap_or_default(),
                 format: if markdown {
                     PageFormat::Markdown
                 } else {
