@@ -63,6 +63,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// What `/metrics` reads from the broker.
     pub metrics: MetricsSettings,
+    /// Cross-page references: stitching jumped articles, linking see-also pointers.
+    pub stitch: StitchSettings,
     /// Benchmark baselines; never set in production.
     pub bench: BenchSettings,
 }
@@ -204,6 +206,53 @@ impl Settings {
                     format!("output.{name}.subject_prefix"),
                     "overlaps input.subjects: pagewire would consume its own output",
                 ));
+            }
+        }
+        let st = &self.stitch;
+        if st.enabled {
+            stream_name("stitch.timer_stream", &st.timer_stream)?;
+            stream_name("stitch.timer_consumer", &st.timer_consumer)?;
+            subject_token_path("stitch.timer_subject_prefix", &st.timer_subject_prefix)?;
+            if !streams.insert(st.timer_stream.clone()) {
+                return Err(invalid(
+                    "stitch.timer_stream",
+                    format!("stream {} is already used by a topic", st.timer_stream),
+                ));
+            }
+            let wildcard = format!("{}.>", st.timer_subject_prefix);
+            let outputs = o.topics().map(|(_, t)| format!("{}.>", t.subject_prefix));
+            if i.subjects
+                .iter()
+                .chain(&outputs)
+                .any(|s| filters_overlap(s, &wildcard))
+            {
+                return Err(invalid(
+                    "stitch.timer_subject_prefix",
+                    "overlaps input.subjects or an output topic",
+                ));
+            }
+            if st.bucket.is_empty()
+                || !st
+                    .bucket
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(invalid(
+                    "stitch.bucket",
+                    format!(
+                        "{:?} is not a bucket name (letters, digits, _ and -)",
+                        st.bucket
+                    ),
+                ));
+            }
+            if st.timeout.is_zero() || st.retention <= st.timeout {
+                return Err(invalid(
+                    "stitch.timeout",
+                    "must be above zero and below stitch.retention",
+                ));
+            }
+            if st.max_pages_per_issue == 0 || st.max_pages_per_issue > 5000 {
+                return Err(invalid("stitch.max_pages_per_issue", "must be 1..=5000"));
             }
         }
         if o.replicas == 0 || o.replicas > 5 {
@@ -559,6 +608,8 @@ pub struct OutputSettings {
     pub pages: TopicSettings,
     /// Dead letters: input pagewire could not process.
     pub dlq: TopicSettings,
+    /// Jumps whose partner did not arrive within `stitch.timeout` (`UnresolvedJump` events).
+    pub unresolved: TopicSettings,
 }
 
 impl Default for OutputSettings {
@@ -577,19 +628,21 @@ impl Default for OutputSettings {
             alert: topic("articles.alert", "ARTICLES_ALERT"),
             pages: topic("pages.archive", "PAGES_ARCHIVE"),
             dlq: topic("pages.dlq", "PAGES_DLQ"),
+            unresolved: topic("articles.unresolved", "ARTICLES_UNRESOLVED"),
         }
     }
 }
 
 impl OutputSettings {
     /// Every output topic with its config section name.
-    pub fn topics(&self) -> [(&'static str, &TopicSettings); 5] {
+    pub fn topics(&self) -> [(&'static str, &TopicSettings); 6] {
         [
             ("search", &self.search),
             ("archive", &self.archive),
             ("alert", &self.alert),
             ("pages", &self.pages),
             ("dlq", &self.dlq),
+            ("unresolved", &self.unresolved),
         ]
     }
 }
@@ -760,6 +813,51 @@ impl Default for ShutdownSettings {
     fn default() -> Self {
         Self {
             drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Cross-page references (README, "Cross-page references"): the state lives in a JetStream
+/// key-value bucket and the timeouts in a stream, so any replica can finish what another began.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StitchSettings {
+    /// Stitch jumped articles and link see-also pointers. Off: every article is published as
+    /// parsed, once, with revision 0.
+    pub enabled: bool,
+    /// Key-value bucket holding each issue's index and each page's parsed record.
+    pub bucket: String,
+    /// How long issue state is kept (the bucket's max age): pages of one issue arriving further
+    /// apart are not stitched to each other.
+    #[serde(with = "duration")]
+    pub retention: Duration,
+    /// A half whose partner has not arrived after this long is reported unresolved: re-published
+    /// with the warning `unresolved_jump`, and an `UnresolvedJump` event is sent. A partner
+    /// arriving later still stitches.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// Stream carrying one timer message per waiting half, and the subject prefix it captures.
+    pub timer_stream: String,
+    /// Subject prefix of timer messages (`<prefix>.<publication>`).
+    pub timer_subject_prefix: String,
+    /// Durable consumer of the timer stream, shared by all replicas.
+    pub timer_consumer: String,
+    /// Most pages of one issue (publication, date, edition) stitching follows; more pages are
+    /// published as parsed and counted in `pagewire_stitch_skipped_total{reason="issue_full"}`.
+    pub max_pages_per_issue: usize,
+}
+
+impl Default for StitchSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bucket: "pagewire_stitch".to_owned(),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            timeout: Duration::from_secs(600),
+            timer_stream: "PAGEWIRE_TIMERS".to_owned(),
+            timer_subject_prefix: "pagewire.timers".to_owned(),
+            timer_consumer: "pagewire-timers".to_owned(),
+            max_pages_per_issue: 1000,
         }
     }
 }

@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod proto;
 pub mod route;
 pub mod service;
+pub mod stitch;

@@ -6,6 +6,7 @@ use crate::alert::AlertRules;
 use crate::config::Settings;
 use crate::envelope::{self, Incoming, InputError};
 use crate::parse::{self, Limits};
+use crate::proto::{Page, RawPage};
 use crate::route::{self, Outbound, Topics};
 
 /// Everything needed to turn an input into outputs; built once at start.
@@ -21,6 +22,9 @@ pub struct Pipeline {
     pub max_payload: usize,
     /// What turns a page into outputs.
     pub mode: Mode,
+    /// Leave routing to the stitcher: [`Processed::parsed`] carries the page instead of
+    /// [`Processed::outputs`].
+    pub stitch: bool,
 }
 
 /// What turns a page into outputs.
@@ -50,6 +54,8 @@ impl Pipeline {
             } else {
                 Mode::Parse
             },
+            // The service turns this on once it has the stitch state at hand.
+            stitch: false,
         }
     }
 
@@ -67,6 +73,16 @@ impl Pipeline {
             Mode::Parse => {
                 let page = parse::parse_page(&raw, &self.limits).map_err(|e| reject(e.into()))?;
                 let articles = page.articles.len();
+                if self.stitch {
+                    return Ok(Processed {
+                        publication: raw.publication.clone(),
+                        issue_date: raw.issue_date.clone(),
+                        page_number: raw.page_number,
+                        articles,
+                        outputs: Vec::new(),
+                        parsed: Some(Box::new((raw, page))),
+                    });
+                }
                 (
                     articles,
                     route::route_page(&raw, page, &self.topics, &self.alerts),
@@ -78,16 +94,22 @@ impl Pipeline {
                 (outputs.len(), outputs)
             }
         };
-        for o in &outputs {
-            o.check_size(self.max_payload).map_err(reject)?;
-        }
+        self.check_sizes(&outputs).map_err(reject)?;
         Ok(Processed {
             publication: raw.publication,
             issue_date: raw.issue_date,
             page_number: raw.page_number,
             articles,
             outputs,
+            parsed: None,
         })
+    }
+
+    /// Fails with `output_too_large` when an output cannot pass the broker.
+    pub fn check_sizes(&self, outputs: &[Outbound]) -> Result<(), InputError> {
+        outputs
+            .iter()
+            .try_for_each(|o| o.check_size(self.max_payload))
     }
 }
 
@@ -104,6 +126,8 @@ pub struct Processed {
     pub articles: usize,
     /// Messages to publish, in order.
     pub outputs: Vec<Outbound>,
+    /// With stitching: the page and its parse, routed once its references are resolved.
+    pub parsed: Option<Box<(RawPage, Page)>>,
 }
 
 /// An input that cannot be processed, with what is known of where it belongs.

@@ -11,7 +11,8 @@ use prost::Message as _;
 use crate::alert::{lead_story_id, AlertRules};
 use crate::config::OutputSettings;
 use crate::envelope::InputError;
-use crate::proto::{ArticleKind, DeadLetter, Page, RawPage};
+use crate::proto::{ArticleKind, DeadLetter, Page, RawPage, UnresolvedJump};
+use crate::stitch::{Composed, Plan};
 
 /// `Content-Type` of every output.
 pub const PROTOBUF: &str = "application/protobuf";
@@ -27,6 +28,9 @@ pub const HEADER_ARTICLE_VERSION: &str = "Pagewire-Article-Version";
 pub const HEADER_KIND: &str = "Pagewire-Kind";
 /// Header with the dead letter's error code (dead-letter topic).
 pub const HEADER_ERROR_CODE: &str = "Pagewire-Error-Code";
+/// Header with the article's revision (article topics, when stitching is on): a consumer keeps
+/// the highest revision per id.
+pub const HEADER_REVISION: &str = "Pagewire-Revision";
 /// The JetStream deduplication header.
 pub const HEADER_MSG_ID: &str = "Nats-Msg-Id";
 
@@ -40,6 +44,10 @@ pub mod type_name {
     pub const DEAD_LETTER: &str = "pagewire.v1.DeadLetter";
     /// `RawPage`.
     pub const RAW_PAGE: &str = "pagewire.v1.RawPage";
+    /// `UnresolvedJump`.
+    pub const UNRESOLVED_JUMP: &str = "pagewire.v1.UnresolvedJump";
+    /// A timer message (JSON, internal to pagewire).
+    pub const TIMER: &str = "pagewire.timer";
 }
 
 /// The subject prefixes of the output topics.
@@ -55,6 +63,8 @@ pub struct Topics {
     pub pages: String,
     /// Dead letters.
     pub dlq: String,
+    /// Unresolved-jump events.
+    pub unresolved: String,
 }
 
 impl From<&OutputSettings> for Topics {
@@ -65,6 +75,7 @@ impl From<&OutputSettings> for Topics {
             alert: o.alert.subject_prefix.clone(),
             pages: o.pages.subject_prefix.clone(),
             dlq: o.dlq.subject_prefix.clone(),
+            unresolved: o.unresolved.subject_prefix.clone(),
         }
     }
 }
@@ -210,49 +221,172 @@ pub fn route_page(
     topics: &Topics,
     alerts: &AlertRules,
 ) -> Vec<Outbound> {
-    let publication = &raw.publication;
     let articles = std::mem::take(&mut page.articles);
     let lead = lead_story_id(raw.page_number, &articles);
     let mut out = Vec::with_capacity(articles.len() * 3 + 1);
     for article in &articles {
-        // one encoding shared by every topic's message (Bytes clones are reference counts)
-        let payload = Bytes::from(article.encode_to_vec());
-        let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
-        let with_article_headers = |mut o: Outbound| {
-            o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
+        let hits = alerts.matches(article, lead);
+        push_article(
+            &mut out,
+            article,
+            is_searchable(article.kind),
+            &hits,
+            &raw.publication,
+            topics,
+        );
+    }
+    out.push(page_message(raw, page, &articles, topics));
+    out
+}
+
+/// Every message for one parsed page once its cross-page references are resolved ([`Plan`]):
+/// the page's own articles as composed (alerts as for [`route_page`]), then the updates of
+/// other pages' articles (archive, and search where the plan says; never alerts: the alert
+/// topic hears of an article when its own page is read), then the page-level message.
+pub fn route_plan(
+    raw: &RawPage,
+    mut page: Page,
+    plan: &Plan,
+    topics: &Topics,
+    alerts: &AlertRules,
+) -> Vec<Outbound> {
+    let articles = std::mem::take(&mut page.articles);
+    let lead = lead_story_id(raw.page_number, &articles);
+    let mut out = Vec::with_capacity((plan.own.len() + plan.updates.len()) * 3 + 1);
+    for c in &plan.own {
+        let hits = alerts.matches(&c.article, lead);
+        push_article(
+            &mut out,
+            &c.article,
+            c.search,
+            &hits,
+            &raw.publication,
+            topics,
+        );
+    }
+    for c in &plan.updates {
+        push_article(
+            &mut out,
+            &c.article,
+            c.search,
+            &[],
+            &raw.publication,
+            topics,
+        );
+    }
+    out.push(page_message(raw, page, &articles, topics));
+    out
+}
+
+/// The messages of a half reported unresolved: the updated articles (archive, search where
+/// the plan says) and the event on the unresolved topic.
+pub fn route_unresolved(
+    publication: &str,
+    updates: &[Composed],
+    event: Option<&UnresolvedJump>,
+    topics: &Topics,
+) -> Vec<Outbound> {
+    let mut out = Vec::with_capacity(updates.len() * 2 + 1);
+    for c in updates {
+        push_article(&mut out, &c.article, c.search, &[], publication, topics);
+    }
+    if let Some(e) = event {
+        let mut o = Outbound::new(
+            format!("{}.{publication}", topics.unresolved),
+            type_name::UNRESOLVED_JUMP,
+            format!("unresolved:{}:{}", e.article_id, e.article_version),
+            e.encode_to_vec(),
+        );
+        o.headers.push((HEADER_ARTICLE_ID, e.article_id.clone()));
+        o.headers.push((HEADER_REVISION, e.revision.to_string()));
+        out.push(o);
+    }
+    out
+}
+
+/// The timer message of a half waiting for its partner: `<prefix>.<publication>`, body the
+/// JSON [`Timer`]. One per half and page version (its `Nats-Msg-Id`), so a redelivered page
+/// starts no second timer.
+pub fn timer_message(prefix: &str, timer: &Timer, record: &str) -> Outbound {
+    let body = serde_json::to_vec(timer).unwrap_or_default();
+    Outbound::new(
+        format!("{prefix}.{}", timer.publication),
+        type_name::TIMER,
+        format!("timer:{}:{record}", timer.article_id),
+        body,
+    )
+}
+
+/// A waiting half, as its timer message carries it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Timer {
+    /// Publication slug.
+    pub publication: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// Edition, empty for the only one.
+    #[serde(default)]
+    pub edition: String,
+    /// Id of the waiting article.
+    pub article_id: String,
+}
+
+/// Archive, search (if `search`) and alert (if `hits`) messages of one article; the payload
+/// is encoded once and shared (Bytes clones are reference counts).
+fn push_article(
+    out: &mut Vec<Outbound>,
+    article: &crate::proto::Article,
+    search: bool,
+    hits: &[&str],
+    publication: &str,
+    topics: &Topics,
+) {
+    let payload = Bytes::from(article.encode_to_vec());
+    let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
+    let with_article_headers = |mut o: Outbound| {
+        o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
+        o.headers
+            .push((HEADER_ARTICLE_VERSION, article.version.clone()));
+        o.headers.push((HEADER_KIND, kind_name(article.kind)));
+        if article.revision > 0 {
             o.headers
-                .push((HEADER_ARTICLE_VERSION, article.version.clone()));
-            o.headers.push((HEADER_KIND, kind_name(article.kind)));
-            o
-        };
+                .push((HEADER_REVISION, article.revision.to_string()));
+        }
+        o
+    };
+    out.push(with_article_headers(Outbound::new(
+        format!("{}.{publication}", topics.archive),
+        type_name::ARTICLE,
+        id_of("archive"),
+        payload.clone(),
+    )));
+    if search {
         out.push(with_article_headers(Outbound::new(
-            format!("{}.{publication}", topics.archive),
+            format!("{}.{publication}", topics.search),
             type_name::ARTICLE,
-            id_of("archive"),
+            id_of("search"),
             payload.clone(),
         )));
-        if is_searchable(article.kind) {
-            out.push(with_article_headers(Outbound::new(
-                format!("{}.{publication}", topics.search),
-                type_name::ARTICLE,
-                id_of("search"),
-                payload.clone(),
-            )));
-        }
-        let hits = alerts.matches(article, lead);
-        if !hits.is_empty() {
-            let mut o = with_article_headers(Outbound::new(
-                format!("{}.{publication}", topics.alert),
-                type_name::ARTICLE,
-                id_of("alert"),
-                payload,
-            ));
-            o.headers.push((HEADER_ALERT, hits.join(", ")));
-            out.push(o);
-        }
     }
+    if !hits.is_empty() {
+        let mut o = with_article_headers(Outbound::new(
+            format!("{}.{publication}", topics.alert),
+            type_name::ARTICLE,
+            id_of("alert"),
+            payload,
+        ));
+        o.headers.push((HEADER_ALERT, hits.join(", ")));
+        out.push(o);
+    }
+}
 
-    // The archive's record of the page: ids instead of articles, the raw text and its hash.
+/// The archive's record of the page: ids instead of articles, the raw text and its hash.
+fn page_message(
+    raw: &RawPage,
+    mut page: Page,
+    articles: &[crate::proto::Article],
+    topics: &Topics,
+) -> Outbound {
     if page.article_ids.is_empty() {
         page.article_ids = articles.iter().map(|a| a.id.clone()).collect();
     }
@@ -267,13 +401,12 @@ pub fn route_page(
         page.attributes = raw.attributes.clone();
     }
     let msg_id = format!("{}:{}:pages", page_id(raw), page.content_hash);
-    out.push(Outbound::new(
-        format!("{}.{publication}", topics.pages),
+    Outbound::new(
+        format!("{}.{}", topics.pages, raw.publication),
         type_name::PAGE,
         msg_id,
         page.encode_to_vec(),
-    ));
-    out
+    )
 }
 
 /// Where and what a rejected input was, for its dead letter.

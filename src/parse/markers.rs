@@ -182,6 +182,7 @@ fn reference(kind: PageReferenceKind, label: &str, text: &str, jump: &str) -> Pa
         page_label: label.to_owned(),
         text: text.trim().to_owned(),
         jump_word: jump.to_uppercase(),
+        ..Default::default()
     }
 }
 

@@ -797,6 +797,7 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
         char_count,
         warnings,
         dateline,
+        ..Default::default()
     };
     article.version = version_of(&article);
     Some(article)

@@ -102,6 +102,23 @@ pub struct Metrics {
     parse_requests: Family<OutcomeLabel, Counter>,
     /// `pagewire_build_info{version,git_commit}`: always 1.
     build_info: Family<BuildLabels, Gauge>,
+    /// `pagewire_stitched_total`: jumped articles stitched from their parts.
+    stitched: Counter,
+    /// `pagewire_linked_total`: see-also pointers linked to the article they announce.
+    linked: Counter,
+    /// `pagewire_unresolved_jumps_total`: halves reported unresolved (orphaned) at the timeout.
+    unresolved: Counter,
+    /// `pagewire_stitch_skipped_total{reason}`: pages published without stitching.
+    stitch_skipped: Family<ReasonLabel, Counter>,
+    /// `pagewire_stitch_conflicts_total`: issue-index writes lost to another writer and retried.
+    stitch_conflicts: Counter,
+}
+
+/// Why a page was not stitched.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    /// `issue_full`, `record_too_large`.
+    reason: &'static str,
 }
 
 impl fmt::Debug for Metrics {
@@ -141,6 +158,11 @@ impl Metrics {
             reconnects: Counter::default(),
             parse_requests: Family::default(),
             build_info: Family::default(),
+            stitched: Counter::default(),
+            linked: Counter::default(),
+            unresolved: Counter::default(),
+            stitch_skipped: Family::default(),
+            stitch_conflicts: Counter::default(),
         };
         r.register(
             "pages",
@@ -224,6 +246,34 @@ impl Metrics {
             "Version and git commit of the running binary (always 1)",
             m.build_info.clone(),
         );
+        r.register(
+            "stitched",
+            "Jumped articles stitched from their printed parts (a new stitched version published)",
+            m.stitched.clone(),
+        );
+        r.register(
+            "linked",
+            "See-also pointers (teasers, photo stories) linked to the article they announce",
+            m.linked.clone(),
+        );
+        r.register(
+            "unresolved_jumps",
+            "Jump halves reported unresolved (orphaned): no partner within stitch.timeout",
+            m.unresolved.clone(),
+        );
+        r.register(
+            "stitch_skipped",
+            "Pages published without stitching, by reason: issue_full, record_too_large",
+            m.stitch_skipped.clone(),
+        );
+        r.register(
+            "stitch_conflicts",
+            "Issue-index writes that lost a compare-and-set to another writer and were retried",
+            m.stitch_conflicts.clone(),
+        );
+        for reason in ["issue_full", "record_too_large"] {
+            let _ = m.stitch_skipped.get_or_create(&ReasonLabel { reason });
+        }
         // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the
         // first scrape on.
         for outcome in ["published", "dead_lettered", "retried"] {
@@ -310,6 +360,28 @@ impl Metrics {
         self.parse_requests
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    pub(crate) fn stitched(&self, n: u64) {
+        self.stitched.inc_by(n);
+    }
+
+    pub(crate) fn linked(&self, n: u64) {
+        self.linked.inc_by(n);
+    }
+
+    pub(crate) fn unresolved(&self) {
+        self.unresolved.inc();
+    }
+
+    pub(crate) fn stitch_skipped(&self, reason: &'static str) {
+        self.stitch_skipped
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    pub(crate) fn stitch_conflict(&self) {
+        self.stitch_conflicts.inc();
     }
 
     /// Consumer lag as JetStream last reported it.

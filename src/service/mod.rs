@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod micro;
 mod nats;
 mod state;
+pub mod stitcher;
 mod worker;
 
 use std::sync::Arc;
@@ -92,17 +93,39 @@ pub async fn run_with_state(
         .max_ack_inflight(worker::ack_capacity(settings.limits.max_in_flight))
         .build(client.clone());
 
-    let Some(consumer) = setup(&js, &settings, &state, &shutdown).await? else {
+    let Some((consumer, stitching)) = setup(&js, &settings, &state, &shutdown).await? else {
         tracing::info!("shutdown before the consumer was bound");
         return Ok(());
     };
     let max_payload = client.server_info().max_payload;
+    let stitcher = stitching.as_ref().map(|(kv, _)| {
+        Arc::new(stitcher::Stitcher::new(
+            kv.clone(),
+            &settings.stitch,
+            max_payload,
+            state.clone(),
+        ))
+    });
+    let mut pipeline = Pipeline::new(&settings, max_payload);
+    pipeline.stitch = stitcher.is_some();
     let worker = Arc::new(worker::Worker {
         js: js.clone(),
         settings: settings.clone(),
-        pipeline: Pipeline::new(&settings, max_payload),
+        pipeline,
         state: state.clone(),
+        stitcher: stitcher.clone(),
     });
+    // Timers stop with the pulling; the one being handled finishes (or is redelivered).
+    let timers_stop = CancellationToken::new();
+    let timers = match (stitcher, stitching) {
+        (Some(stitcher), Some((_, timer_consumer))) => Some(tokio::spawn(stitcher::timer_loop(
+            worker.clone(),
+            stitcher,
+            timer_consumer,
+            timers_stop.clone(),
+        ))),
+        _ => None,
+    };
     let lag = tokio::spawn(poll_consumer_lag(
         js.clone(),
         settings.clone(),
@@ -122,6 +145,7 @@ pub async fn run_with_state(
     };
 
     state.set_draining();
+    timers_stop.cancel();
     // Parse requests go to other replicas from now on; the ones being answered finish.
     let micro_task = match micro {
         Some((service, task)) => {
@@ -134,6 +158,9 @@ pub async fn run_with_state(
         // Only a fatal error ends the loop before shutdown; in-flight pages are left unacked
         // and JetStream redelivers them.
         lag.abort();
+        if let Some(task) = &timers {
+            task.abort();
+        }
         return Err(e);
     }
     let timeout = settings.shutdown.drain_timeout;
@@ -147,6 +174,9 @@ pub async fn run_with_state(
         tracker.close();
         tracker.wait().await;
         if let Some(task) = micro_task {
+            let _ = task.await;
+        }
+        if let Some(task) = timers {
             let _ = task.await;
         }
         result
@@ -234,21 +264,29 @@ async fn poll_consumer_lag(
     }
 }
 
-/// Provisions streams (unless disabled) and binds the consumer, retrying while the broker is
+/// The stitch bucket and the timer consumer, when stitching is on.
+type Stitching = Option<(jetstream::kv::Store, PullConsumer)>;
+
+/// Provisions streams (unless disabled) and binds the consumers, retrying while the broker is
 /// unreachable. `None` when shutdown came first.
 async fn setup(
     js: &jetstream::Context,
     settings: &Settings,
     state: &ServiceState,
     shutdown: &CancellationToken,
-) -> Result<Option<PullConsumer>, ServiceError> {
+) -> Result<Option<(PullConsumer, Stitching)>, ServiceError> {
     let mut attempt = 0;
     loop {
         let result = async {
             if settings.output.provision {
                 nats::provision_streams(js, settings).await?;
             }
-            nats::bind_consumer(js, settings).await
+            let stitching = if settings.stitch.enabled && !settings.bench.pass_through {
+                Some(stitcher::provision(js, settings).await?)
+            } else {
+                None
+            };
+            Ok::<_, ServiceError>((nats::bind_consumer(js, settings).await?, stitching))
         }
         .await;
         match result {

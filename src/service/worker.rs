@@ -65,6 +65,9 @@ pub enum TransientError {
         /// Client or broker error.
         source: async_nats::jetstream::context::PublishError,
     },
+    /// The stitch state could not be read or written.
+    #[error(transparent)]
+    Stitch(#[from] super::stitcher::StitchError),
 }
 
 /// What happened to a page, before the reply to the broker.
@@ -89,6 +92,8 @@ pub(super) struct Worker {
     pub(super) settings: Arc<Settings>,
     pub(super) pipeline: Pipeline,
     pub(super) state: Arc<ServiceState>,
+    /// Resolves cross-page references; `None` with `stitch.enabled = false`.
+    pub(super) stitcher: Option<Arc<super::stitcher::Stitcher>>,
 }
 
 /// The input message's identity, copied out of it for dead letters and logs.
@@ -167,12 +172,16 @@ impl Worker {
                     outputs = p.outputs.len(),
                     "page parsed"
                 );
-                match self.publish_all(p.outputs).await {
-                    Ok((published, duplicates)) => Outcome::Stored {
-                        published,
-                        duplicates,
-                        took: d.received.elapsed(),
+                match self.resolve(p).await {
+                    Ok(Ok(outputs)) => match self.publish_all(outputs).await {
+                        Ok((published, duplicates)) => Outcome::Stored {
+                            published,
+                            duplicates,
+                            took: d.received.elapsed(),
+                        },
+                        Err(e) => Outcome::Transient(e),
                     },
+                    Ok(Err(rejection)) => Outcome::Rejected(rejection),
                     Err(e) => Outcome::Transient(e),
                 }
             }
@@ -277,9 +286,42 @@ impl Worker {
         }
     }
 
+    /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
+    /// page is registered in its issue. A page stitching must skip is published as parsed.
+    async fn resolve(
+        &self,
+        p: Processed,
+    ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
+        let (Some(parsed), Some(stitcher)) = (p.parsed, &self.stitcher) else {
+            return Ok(Ok(p.outputs));
+        };
+        let (raw, page) = *parsed;
+        let topics = &self.pipeline.topics;
+        let alerts = &self.pipeline.alerts;
+        let outputs = match stitcher.page(&raw, &page, topics, alerts).await? {
+            Ok(outputs) => outputs,
+            Err(skip) => {
+                tracing::warn!(reason = skip.label(), "page published without stitching");
+                self.state.metrics().stitch_skipped(skip.label());
+                route::route_page(&raw, page, topics, alerts)
+            }
+        };
+        Ok(self
+            .pipeline
+            .check_sizes(&outputs)
+            .map(|()| outputs)
+            .map_err(|error| Rejection {
+                error,
+                publication: Some(raw.publication.clone()),
+            }))
+    }
+
     /// Sends every output without waiting, then waits for all PubAcks.
     /// Returns (published, duplicates).
-    async fn publish_all(&self, outputs: Vec<Outbound>) -> Result<(usize, usize), TransientError> {
+    pub(super) async fn publish_all(
+        &self,
+        outputs: Vec<Outbound>,
+    ) -> Result<(usize, usize), TransientError> {
         let (mut published, mut duplicates) = (0, 0);
         let mut outputs = outputs.into_iter().peekable();
         while outputs.peek().is_some() {
@@ -321,7 +363,7 @@ impl Worker {
                 state
                     .metrics()
                     .output_acked(topic, kind, ack.duplicate, sent.elapsed());
-                Ok(ack)
+                Ok::<_, TransientError>(ack)
             });
         }
         let acks = futures::future::try_join_all(pending).await?;
@@ -412,6 +454,8 @@ fn topic_label(topics: &Topics, subject: &str) -> &'static str {
         "pages"
     } else if prefix == topics.dlq {
         "dlq"
+    } else if prefix == topics.unresolved {
+        "unresolved"
     } else {
         "other"
     }

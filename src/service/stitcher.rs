@@ -1,0 +1,569 @@
+//! The shell around [`crate::stitch`]: issue indexes and page records in a JetStream key-value
+//! bucket, timers in a stream with a shared durable consumer.
+//!
+//! Per page: store the page's record (immutable, keyed by its hash), register the page in its
+//! issue's index by compare-and-set, read the records the index names, and let the pure core
+//! plan what to publish. Per timer: once the timeout has passed, report the half unresolved by
+//! compare-and-set (unless its partner came) and publish what the core plans for that.
+//!
+//! Nothing here is kept only in memory: the record cache holds immutable values, and the
+//! per-issue lock only spares this replica's own compare-and-set retries. A replica that dies
+//! anywhere leaves the input page (or timer) unacked; whoever gets it next repeats the steps,
+//! and every step is idempotent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream, AckKind};
+use futures::StreamExt as _;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+
+use super::{ServiceError, ServiceState};
+use crate::config::{Settings, StitchSettings, Storage};
+use crate::proto::{Page, RawPage};
+use crate::route::{self, Outbound, Timer, Topics};
+use crate::stitch::{self, IssueIndex, Plan, Records};
+
+/// Compare-and-set attempts on one issue index before the page is retried later.
+const CAS_ATTEMPTS: usize = 64;
+/// Bytes of records kept in memory; the cache is emptied when it grows past this.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why the stitch state could not be read or written: broker trouble, retried like a failed
+/// publish.
+#[derive(Debug, thiserror::Error)]
+pub enum StitchError {
+    /// A key-value operation failed.
+    #[error("stitch state {key}: {source}")]
+    Kv {
+        /// The key.
+        key: String,
+        /// The client's error.
+        source: async_nats::Error,
+    },
+    /// Other replicas kept changing the index.
+    #[error("issue index {0} still contended after {CAS_ATTEMPTS} attempts")]
+    Contended(String),
+    /// The stored index is not pagewire's JSON.
+    #[error("issue index {key} is unreadable: {reason}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+fn kv_error(key: &str, e: impl Into<async_nats::Error>) -> StitchError {
+    StitchError::Kv {
+        key: key.to_owned(),
+        source: e.into(),
+    }
+}
+
+/// Why a page is published as parsed, without stitching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The issue has `stitch.max_pages_per_issue` pages already.
+    IssueFull,
+    /// The page's record does not fit in one key-value message.
+    RecordTooLarge,
+}
+
+impl Skip {
+    /// The `reason` label of `pagewire_stitch_skipped_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Skip::IssueFull => "issue_full",
+            Skip::RecordTooLarge => "record_too_large",
+        }
+    }
+}
+
+/// The stitch state of this replica's connection.
+pub(super) struct Stitcher {
+    kv: kv::Store,
+    settings: StitchSettings,
+    timer_prefix: String,
+    max_payload: usize,
+    state: Arc<ServiceState>,
+    cache: Mutex<Cache>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    records: HashMap<String, Arc<Page>>,
+    bytes: usize,
+}
+
+/// Subject- and key-safe token: the value itself when it is plain ASCII, else a hash.
+fn token(s: &str) -> String {
+    if !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        s.to_owned()
+    } else {
+        format!("x{}", &blake3::hash(s.as_bytes()).to_hex()[..16])
+    }
+}
+
+/// `<publication>.<date>.<edition or main>`, key-safe.
+fn issue_path(publication: &str, issue_date: &str, edition: &str) -> String {
+    let edition = if edition.is_empty() { "main" } else { edition };
+    format!(
+        "{}.{}.{}",
+        token(publication),
+        token(issue_date),
+        token(edition)
+    )
+}
+
+/// Creates (or binds to) the bucket, the timer stream and its consumer.
+pub(super) async fn provision(
+    js: &jetstream::Context,
+    s: &Settings,
+) -> Result<(kv::Store, PullConsumer), ServiceError> {
+    let st = &s.stitch;
+    let err =
+        |what: String| move |e: async_nats::Error| ServiceError::Provision { what, source: e };
+    let storage = match s.output.storage {
+        Storage::File => stream::StorageType::File,
+        Storage::Memory => stream::StorageType::Memory,
+    };
+    let kv = if s.output.provision {
+        js.create_or_update_key_value(kv::Config {
+            bucket: st.bucket.clone(),
+            description: "pagewire: issue indexes and page records for stitching".to_owned(),
+            history: 1,
+            max_age: st.retention,
+            storage,
+            num_replicas: s.output.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| err(format!("key-value bucket {}", st.bucket))(Box::new(e)))?
+    } else {
+        js.get_key_value(&st.bucket)
+            .await
+            .map_err(|e| err(format!("key-value bucket {}", st.bucket))(Box::new(e)))?
+    };
+    let what = format!("stream {}", st.timer_stream);
+    let timers = if s.output.provision {
+        js.create_or_update_stream(stream::Config {
+            name: st.timer_stream.clone(),
+            subjects: vec![format!("{}.>", st.timer_subject_prefix)],
+            retention: stream::RetentionPolicy::WorkQueue,
+            max_age: st.retention,
+            storage,
+            num_replicas: s.output.replicas,
+            duplicate_window: s.output.duplicate_window,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| err(what.clone())(Box::new(e)))?;
+        js.get_stream(&st.timer_stream)
+            .await
+            .map_err(|e| err(what.clone())(Box::new(e)))?
+    } else {
+        js.get_stream(&st.timer_stream)
+            .await
+            .map_err(|e| err(what.clone())(Box::new(e)))?
+    };
+    let what = format!(
+        "consumer {} on stream {}",
+        st.timer_consumer, st.timer_stream
+    );
+    let consumer = if s.output.provision {
+        timers
+            .create_consumer(jetstream::consumer::pull::Config {
+                durable_name: Some(st.timer_consumer.clone()),
+                description: Some("pagewire: stitch timeouts".to_owned()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                // Timers are nak-ed until due: every delivery before that is expected.
+                max_deliver: -1,
+                num_replicas: if s.output.replicas > 1 {
+                    s.output.replicas
+                } else {
+                    0
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| err(what.clone())(Box::new(e)))?
+    } else {
+        timers
+            .get_consumer(&st.timer_consumer)
+            .await
+            .map_err(err(what.clone()))?
+    };
+    Ok((kv, consumer))
+}
+
+impl Stitcher {
+    pub(super) fn new(
+        kv: kv::Store,
+        settings: &StitchSettings,
+        max_payload: usize,
+        state: Arc<ServiceState>,
+    ) -> Self {
+        Stitcher {
+            kv,
+            timer_prefix: settings.timer_subject_prefix.clone(),
+            settings: settings.clone(),
+            max_payload,
+            state,
+            cache: Mutex::default(),
+            locks: Mutex::default(),
+        }
+    }
+
+    /// Registers a parsed page and plans its messages, timers included.
+    pub(super) async fn page(
+        &self,
+        raw: &RawPage,
+        page: &Page,
+        topics: &Topics,
+        alerts: &crate::alert::AlertRules,
+    ) -> Result<Result<Vec<Outbound>, Skip>, StitchError> {
+        let record = stitch::record_of(page);
+        let bytes = record.encode_to_vec();
+        // Room for the key-value subject and headers.
+        if bytes.len() + 1024 > self.max_payload {
+            return Ok(Err(Skip::RecordTooLarge));
+        }
+        let hash = stitch::record_hash(&bytes);
+        let path = issue_path(&raw.publication, &raw.issue_date, &raw.edition);
+        let record_key = format!("page.{path}.{}.{hash}", raw.page_number);
+        self.kv
+            .put(&record_key, bytes.into())
+            .await
+            .map_err(|e| kv_error(&record_key, e))?;
+        let record = Arc::new(record);
+        self.remember(&record_key, record.clone());
+
+        let index_key = format!("issue.{path}");
+        let label = page
+            .page
+            .as_ref()
+            .map(|p| p.page_label.clone())
+            .unwrap_or_default();
+        let max = self.settings.max_pages_per_issue;
+        let registered = self
+            .update_index(&index_key, |index| {
+                index.register(raw.page_number, &label, &hash, max)
+            })
+            .await?;
+        let (index, changed) = match registered {
+            Ok(r) => r,
+            Err(_) => return Ok(Err(Skip::IssueFull)),
+        };
+        let records = self.records(&path, &index).await?;
+        let plan = stitch::plan_page(&index, &records, raw.page_number);
+        if changed {
+            self.count(&plan);
+        }
+        let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
+        for id in &plan.pending {
+            let timer = Timer {
+                publication: raw.publication.clone(),
+                issue_date: raw.issue_date.clone(),
+                edition: raw.edition.clone(),
+                article_id: id.clone(),
+            };
+            out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+        }
+        Ok(Ok(out))
+    }
+
+    fn count(&self, plan: &Plan) {
+        let m = self.state.metrics();
+        m.stitched(plan.stitched as u64);
+        m.linked(plan.linked as u64);
+    }
+
+    /// A due timer: reports the half unresolved unless its partner came, and returns what to
+    /// publish (nothing when the half was resolved meanwhile).
+    pub(super) async fn fire(
+        &self,
+        timer: &Timer,
+        topics: &Topics,
+    ) -> Result<Vec<Outbound>, StitchError> {
+        let path = issue_path(&timer.publication, &timer.issue_date, &timer.edition);
+        let key = format!("issue.{path}");
+        let lock = self.lock(&key);
+        let _serial = lock.lock().await;
+        let id = timer.article_id.as_str();
+        for _ in 0..CAS_ATTEMPTS {
+            let (mut index, revision) = self.read_index(&key).await?;
+            let records = self.records(&path, &index).await?;
+            if !index.unresolved.contains_key(id) {
+                if !stitch::is_unresolved(&index, &records, id) {
+                    return Ok(Vec::new());
+                }
+                let Some(next) = index.report_unresolved(id) else {
+                    continue;
+                };
+                if !self.write_index(&key, &next, revision).await? {
+                    self.state.metrics().stitch_conflict();
+                    continue;
+                }
+                self.state.metrics().unresolved();
+                tracing::info!(article = id, "jump unresolved after the stitch timeout");
+                index = next;
+            }
+            // Reported (now or by an earlier delivery of this timer): publish what the report
+            // changes; the duplicate window absorbs a repeat.
+            let (updates, event) = stitch::plan_unresolved(&index, &records, id);
+            return Ok(route::route_unresolved(
+                &timer.publication,
+                &updates,
+                event.as_ref(),
+                topics,
+            ));
+        }
+        Err(StitchError::Contended(key))
+    }
+
+    fn lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        if locks.len() > 4096 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Applies `change` to the index by compare-and-set until it sticks. Returns the index as
+    /// it now is and whether this call changed it; `Err` from `change` passes through.
+    async fn update_index<E>(
+        &self,
+        key: &str,
+        change: impl Fn(&IssueIndex) -> Result<Option<IssueIndex>, E>,
+    ) -> Result<Result<(IssueIndex, bool), E>, StitchError> {
+        let lock = self.lock(key);
+        let _serial = lock.lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (index, revision) = self.read_index(key).await?;
+            let next = match change(&index) {
+                Ok(Some(next)) => next,
+                Ok(None) => return Ok(Ok((index, false))),
+                Err(e) => return Ok(Err(e)),
+            };
+            if self.write_index(key, &next, revision).await? {
+                return Ok(Ok((next, true)));
+            }
+            self.state.metrics().stitch_conflict();
+            // Another replica won: back off a little, growing, then read again.
+            let jitter = u64::from(blake3::hash(key.as_bytes()).as_bytes()[attempt % 32]) % 5;
+            tokio::time::sleep(Duration::from_millis(1 + attempt as u64 * 2 + jitter)).await;
+        }
+        Err(StitchError::Contended(key.to_owned()))
+    }
+
+    async fn read_index(&self, key: &str) -> Result<(IssueIndex, Option<u64>), StitchError> {
+        let entry = self.kv.entry(key).await.map_err(|e| kv_error(key, e))?;
+        Ok(match entry {
+            Some(e) if e.operation == kv::Operation::Put => {
+                let index =
+                    serde_json::from_slice(&e.value).map_err(|err| StitchError::Corrupt {
+                        key: key.to_owned(),
+                        reason: err.to_string(),
+                    })?;
+                (index, Some(e.revision))
+            }
+            Some(e) => (IssueIndex::default(), Some(e.revision)),
+            None => (IssueIndex::default(), None),
+        })
+    }
+
+    /// Writes `next` if the key is still at `revision`; false when someone else wrote first.
+    async fn write_index(
+        &self,
+        key: &str,
+        next: &IssueIndex,
+        revision: Option<u64>,
+    ) -> Result<bool, StitchError> {
+        let bytes: bytes::Bytes = serde_json::to_vec(next)
+            .map_err(|e| StitchError::Corrupt {
+                key: key.to_owned(),
+                reason: e.to_string(),
+            })?
+            .into();
+        let written = match revision {
+            None => self.kv.create(key, bytes).await.map_err(|e| {
+                if e.kind() == kv::CreateErrorKind::AlreadyExists {
+                    None
+                } else {
+                    Some(kv_error(key, e))
+                }
+            }),
+            Some(r) => self.kv.update(key, bytes, r).await.map_err(|e| {
+                if e.kind() == kv::UpdateErrorKind::WrongLastRevision {
+                    None
+                } else {
+                    Some(kv_error(key, e))
+                }
+            }),
+        };
+        match written {
+            Ok(_) => Ok(true),
+            Err(None) => Ok(false),
+            Err(Some(e)) => Err(e),
+        }
+    }
+
+    /// The records of every page the index names; a record gone from the bucket (past its
+    /// retention) leaves its page out.
+    async fn records(&self, path: &str, index: &IssueIndex) -> Result<Records, StitchError> {
+        let wanted: Vec<(u32, String)> = index
+            .pages
+            .iter()
+            .map(|(n, e)| (*n, format!("page.{path}.{n}.{}", e.record)))
+            .collect();
+        let loads = wanted.into_iter().map(|(n, key)| async move {
+            if let Some(hit) = self.cached(&key) {
+                return Ok(Some((n, hit)));
+            }
+            let Some(bytes) = self.kv.get(&key).await.map_err(|e| kv_error(&key, e))? else {
+                tracing::warn!(key, "page record missing from the bucket; page left out");
+                return Ok(None);
+            };
+            match Page::decode(bytes) {
+                Ok(page) => {
+                    let page = Arc::new(page);
+                    self.remember(&key, page.clone());
+                    Ok(Some((n, page)))
+                }
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "page record unreadable; page left out");
+                    Ok(None)
+                }
+            }
+        });
+        let loaded: Vec<Option<(u32, Arc<Page>)>> = futures::future::try_join_all(loads).await?;
+        Ok(loaded.into_iter().flatten().collect())
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<Page>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.records.get(key).cloned()
+    }
+
+    fn remember(&self, key: &str, page: Arc<Page>) {
+        let size = page.encoded_len();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.bytes + size > CACHE_BYTES {
+            cache.records.clear();
+            cache.bytes = 0;
+        }
+        if cache.records.insert(key.to_owned(), page).is_none() {
+            cache.bytes += size;
+        }
+    }
+}
+
+/// Fires due timers until `shutdown`: a timer not yet due is nak-ed with the time it has left,
+/// a due one is handled and acked, a failure is nak-ed and tried again.
+pub(super) async fn timer_loop(
+    worker: Arc<super::worker::Worker>,
+    stitcher: Arc<Stitcher>,
+    consumer: PullConsumer,
+    shutdown: CancellationToken,
+) {
+    let timeout = stitcher.settings.timeout;
+    let mut failures = 0usize;
+    while !shutdown.is_cancelled() {
+        let batch = consumer
+            .batch()
+            .max_messages(16)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await;
+        let mut batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                failures += 1;
+                tracing::debug!(error = %e, "timer pull failed");
+                let delay = super::backoff(failures, Duration::from_secs(8));
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => continue,
+                }
+            }
+        };
+        failures = 0;
+        while let Some(Ok(message)) = batch.next().await {
+            handle_timer(&worker, &stitcher, &message, timeout).await;
+        }
+    }
+}
+
+async fn handle_timer(
+    worker: &super::worker::Worker,
+    stitcher: &Stitcher,
+    message: &jetstream::Message,
+    timeout: Duration,
+) {
+    let Ok(info) = message.info() else { return };
+    let published = info.published.unix_timestamp_nanos();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let due = published + timeout.as_nanos() as i128;
+    if now < due {
+        let left = Duration::from_nanos((due - now).min(u64::MAX as i128) as u64);
+        let _ = message
+            .ack_with(AckKind::Nak(Some(left.max(Duration::from_millis(10)))))
+            .await;
+        return;
+    }
+    let timer: Timer = match serde_json::from_slice(&message.payload) {
+        Ok(t) => t,
+        Err(e) => {
+            // Not ours: nothing to do with it ever, so it must not come back.
+            tracing::warn!(error = %e, subject = %message.subject, "timer message unreadable; dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let result = match stitcher.fire(&timer, &worker.pipeline.topics).await {
+        Ok(out) if out.is_empty() => Ok(()),
+        Ok(out) => worker
+            .publish_all(out)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(()) => {
+            let _ = message.double_ack().await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, article = %timer.article_id, "timer not handled; retrying");
+            let _ = message
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(2))))
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_safe_whatever_the_edition() {
+        assert_eq!(
+            issue_path("baotou-daily", "2025-07-10", ""),
+            "baotou-daily.2025-07-10.main"
+        );
+        let odd = issue_path("p", "2025-07-10", "晚 版.*");
+        assert!(odd.starts_with("p.2025-07-10.x") && !odd.contains('*'));
+    }
+}

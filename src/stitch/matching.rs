@@ -1,0 +1,503 @@
+//! Who points at whom: jump halves paired across two pages, see-also pointers matched to the
+//! article they announce. Pure; the rules are documented in README ("Cross-page references").
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::proto::{Article, ArticleKind, PageReference, PageReferenceKind};
+
+use super::{IssueIndex, Records};
+
+/// An article's place in an issue: page number and index in that page's articles.
+pub type At = (u32, usize);
+
+/// Jump pairs below this headline similarity (Dice over character bigrams and words) are left
+/// to reading order.
+pub const HEADLINE_MATCH: f64 = 0.3;
+/// A see-also pointer links to the best article on its target page only if at least this share
+/// of the pointer's words (bigrams) appear in the article's headline and opening.
+pub const TEASER_MATCH: f64 = 0.2;
+/// ... and at least this many of them.
+pub const TEASER_MIN_SHARED: usize = 2;
+
+/// The resolved references of an issue.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Links {
+    /// Earlier part → (its CONTINUED_ON reference index, later part, the later part's
+    /// CONTINUED_FROM reference index).
+    pub next: BTreeMap<At, (usize, At, usize)>,
+    /// Later part → earlier part.
+    pub prev: BTreeMap<At, At>,
+    /// (pointing article, its SEE_ALSO reference index) → the article it announces.
+    pub see_also: BTreeMap<(At, usize), At>,
+    /// Announced article → the articles pointing at it, in issue order.
+    pub referred: BTreeMap<At, Vec<At>>,
+}
+
+impl Links {
+    /// Whether anything across pages involves the article.
+    pub fn involves(&self, at: At) -> bool {
+        self.next.contains_key(&at)
+            || self.prev.contains_key(&at)
+            || self.referred.contains_key(&at)
+            || self
+                .see_also
+                .range((at, 0)..=(at, usize::MAX))
+                .next()
+                .is_some()
+    }
+
+    /// The first part of the chain `at` belongs to.
+    pub fn head(&self, mut at: At) -> At {
+        let mut seen = BTreeSet::new();
+        while let Some(&p) = self.prev.get(&at) {
+            if !seen.insert(at) {
+                break;
+            }
+            at = p;
+        }
+        at
+    }
+
+    /// The chain starting at `head`, in reading order (cycles cut).
+    pub fn chain(&self, head: At) -> Vec<At> {
+        let mut parts = vec![head];
+        let mut at = head;
+        while let Some(&(_, next, _)) = self.next.get(&at) {
+            if parts.contains(&next) {
+                break;
+            }
+            parts.push(next);
+            at = next;
+        }
+        parts
+    }
+}
+
+fn kind(r: &PageReference) -> PageReferenceKind {
+    PageReferenceKind::try_from(r.kind).unwrap_or_default()
+}
+
+/// `A06` → `A6`, `05` → `5`, ` b 3 ` → `B3`.
+pub fn normalize_label(label: &str) -> String {
+    let upper: String = label
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let letters: String = upper.chars().take_while(|c| !c.is_ascii_digit()).collect();
+    let digits = upper[letters.len()..].trim_start_matches('0');
+    let digits = if digits.is_empty() && upper.len() > letters.len() {
+        "0"
+    } else {
+        digits
+    };
+    format!("{letters}{digits}")
+}
+
+/// The registered page a reference printed on `from` points to.
+pub fn target_page(index: &IssueIndex, r: &PageReference, from: u32) -> Option<u32> {
+    let label = normalize_label(&r.page_label);
+    let number = if r.page_number > 0 {
+        Some(r.page_number)
+    } else {
+        None
+    };
+    if let Some(n) = number {
+        if n != from && index.pages.contains_key(&n) {
+            return Some(n);
+        }
+    }
+    index
+        .pages
+        .iter()
+        .filter(|(n, _)| **n != from)
+        .find(|(_, e)| {
+            let own = normalize_label(&e.label);
+            own == label || number.is_some_and(|n| own == n.to_string())
+        })
+        .map(|(n, _)| *n)
+}
+
+/// One side of a jump, for pairing.
+struct Half<'a> {
+    at: At,
+    reference: usize,
+    jump_word: &'a str,
+    title: Grams,
+}
+
+/// Every link between the registered pages that have records.
+pub fn links(index: &IssueIndex, records: &Records) -> Links {
+    let mut out = Links::default();
+    // (earlier page, later page) → halves on each side
+    let mut outs: BTreeMap<(u32, u32), Vec<Half<'_>>> = BTreeMap::new();
+    let mut ins: BTreeMap<(u32, u32), Vec<Half<'_>>> = BTreeMap::new();
+    let mut pointers: Vec<(At, usize, u32)> = Vec::new();
+    for (&number, page) in visible(index, records) {
+        for (i, a) in page.articles.iter().enumerate() {
+            for (k, r) in a.references.iter().enumerate() {
+                let Some(target) = target_page(index, r, number) else {
+                    continue;
+                };
+                let half = || Half {
+                    at: (number, i),
+                    reference: k,
+                    jump_word: &r.jump_word,
+                    title: Grams::of_title(a),
+                };
+                match kind(r) {
+                    PageReferenceKind::ContinuedOn => {
+                        outs.entry((number, target)).or_default().push(half())
+                    }
+                    PageReferenceKind::ContinuedFrom => {
+                        ins.entry((target, number)).or_default().push(half())
+                    }
+                    PageReferenceKind::SeeAlso => pointers.push(((number, i), k, target)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (pages, earlier) in &outs {
+        let Some(later) = ins.get(pages) else {
+            continue;
+        };
+        for (i, j) in pair_jumps(earlier, later) {
+            let (e, l) = (&earlier[i], &later[j]);
+            // A part continues one article and is continued by one: first pairing wins.
+            if out.next.contains_key(&e.at) || out.prev.contains_key(&l.at) {
+                continue;
+            }
+            out.next.insert(e.at, (e.reference, l.at, l.reference));
+            out.prev.insert(l.at, e.at);
+        }
+    }
+    for (at, k, target) in pointers {
+        let source = &records[&at.0].articles[at.1];
+        if let Some(best) = announced(source, target, &records[&target].articles) {
+            out.see_also.insert((at, k), (target, best));
+            out.referred.entry((target, best)).or_default().push(at);
+        }
+    }
+    for sources in out.referred.values_mut() {
+        sources.sort();
+        sources.dedup();
+    }
+    out
+}
+
+/// Registered pages whose records are at hand.
+pub fn visible<'a>(
+    index: &'a IssueIndex,
+    records: &'a Records,
+) -> impl Iterator<Item = (&'a u32, &'a crate::proto::Page)> {
+    index
+        .pages
+        .keys()
+        .filter_map(move |n| records.get(n).map(|p| (n, p.as_ref())))
+}
+
+/// Pairs the jumps from one page to another: jump words first, then headline similarity, then
+/// reading order among what is left. Returns (earlier index, later index) pairs.
+fn pair_jumps(earlier: &[Half<'_>], later: &[Half<'_>]) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    let mut used_e = vec![false; earlier.len()];
+    let mut used_l = vec![false; later.len()];
+    // 1. jump words, exact, then within OCR distance
+    for strict in [true, false] {
+        for (i, e) in earlier.iter().enumerate() {
+            if used_e[i] || e.jump_word.is_empty() {
+                continue;
+            }
+            let found = later.iter().enumerate().find(|(j, l)| {
+                !used_l[*j]
+                    && !l.jump_word.is_empty()
+                    && same_word(e.jump_word, l.jump_word, strict)
+            });
+            if let Some((j, _)) = found {
+                used_e[i] = true;
+                used_l[j] = true;
+                pairs.push((i, j));
+            }
+        }
+    }
+    // 2. headline similarity, best pairs first
+    let mut scored = Vec::new();
+    for (i, e) in earlier.iter().enumerate() {
+        for (j, l) in later.iter().enumerate() {
+            if used_e[i] || used_l[j] || words_conflict(e, l) {
+                continue;
+            }
+            let s = e.title.dice(&l.title);
+            if s >= HEADLINE_MATCH {
+                scored.push((s, i, j));
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    for (_, i, j) in scored {
+        if !used_e[i] && !used_l[j] {
+            used_e[i] = true;
+            used_l[j] = true;
+            pairs.push((i, j));
+        }
+    }
+    // 3. reading order among the rest
+    let rest_l: Vec<usize> = (0..later.len()).filter(|j| !used_l[*j]).collect();
+    let mut rest_l = rest_l.into_iter();
+    for i in (0..earlier.len()).filter(|i| !used_e[*i]) {
+        let Some(j) = rest_l.next() else { break };
+        if words_conflict(&earlier[i], &later[j]) {
+            continue;
+        }
+        pairs.push((i, j));
+    }
+    pairs.sort();
+    pairs
+}
+
+/// Both halves carry a jump word and the words differ: never the same article.
+fn words_conflict(e: &Half<'_>, l: &Half<'_>) -> bool {
+    !e.jump_word.is_empty()
+        && !l.jump_word.is_empty()
+        && !same_word(e.jump_word, l.jump_word, false)
+}
+
+/// Jump words compared as letters only, uppercase; loosely (one edit for words of four or more
+/// letters, OCR's usual damage) unless `strict`.
+fn same_word(a: &str, b: &str, strict: bool) -> bool {
+    let norm = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_uppercase)
+            .map(|c| match c {
+                '0' => 'O',
+                '1' => 'I',
+                '5' => 'S',
+                c => c,
+            })
+            .collect()
+    };
+    let (a, b) = (norm(a), norm(b));
+    if a == b {
+        return !a.is_empty();
+    }
+    !strict && a.len().min(b.len()) >= 4 && edit_distance(&a, &b) <= 1
+}
+
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diag + usize::from(ca != cb));
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The article on the target page a see-also pointer announces, if one matches well enough:
+/// the best overlap of the pointer's words with an article's headline and opening. Teasers and
+/// continuations (which start elsewhere) are never targets.
+fn announced(source: &Article, target_page: u32, candidates: &[Article]) -> Option<usize> {
+    let _ = target_page;
+    let mut text = String::new();
+    text.push_str(&source.headline);
+    for s in &source.subheadlines {
+        text.push(' ');
+        text.push_str(s);
+    }
+    for p in &source.paragraphs {
+        text.push(' ');
+        text.push_str(prefix(p, 300));
+    }
+    let want = Grams::of(&text);
+    if want.is_empty() {
+        return None;
+    }
+    let mut best: Option<(f64, usize)> = None;
+    for (i, c) in candidates.iter().enumerate() {
+        if c.kind == ArticleKind::Teaser as i32
+            || c.references
+                .iter()
+                .any(|r| kind(r) == PageReferenceKind::ContinuedFrom)
+        {
+            continue;
+        }
+        let mut text = String::new();
+        text.push_str(&c.headline);
+        for s in &c.subheadlines {
+            text.push(' ');
+            text.push_str(s);
+        }
+        for p in c.paragraphs.iter().take(3) {
+            text.push(' ');
+            text.push_str(prefix(p, 400));
+        }
+        let have = Grams::of(&text);
+        let shared = want.shared(&have);
+        let score = shared as f64 / want.len() as f64;
+        if shared >= TEASER_MIN_SHARED
+            && score >= TEASER_MATCH
+            && best.is_none_or(|(b, _)| score > b)
+        {
+            best = Some((score, i));
+        }
+    }
+    best.map(|(_, i)| i)
+}
+
+fn prefix(s: &str, chars: usize) -> &str {
+    match s.char_indices().nth(chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The comparable units of a text: bigrams of Han characters, and lowercase words of three or
+/// more letters that are not function words.
+#[derive(Debug, Default, Clone)]
+pub struct Grams(HashSet<String>);
+
+const STOPWORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "from",
+    "that",
+    "this",
+    "was",
+    "were",
+    "are",
+    "has",
+    "have",
+    "had",
+    "but",
+    "not",
+    "its",
+    "his",
+    "her",
+    "their",
+    "they",
+    "said",
+    "will",
+    "would",
+    "into",
+    "than",
+    "then",
+    "page",
+    "see",
+    "continued",
+    "also",
+    "who",
+    "which",
+    "about",
+    "after",
+];
+
+impl Grams {
+    /// Units of `text`.
+    pub fn of(text: &str) -> Grams {
+        let mut set = HashSet::new();
+        let mut prev: Option<char> = None;
+        let mut word = String::new();
+        let flush = |word: &mut String, set: &mut HashSet<String>| {
+            if word.chars().count() >= 3 && !STOPWORDS.contains(&word.as_str()) {
+                set.insert(std::mem::take(word));
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if is_han(c) {
+                if let Some(p) = prev {
+                    let mut g = String::with_capacity(6);
+                    g.push(p);
+                    g.push(c);
+                    set.insert(g);
+                }
+                prev = Some(c);
+                flush(&mut word, &mut set);
+            } else {
+                prev = None;
+                if c.is_alphanumeric() {
+                    word.extend(c.to_lowercase());
+                } else if c != '\'' && c != '’' {
+                    flush(&mut word, &mut set);
+                }
+            }
+        }
+        flush(&mut word, &mut set);
+        Grams(set)
+    }
+
+    /// Units of an article's headline and subheadlines.
+    pub fn of_title(a: &Article) -> Grams {
+        let mut t = a.headline.clone();
+        for s in &a.subheadlines {
+            t.push(' ');
+            t.push_str(s);
+        }
+        Grams::of(&t)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn shared(&self, other: &Grams) -> usize {
+        self.0.intersection(&other.0).count()
+    }
+
+    /// Dice similarity, 0 when either side is empty.
+    pub fn dice(&self, other: &Grams) -> f64 {
+        if self.is_empty() || other.is_empty() {
+            return 0.0;
+        }
+        2.0 * self.shared(other) as f64 / (self.len() + other.len()) as f64
+    }
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{f900}'..='\u{faff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_normalize() {
+        assert_eq!(normalize_label("A06"), "A6");
+        assert_eq!(normalize_label("05"), "5");
+        assert_eq!(normalize_label(" b 3"), "B3");
+        assert_eq!(normalize_label("00"), "0");
+    }
+
+    #[test]
+    fn jump_words_tolerate_one_ocr_edit() {
+        assert!(same_word("STORM", "storm", true));
+        assert!(same_word("BUDGET", "BUDCET", false));
+        assert!(!same_word("BUDGET", "BUDCET", true));
+        assert!(!same_word("STORM", "BUDGET", false));
+        assert!(!same_word("ART", "ARM", false));
+        assert!(same_word("STORM", "5TORM", true));
+    }
+
+    #[test]
+    fn grams_mix_han_bigrams_and_words() {
+        let g = Grams::of("包头司机 The Storm hits");
+        assert!(g.0.contains("包头") && g.0.contains("司机") && g.0.contains("storm"));
+        assert!(!g.0.contains("the"));
+        assert!(Grams::of("让优质医疗资源").dice(&Grams::of("让优质医疗资源 请进来")) > 0.6);
+    }
+}

@@ -1,0 +1,274 @@
+use super::*;
+use crate::parse::{parse_page, Limits};
+use crate::proto::{ArticleKind, PageFormat, RawPage};
+
+fn page(number: u32, label: &str, text: &str) -> Page {
+    let raw = RawPage {
+        publication: "p".into(),
+        issue_date: "2025-07-11".into(),
+        page_number: number,
+        page_label: label.into(),
+        format: PageFormat::Markdown as i32,
+        content: text.into(),
+        ..Default::default()
+    };
+    parse_page(&raw, &Limits::default()).expect("fixture parses")
+}
+
+/// An issue being built page by page, as the service does it.
+#[derive(Default)]
+struct Issue {
+    index: IssueIndex,
+    records: Records,
+}
+
+impl Issue {
+    fn add(&mut self, p: &Page) -> Plan {
+        let record = record_of(p);
+        let hash = record_hash(&record.encode_to_vec());
+        let position = p.page.clone().unwrap_or_default();
+        if let Some(next) = self
+            .index
+            .register(position.page_number, &position.page_label, &hash, 100)
+            .unwrap()
+        {
+            self.index = next;
+        }
+        self.records.insert(position.page_number, Arc::new(record));
+        plan_page(&self.index, &self.records, position.page_number)
+    }
+
+    fn report(&mut self, id: &str) -> (Vec<Composed>, Option<UnresolvedJump>) {
+        assert!(
+            is_unresolved(&self.index, &self.records, id),
+            "{id} resolved"
+        );
+        self.index = self.index.report_unresolved(id).unwrap();
+        plan_unresolved(&self.index, &self.records, id)
+    }
+}
+
+const FRONT: &str = "# 黄河流域生态保护取得新进展\n\n本报讯 今年以来，我市持续推进黄河流域生态保护。\n\n沿黄湿地面积较去年增加三成。（下转第2版）\n\n# 城市书房开到家门口\n\n全市新建城市书房12家。（下转第二版）\n\n## 简讯\n\n市民文化节本周末开幕。\n";
+const SECOND: &str = "# 城市书房开到家门口\n\n（上接第1版）书房实行24小时开放，市民刷卡即可入内。\n\n# 黄河流域生态保护\n\n（上接第一版）下一步，我市将实施一批生态修复项目。\n\n# 本地新闻\n\n今日我市气温回升，最高气温28摄氏度。\n";
+
+/// The final state a consumer keeps: per id, the message with the highest revision.
+fn fold(plans: &[Vec<Composed>]) -> BTreeMap<String, Article> {
+    let mut state: BTreeMap<String, Article> = BTreeMap::new();
+    for c in plans.iter().flatten() {
+        let a = &c.article;
+        if state
+            .get(&a.id)
+            .is_none_or(|old| old.revision <= a.revision)
+        {
+            state.insert(a.id.clone(), a.clone());
+        }
+    }
+    state
+}
+
+fn all(plan: Plan) -> Vec<Composed> {
+    plan.own.into_iter().chain(plan.updates).collect()
+}
+
+#[test]
+fn two_jumps_between_two_pages_pair_by_headline_in_either_order() {
+    let (p1, p2) = (page(1, "01", FRONT), page(2, "02", SECOND));
+    let mut forward = Issue::default();
+    let f1 = forward.add(&p1);
+    assert_eq!(f1.pending.len(), 2, "both heads wait: {:?}", f1.pending);
+    assert!(f1.updates.is_empty());
+    let f2 = forward.add(&p2);
+    assert_eq!(f2.stitched, 2);
+    assert!(f2.pending.is_empty());
+    let mut backward = Issue::default();
+    let b2 = backward.add(&p2);
+    let b1 = backward.add(&p1);
+    let a = fold(&[all(f1), all(f2)]);
+    let b = fold(&[all(b2), all(b1)]);
+    let head = |state: &BTreeMap<String, Article>, id: &str| {
+        let s = state[id].clone();
+        (s.paragraphs, s.parts.len(), s.stitched_into)
+    };
+    for state in [&a, &b] {
+        let river = &state["p/2025-07-11/main/1/1"];
+        assert_eq!(river.parts.len(), 2);
+        assert_eq!(
+            river.paragraphs.last().unwrap(),
+            "下一步，我市将实施一批生态修复项目。"
+        );
+        assert_eq!(river.parts[1].article_id, "p/2025-07-11/main/2/2");
+        let books = &state["p/2025-07-11/main/1/2"];
+        assert_eq!(books.parts[1].article_id, "p/2025-07-11/main/2/1");
+        assert_eq!(
+            state["p/2025-07-11/main/2/1"].stitched_into,
+            "p/2025-07-11/main/1/2"
+        );
+        assert!(river
+            .references
+            .iter()
+            .any(|r| r.kind == PageReferenceKind::ContinuedFrom as i32 && r.page_number == 1));
+    }
+    for id in ["p/2025-07-11/main/1/1", "p/2025-07-11/main/1/2"] {
+        assert_eq!(head(&a, id), head(&b, id));
+    }
+}
+
+#[test]
+fn search_gets_the_head_then_the_stitched_version_and_never_the_continuation() {
+    let mut issue = Issue::default();
+    let first = issue.add(&page(1, "01", FRONT));
+    let head = &first.own[0];
+    assert!(head.search && head.article.parts.is_empty());
+    let second = issue.add(&page(2, "02", SECOND));
+    let continuation = &second.own[0];
+    assert!(!continuation.search, "continuation withheld from search");
+    assert_eq!(continuation.article.stitched_into, "p/2025-07-11/main/1/2");
+    let update = second
+        .updates
+        .iter()
+        .find(|c| c.article.id == head.article.id)
+        .expect("head updated");
+    assert!(update.search && update.article.revision > head.article.revision);
+    assert_ne!(update.article.version, head.article.version);
+    // Continuation first: it waits, and the head arrives already stitched.
+    let mut issue = Issue::default();
+    let second = issue.add(&page(2, "02", SECOND));
+    assert!(!second.own[0].search && second.own[0].article.stitched_into.is_empty());
+    assert_eq!(second.pending.len(), 2);
+    let first = issue.add(&page(1, "01", FRONT));
+    assert_eq!(first.own[0].article.parts.len(), 2);
+    assert!(first.updates.iter().all(|c| !c.search));
+}
+
+#[test]
+fn registering_the_same_page_again_changes_nothing() {
+    let mut issue = Issue::default();
+    let p1 = page(1, "01", FRONT);
+    issue.add(&p1);
+    issue.add(&page(2, "02", SECOND));
+    let seq = issue.index.seq;
+    let again = issue.add(&p1);
+    assert_eq!(issue.index.seq, seq);
+    let again2 = issue.add(&p1);
+    assert_eq!(again, again2, "same snapshot, same plan");
+}
+
+#[test]
+fn unresolved_half_is_reported_once_and_a_late_partner_still_stitches() {
+    let mut issue = Issue::default();
+    issue.add(&page(1, "01", FRONT));
+    let id = "p/2025-07-11/main/1/1";
+    let (updates, event) = issue.report(id);
+    let event = event.expect("event");
+    assert_eq!(event.article_id, id);
+    assert_eq!(event.references.len(), 1);
+    let warned = &updates[0].article;
+    assert_eq!(warned.warnings.last().unwrap().code, UNRESOLVED_JUMP);
+    assert!(updates[0].search);
+    assert!(issue.index.report_unresolved(id).is_none());
+    let late = issue.add(&page(2, "02", SECOND));
+    let stitched = late
+        .updates
+        .iter()
+        .find(|c| c.article.id == id)
+        .expect("stitched after the report");
+    assert_eq!(stitched.article.parts.len(), 2);
+    assert!(stitched
+        .article
+        .warnings
+        .iter()
+        .all(|w| w.code != UNRESOLVED_JUMP));
+}
+
+#[test]
+fn a_reported_continuation_is_withdrawn_from_search_when_stitched_late() {
+    let mut issue = Issue::default();
+    issue.add(&page(2, "02", SECOND));
+    let id = "p/2025-07-11/main/2/1";
+    let (updates, _) = issue.report(id);
+    assert!(updates[0].search, "released to search as it is");
+    let late = issue.add(&page(1, "01", FRONT));
+    let withdrawn = late
+        .updates
+        .iter()
+        .find(|c| c.article.id == id)
+        .expect("continuation updated");
+    assert!(withdrawn.search && !withdrawn.article.stitched_into.is_empty());
+}
+
+#[test]
+fn english_jump_words_beat_reading_order() {
+    let a1 = "STORM HITS COAST\n\nThe storm hit the coast on Friday, officials said.\n\nSee STORM, Page A6\n\nBUDGET PASSES\n\nThe council passed the budget late Thursday.\n\nSee BUDGET, Page A6\n";
+    let a6 = "BUDGET, From Page A1\n\nThe vote was 5-2.\n\nSTORM, From Page A1\n\nPower was restored by Saturday.\n";
+    let mut issue = Issue::default();
+    let raw = |n: u32, l: &str, t: &str| {
+        let raw = RawPage {
+            publication: "p".into(),
+            issue_date: "2025-07-12".into(),
+            page_number: n,
+            page_label: l.into(),
+            format: PageFormat::PlainText as i32,
+            content: t.into(),
+            ..Default::default()
+        };
+        parse_page(&raw, &Limits::default()).unwrap()
+    };
+    issue.add(&raw(1, "A1", a1));
+    let plan = issue.add(&raw(6, "A6", a6));
+    let state = fold(&[plan.updates.clone()]);
+    let storm = state
+        .values()
+        .find(|a| a.headline.to_uppercase().contains("STORM"))
+        .expect("storm stitched");
+    assert_eq!(
+        storm.paragraphs.last().unwrap(),
+        "Power was restored by Saturday."
+    );
+    let budget = state
+        .values()
+        .find(|a| a.headline.to_uppercase().contains("BUDGET"))
+        .expect("budget stitched");
+    assert_eq!(budget.paragraphs.last().unwrap(), "The vote was 5-2.");
+}
+
+#[test]
+fn teasers_link_to_the_article_they_announce_and_the_target_records_it() {
+    let front = "# 要闻\n\n今日要闻正文，全市经济运行平稳。\n\n让优质医疗资源  \n请进来留得住\n\n详见03版\n\n包头司机为报恩  \n捐助藏族娃娃\n\n详见04版\n";
+    let third = "# 本市新闻\n\n公交线路调整。\n\n# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
+    let mut issue = Issue::default();
+    issue.add(&page(3, "03", third));
+    let plan = issue.add(&page(1, "01", front));
+    let teaser = plan
+        .own
+        .iter()
+        .find(|c| {
+            c.article.kind == ArticleKind::Teaser as i32 && c.article.headline.contains("医疗")
+        })
+        .expect("teaser");
+    assert_eq!(
+        teaser.article.references[0].article_id,
+        "p/2025-07-11/main/3/2"
+    );
+    let target = plan
+        .updates
+        .iter()
+        .find(|c| c.article.id == "p/2025-07-11/main/3/2")
+        .expect("target updated");
+    let r = target.article.references.last().unwrap();
+    assert_eq!(r.kind, PageReferenceKind::ReferredFrom as i32);
+    assert_eq!(r.article_id, teaser.article.id);
+    assert_eq!(plan.linked, 1, "the 04 teaser has no page yet");
+    assert!(target.search);
+}
+
+#[test]
+fn the_issue_index_is_bounded() {
+    let mut index = IssueIndex::default();
+    for n in 1..=3 {
+        index = index.register(n, "", "h", 3).unwrap().unwrap();
+    }
+    assert_eq!(index.register(4, "", "h", 3), Err(IssueFull(3)));
+    // a correction of a registered page still goes in
+    let corrected = index.register(2, "", "h2", 3).unwrap().unwrap();
+    assert_eq!(corrected.pages[&2].seq, 4);
+}
