@@ -5,6 +5,10 @@
 //! the keys they list; arrays must have the same length, element by element. So a fixture
 //! pins exactly the rules it is about; a string ending in `…` is a prefix. `"error": "code"`
 //! expects a failure instead, and `"absent"` lists text no article may contain.
+//!
+//! `tests/fixtures/issues/<issue>.json` are issue manifests for cross-page stitching: which
+//! articles of an issue's pages join across a jump and which pointers link to which article.
+//! `every_issue_manifest_matches_the_parser` keeps them honest against the parser's markers.
 
 use std::path::{Path, PathBuf};
 
@@ -152,4 +156,237 @@ fn the_subset_matcher_catches_differences() {
         &mut out,
     );
     assert_eq!(out.len(), 1);
+}
+
+/// One page of an issue manifest (`tests/fixtures/issues/*.json`), parsed.
+struct IssuePage {
+    number: u32,
+    label: String,
+    articles: Vec<pagewire::proto::Article>,
+}
+
+/// Does the reference point at this page, by number or (for `A6`-style labels) by label?
+fn points_at(r: &pagewire::proto::PageReference, page: &IssuePage) -> bool {
+    (r.page_number != 0 && r.page_number == page.number)
+        || r.page_label.eq_ignore_ascii_case(&page.label)
+}
+
+/// Checks one issue manifest against the parser: every id names an article, every stitched
+/// pair carries matching CONTINUED_ON / CONTINUED_FROM markers (and jump words), every link
+/// has its SEE_ALSO marker; and no continuation or see-also marker of the issue is left out
+/// of the manifest.
+fn check_issue(manifest: &Path) -> Vec<String> {
+    use pagewire::proto::{Article, PageReferenceKind as K};
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).expect("read manifest"))
+            .expect("manifest is JSON");
+    let pages_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+    let mut pages: Vec<IssuePage> = Vec::new();
+    for p in spec["pages"].as_array().expect("\"pages\" is a list") {
+        let file = pages_dir.join(p["file"].as_str().expect("page \"file\""));
+        let mut raw: RawPage = serde_json::from_value(serde_json::json!({
+            "publication": spec["publication"],
+            "issueDate": spec["issueDate"],
+            "edition": spec["edition"],
+            "pageNumber": p["pageNumber"],
+            "pageLabel": p["pageLabel"],
+            "format": p["format"],
+        }))
+        .expect("page position is a RawPage");
+        raw.content =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let page = parse_page(&raw, &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        pages.push(IssuePage {
+            number: raw.page_number,
+            label: raw.page_label,
+            articles: page.articles,
+        });
+    }
+    let mut problems = Vec::new();
+    let find = |id: &str| -> Option<(&IssuePage, &Article)> {
+        let (number, ordinal) = id.split_once('/')?;
+        let (number, ordinal): (u32, u32) = (number.parse().ok()?, ordinal.parse().ok()?);
+        let page = pages.iter().find(|p| p.number == number)?;
+        let article = page
+            .articles
+            .iter()
+            .find(|a| a.page.as_ref().is_some_and(|pp| pp.ordinal == ordinal))?;
+        Some((page, article))
+    };
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let unresolved = ids(&spec["unresolved"]);
+    // ids whose CONTINUED_ON / CONTINUED_FROM / SEE_ALSO markers the manifest accounts for
+    let (mut has_next, mut has_prev, mut links_from) = (Vec::new(), Vec::new(), Vec::new());
+
+    let mut in_stitched: Vec<String> = Vec::new();
+    for s in spec["stitched"].as_array().into_iter().flatten() {
+        let parts = ids(&s["parts"]);
+        if parts.len() < 2 {
+            problems.push(format!("stitched {parts:?}: fewer than two parts"));
+        }
+        for id in &parts {
+            if in_stitched.contains(id) {
+                problems.push(format!("{id} is a part of two stitched articles"));
+            }
+            in_stitched.push(id.clone());
+        }
+        for pair in parts.windows(2) {
+            let (Some((pa, a)), Some((pb, b))) = (find(&pair[0]), find(&pair[1])) else {
+                continue; // reported below as a missing id
+            };
+            let on = a
+                .references
+                .iter()
+                .find(|r| r.kind() == K::ContinuedOn && points_at(r, pb));
+            let from = b
+                .references
+                .iter()
+                .find(|r| r.kind() == K::ContinuedFrom && points_at(r, pa));
+            match (on, from) {
+                (None, _) => problems.push(format!(
+                    "stitched {pair:?}: {} has no CONTINUED_ON page {}",
+                    pair[0], pb.label
+                )),
+                (_, None) => problems.push(format!(
+                    "stitched {pair:?}: {} has no CONTINUED_FROM page {}",
+                    pair[1], pa.label
+                )),
+                (Some(on), Some(from)) => {
+                    if !on.jump_word.is_empty()
+                        && !from.jump_word.is_empty()
+                        && on.jump_word != from.jump_word
+                    {
+                        problems.push(format!(
+                            "stitched {pair:?}: jump words {} and {} differ",
+                            on.jump_word, from.jump_word
+                        ));
+                    }
+                }
+            }
+            has_next.push(pair[0].clone());
+            has_prev.push(pair[1].clone());
+        }
+        if let (Some(head), Some(want)) = (
+            parts.first().and_then(|id| find(id)),
+            s["headline"].as_str(),
+        ) {
+            if head.1.headline != want {
+                problems.push(format!(
+                    "stitched {parts:?}: head headline is {:?}, manifest says {want:?}",
+                    head.1.headline
+                ));
+            }
+        }
+        for id in &parts {
+            if find(id).is_none() {
+                problems.push(format!("stitched part {id} is no article"));
+            }
+        }
+    }
+    for l in spec["linked"].as_array().into_iter().flatten() {
+        let (from, to) = (
+            l["from"].as_str().unwrap_or_default(),
+            l["to"].as_str().unwrap_or_default(),
+        );
+        match (find(from), find(to)) {
+            (Some((_, a)), Some((pb, _))) => {
+                if !a
+                    .references
+                    .iter()
+                    .any(|r| r.kind() == K::SeeAlso && points_at(r, pb))
+                {
+                    problems.push(format!(
+                        "linked {from} → {to}: {from} has no SEE_ALSO page {}",
+                        pb.label
+                    ));
+                }
+                links_from.push(from.to_owned());
+            }
+            _ => problems.push(format!("linked {from} → {to}: an id is no article")),
+        }
+    }
+    for id in &unresolved {
+        match find(id) {
+            None => problems.push(format!("unresolved {id} is no article")),
+            Some((_, a))
+                if !a
+                    .references
+                    .iter()
+                    .any(|r| matches!(r.kind(), K::ContinuedOn | K::ContinuedFrom)) =>
+            {
+                problems.push(format!("unresolved {id} has no continuation marker"))
+            }
+            Some(_) => {}
+        }
+    }
+    // The other way round: every marker of the issue is in the manifest.
+    for page in &pages {
+        for a in &page.articles {
+            let id = format!(
+                "{}/{}",
+                page.number,
+                a.page.as_ref().map_or(0, |p| p.ordinal)
+            );
+            let listed = |v: &[String]| v.contains(&id) || unresolved.contains(&id);
+            for r in &a.references {
+                let missing = match r.kind() {
+                    K::ContinuedOn => !listed(&has_next),
+                    K::ContinuedFrom => !listed(&has_prev),
+                    K::SeeAlso => {
+                        pages.iter().any(|p| points_at(r, p)) && !links_from.contains(&id)
+                    }
+                    _ => false,
+                };
+                if missing {
+                    problems.push(format!(
+                        "{id} has {:?} {:?}, which the manifest does not account for",
+                        r.kind(),
+                        r.text
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_issue_manifest_matches_the_parser() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/issues");
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("issue manifest directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    all.sort();
+    assert!(
+        all.len() >= 3,
+        "issue manifests missing: found {}",
+        all.len()
+    );
+    let mut failures = Vec::new();
+    for manifest in &all {
+        for p in check_issue(manifest) {
+            failures.push(format!(
+                "{}: {p}",
+                manifest.file_name().unwrap_or_default().to_string_lossy()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} manifest mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

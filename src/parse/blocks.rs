@@ -286,8 +286,7 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
                 continue;
             }
             let short = text::text_weight(&line) * 100 < width * 85;
-            let ends =
-                text::ends_sentence(&line) || line.ends_with(['？', '?', '！', '!', '”', '"']);
+            let ends = ends_paragraph(&line);
             current.push(line);
             if short && ends {
                 out.push(Item::Text {
@@ -304,6 +303,17 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Can a wrapped OCR line be the last of its paragraph? It must end a sentence; a comma
+/// (even inside closing quotes: `crumbling,"`) only pauses one, so the next line goes on
+/// with it.
+fn ends_paragraph(line: &str) -> bool {
+    let core = line.trim_end_matches(['”', '"', '’', '\'', ')', '）', '」', '』']);
+    if core.ends_with([',', '，', '、']) {
+        return false;
+    }
+    text::ends_sentence(line) || line.ends_with(['？', '?', '！', '!', '”', '"'])
 }
 
 /// A line shaped like a headline in plain OCR text: short and open-ended, and either in
@@ -350,6 +360,26 @@ mod tests {
                 hard: true
             }]
         );
+    }
+
+    #[test]
+    fn a_short_ocr_line_ending_in_a_comma_does_not_end_its_paragraph() {
+        let line_counts = |page: &str| -> Vec<usize> {
+            items(page, Syntax::Plain, "")
+                .iter()
+                .map(|i| match i {
+                    Item::Text { lines, .. } => lines.len(),
+                    _ => 0,
+                })
+                .collect()
+        };
+        let quote = "  \"We are asking families to pay more\nwhile the bridge keeps crumbling,\"\nshe said.\n  Mayor Tom Brennan defended the plan.\n";
+        assert_eq!(line_counts(quote), vec![3, 1]);
+        let zh = "　　九原区今年计划改造老旧小区32个，涉及居民\n1.1万余户，\n目前已有18个小区开工建设。\n";
+        assert_eq!(line_counts(zh), vec![3]);
+        // a short line that does end a sentence still ends its paragraph
+        let two = "  The council met Thursday night to vote on\nthe plan.\nA second vote is set for July 24 at City Hall.\n";
+        assert_eq!(line_counts(two), vec![2, 1]);
     }
 
     #[test]
