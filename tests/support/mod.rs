@@ -8,6 +8,7 @@
 
 pub mod checker;
 pub mod cluster;
+pub mod issues;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader, Write as _};
