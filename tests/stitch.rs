@@ -9,6 +9,7 @@ mod support;
 
 use prost::Message as _;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use pagewire::parse::{parse_page, Limits};
 use pagewire::proto::{Article, PageReferenceKind, RawPage, UnresolvedJump};
@@ -126,16 +127,44 @@ fn refs(a: &Article, kind: PageReferenceKind) -> Vec<&str> {
         .collect()
 }
 
+/// When the stitch timeouts fired relative to the pages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Timeouts {
+    /// Not yet: nothing is reported unresolved.
+    Pending,
+    /// After every page had arrived.
+    Late,
+    /// Between arrivals: halves were reported and later stitched.
+    Early,
+}
+
 /// What the archive ends with must be what the manifest says: the stitched articles with their
 /// parts, the links both ways, the unresolved halves; and nothing else.
 fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
+    let timeouts = if early_timeouts {
+        Timeouts::Early
+    } else {
+        Timeouts::Late
+    };
+    check_views(m, &sim.archive, &sim.search, &sim.events, context, timeouts);
+}
+
+fn check_views(
+    m: &Manifest,
+    archive: &View,
+    search: &View,
+    events: &[UnresolvedJump],
+    context: &str,
+    timeouts: Timeouts,
+) {
+    let early_timeouts = timeouts == Timeouts::Early;
     let parsed: BTreeMap<String, Article> = m
         .raw_pages()
         .iter()
         .flat_map(|raw| parse_page(raw, &Limits::default()).unwrap().articles)
         .map(|a| (a.id.clone(), a))
         .collect();
-    let state = &sim.archive.0;
+    let state = &archive.0;
     assert_eq!(
         state.keys().collect::<Vec<_>>(),
         parsed.keys().collect::<Vec<_>>(),
@@ -164,10 +193,10 @@ fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
             // Search has the stitched article; a part it never had is never sent to it.
             if !early_timeouts {
                 assert!(
-                    !sim.search.0.contains_key(later),
+                    !search.0.contains_key(later),
                     "{context}: {later} in search"
                 );
-            } else if let Some(s) = sim.search.0.get(later) {
+            } else if let Some(s) = search.0.get(later) {
                 assert_eq!(
                     s.stitched_into, ids[0],
                     "{context}: search withdrew {later}"
@@ -175,7 +204,7 @@ fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
             }
         }
         assert_eq!(
-            sim.search.0.get(&ids[0]),
+            search.0.get(&ids[0]),
             Some(head),
             "{context}: search has the stitch"
         );
@@ -214,9 +243,12 @@ fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
         .filter(|a| a.warnings.iter().any(|w| w.code == stitch::UNRESOLVED_JUMP))
         .map(|a| a.id.clone())
         .collect();
-    let unresolved: BTreeSet<String> = m.unresolved.iter().map(|u| m.id(u)).collect();
+    let unresolved: BTreeSet<String> = match timeouts {
+        Timeouts::Pending => BTreeSet::new(),
+        _ => m.unresolved.iter().map(|u| m.id(u)).collect(),
+    };
     assert_eq!(warned, unresolved, "{context}: unresolved halves");
-    let reported: BTreeSet<String> = sim.events.iter().map(|e| e.article_id.clone()).collect();
+    let reported: BTreeSet<String> = events.iter().map(|e| e.article_id.clone()).collect();
     assert!(reported.is_superset(&unresolved), "{context}: events");
     if !early_timeouts {
         assert_eq!(reported, unresolved, "{context}: events");
@@ -305,4 +337,404 @@ fn a_corrected_page_restitches_under_a_higher_revision() {
         .iter()
         .any(|p| p.contains("Monday morning")));
     assert_eq!(after.parts.len(), 2);
+}
+
+// --- the service against real brokers --------------------------------------------------------
+
+use async_nats::jetstream;
+use async_nats::HeaderMap;
+use pagewire::config::Settings;
+use support::checker::{
+    client, count, publish_to, settings, stored, wait_drained, wait_for, ChildService, InProcess,
+};
+use support::NatsServer;
+
+/// Stitching on, with this timeout.
+fn stitch_env(timeout: &'static str) -> [(&'static str, &'static str); 2] {
+    [
+        ("PAGEWIRE_STITCH__ENABLED", "true"),
+        ("PAGEWIRE_STITCH__TIMEOUT", timeout),
+    ]
+}
+
+/// The manifest under another publication, so several runs share one broker.
+fn renamed(m: &Manifest, publication: &str) -> Manifest {
+    let mut m = m.clone();
+    m.publication = publication.to_owned();
+    m
+}
+
+/// Publishes one page as a protobuf `RawPage`; returns its stream sequence.
+async fn send(js: &jetstream::Context, raw: &RawPage) -> u64 {
+    let mut h = HeaderMap::new();
+    h.insert("Content-Type", "application/protobuf");
+    publish_to(
+        js,
+        &format!("pages.raw.{}", raw.publication),
+        h,
+        raw.encode_to_vec().into(),
+    )
+    .await
+}
+
+/// What subscribers of the archive, search and unresolved topics end with, for one
+/// publication; asserts no message was stored twice.
+async fn views(
+    js: &jetstream::Context,
+    s: &Settings,
+    publication: &str,
+) -> (View, View, Vec<UnresolvedJump>) {
+    let mut out = (View::default(), View::default(), Vec::new());
+    for (stream, view) in [
+        (&s.output.archive.stream, &mut out.0),
+        (&s.output.search.stream, &mut out.1),
+    ] {
+        let mut seen = BTreeSet::new();
+        for m in stored(js, stream).await {
+            if !m.subject.ends_with(&format!(".{publication}")) {
+                continue;
+            }
+            let a = Article::decode(m.payload.clone()).expect("article decodes");
+            assert!(
+                seen.insert((a.id.clone(), a.version.clone())),
+                "{stream}: {} version {} stored twice",
+                a.id,
+                a.version
+            );
+            assert_eq!(
+                m.headers
+                    .get("Pagewire-Revision")
+                    .map(|v| v.as_str().to_owned()),
+                Some(a.revision.to_string()),
+                "revision header"
+            );
+            view.apply(&a);
+        }
+    }
+    for m in stored(js, &s.output.unresolved.stream).await {
+        if m.subject.ends_with(&format!(".{publication}")) {
+            out.2
+                .push(UnresolvedJump::decode(m.payload.clone()).expect("event decodes"));
+        }
+    }
+    (out.0, out.1, out.2)
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing")) as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_in_either_order_stitch_and_link_and_a_replay_stores_nothing() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let mut runs = Vec::new();
+    for (i, (name, m)) in issues::all().into_iter().enumerate() {
+        for (suffix, reverse) in [("fwd", false), ("rev", true)] {
+            let m = renamed(&m, &format!("{}-{i}-{suffix}", m.publication));
+            let mut raws = m.raw_pages();
+            if reverse {
+                raws.reverse();
+            }
+            runs.push((format!("{name} {suffix}"), m, raws));
+        }
+    }
+    let mut last = 0;
+    for (_, _, raws) in &runs {
+        for raw in raws {
+            last = send(&js, raw).await;
+        }
+    }
+    wait_drained(&js, last).await;
+    let stored_once = (
+        count(&js, &s.output.archive.stream).await,
+        count(&js, &s.output.search.stream).await,
+    );
+    for (context, m, _) in &runs {
+        let (archive, search, events) = views(&js, &s, &m.publication).await;
+        check_views(m, &archive, &search, &events, context, Timeouts::Pending);
+    }
+    // The same pages again, in the other order: nothing new is stored anywhere.
+    for (_, _, raws) in &runs {
+        for raw in raws.iter().rev() {
+            last = send(&js, raw).await;
+        }
+    }
+    wait_drained(&js, last).await;
+    assert_eq!(
+        (
+            count(&js, &s.output.archive.stream).await,
+            count(&js, &s.output.search.stream).await,
+        ),
+        stored_once,
+        "a replay stored new messages"
+    );
+    let text = svc.state.encode_metrics();
+    let stitched: usize = runs.iter().map(|(_, m, _)| m.stitched.len()).sum();
+    let linked: usize = runs.iter().map(|(_, m, _)| m.linked.len()).sum();
+    assert_eq!(metric(&text, "pagewire_stitched_total"), stitched as u64);
+    assert_eq!(metric(&text, "pagewire_linked_total"), linked as u64);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_half_times_out_and_a_late_one_still_stitches() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("1s"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let m = issues::load("zh-baotou-daily-2025-07-11");
+    let raws = m.raw_pages();
+    let last = send(&js, &raws[0]).await;
+    wait_drained(&js, last).await;
+    // Page 1's three jumps wait for pages 2 and 8; none comes within the timeout.
+    let waiting: BTreeSet<String> = ["1/1", "1/2", "1/4"].iter().map(|s| m.id(s)).collect();
+    let unresolved_stream = s.output.unresolved.stream.clone();
+    wait_for("three unresolved events", || {
+        let js = js.clone();
+        let stream = unresolved_stream.clone();
+        async move { count(&js, &stream).await >= 3 }
+    })
+    .await;
+    let (archive, search, events) = views(&js, &s, &m.publication).await;
+    let reported: BTreeSet<String> = events.iter().map(|e| e.article_id.clone()).collect();
+    assert_eq!(reported, waiting);
+    for id in &waiting {
+        let a = &archive.0[id];
+        assert!(
+            a.warnings.iter().any(|w| w.code == stitch::UNRESOLVED_JUMP),
+            "{id} carries the warning"
+        );
+        assert_eq!(
+            search.0.get(id),
+            Some(a),
+            "{id}: search has the warned version"
+        );
+    }
+    assert_eq!(
+        metric(
+            &svc.state.encode_metrics(),
+            "pagewire_unresolved_jumps_total"
+        ),
+        3
+    );
+    // Page 2 arrives late: the two heads stitch, the orphan for page 8 stays reported.
+    let last = send(&js, &raws[1]).await;
+    wait_drained(&js, last).await;
+    let (archive, search, events) = views(&js, &s, &m.publication).await;
+    check_views(
+        &m,
+        &archive,
+        &search,
+        &events,
+        "late page 2",
+        Timeouts::Early,
+    );
+    let text = svc.state.encode_metrics();
+    assert_eq!(metric(&text, "pagewire_stitched_total"), 2);
+    assert_eq!(metric(&text, "pagewire_unresolved_jumps_total"), 3);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_racing_on_the_halves_publish_one_stitched_version() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let a = InProcess::start(s.clone()).await;
+    let b = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let base = issues::load("en-daily-herald-2025-07-12");
+    let runs: Vec<Manifest> = (0..12)
+        .map(|i| renamed(&base, &format!("herald-{i}")))
+        .collect();
+    // All pages of all runs at once: the replicas take them in whatever order they pull.
+    let sends = runs.iter().flat_map(|m| m.raw_pages()).map(|raw| {
+        let js = js.clone();
+        async move { send(&js, &raw).await }
+    });
+    let last = futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .max()
+        .unwrap();
+    wait_drained(&js, last).await;
+    let archive_msgs = stored(&js, &s.output.archive.stream).await;
+    for m in &runs {
+        let (archive, search, events) = views(&js, &s, &m.publication).await;
+        check_views(
+            m,
+            &archive,
+            &search,
+            &events,
+            &m.publication,
+            Timeouts::Pending,
+        );
+        for st in &m.stitched {
+            let head = m.id(&st.parts[0]);
+            let versions: BTreeSet<String> = archive_msgs
+                .iter()
+                .map(|msg| Article::decode(msg.payload.clone()).unwrap())
+                .filter(|x| x.id == head && !x.parts.is_empty())
+                .map(|x| x.version)
+                .collect();
+            assert_eq!(versions.len(), 1, "{head}: stitched versions {versions:?}");
+        }
+    }
+    let both = a.state.encode_metrics() + &b.state.encode_metrics();
+    let stitched: u64 = both
+        .lines()
+        .filter(|l| l.starts_with("pagewire_stitched_total "))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        stitched,
+        12 * 3,
+        "each stitch made once across the replicas"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_after_the_first_half_leaves_the_rest_to_another() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("3s"));
+    let (_c, js) = client(&server).await;
+    let m = issues::load("en-daily-herald-2025-07-12");
+    let raws = m.raw_pages();
+    let first = ChildService::start(&server, &stitch_env("3s"));
+    first.wait_log("pagewire consuming").await;
+    let last = send(&js, &raws[0]).await;
+    wait_drained(&js, last).await;
+    // The first replica has registered page A1 and started its timers; it dies now.
+    first.kill().await;
+    for raw in &raws[1..] {
+        send(&js, raw).await;
+    }
+    let second = InProcess::start(s.clone()).await;
+    let last = send(&js, &raws[2]).await; // a replay of A7 on top
+    wait_drained(&js, last).await;
+    // The timers the dead replica started fire on the survivor and find the halves stitched
+    // (a work queue: a handled timer leaves the stream).
+    let timers = s.stitch.timer_stream.clone();
+    wait_for("timers handled", || {
+        let js = js.clone();
+        let timers = timers.clone();
+        async move { count(&js, &timers).await == 0 }
+    })
+    .await;
+    let (archive, search, events) = views(&js, &s, &m.publication).await;
+    check_views(
+        &m,
+        &archive,
+        &search,
+        &events,
+        "after the kill",
+        Timeouts::Pending,
+    );
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stitch_state_survives_a_broker_restart() {
+    let mut server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let svc = InProcess::start(s.clone()).await;
+    let m = issues::load("zh-baotou-daily-2025-07-11");
+    let raws = m.raw_pages();
+    {
+        let (_c, js) = client(&server).await;
+        let last = send(&js, &raws[0]).await;
+        wait_drained(&js, last).await;
+    }
+    server.restart();
+    let (_c, js) = client(&server).await;
+    let last = send(&js, &raws[1]).await;
+    wait_drained(&js, last).await;
+    let (archive, search, events) = views(&js, &s, &m.publication).await;
+    check_views(
+        &m,
+        &archive,
+        &search,
+        &events,
+        "across a restart",
+        Timeouts::Pending,
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_killed_at_any_moment_still_stitch_every_issue_once() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let (_c, js) = client(&server).await;
+    let herald = issues::load("en-daily-herald-2025-07-12");
+    let zh = issues::load("zh-baotou-daily-2025-07-11");
+    let runs: Vec<Manifest> = (0..16)
+        .map(|i| {
+            let base = if i % 2 == 0 { &herald } else { &zh };
+            renamed(base, &format!("kill-{i}"))
+        })
+        .collect();
+    let survivor = ChildService::start(&server, &stitch_env("10m"));
+    survivor.wait_log("pagewire consuming").await;
+    let mut victim = ChildService::start(&server, &stitch_env("10m"));
+    victim.wait_log("pagewire consuming").await;
+    let mut last = 0;
+    for (round, chunk) in runs.chunks(4).enumerate() {
+        for m in chunk {
+            for raw in m.raw_pages().iter().rev() {
+                last = send(&js, raw).await;
+            }
+        }
+        // Kill one replica while it is busy with this round's pages, then bring it back.
+        tokio::time::sleep(Duration::from_millis(20 + 30 * round as u64)).await;
+        victim.kill().await;
+        victim = ChildService::start(&server, &stitch_env("10m"));
+    }
+    wait_drained(&js, last).await;
+    let consumer = js
+        .get_stream("PAGES")
+        .await
+        .unwrap()
+        .consumer_info("pagewire")
+        .await
+        .unwrap();
+    eprintln!(
+        "{last} pages, {} deliveries",
+        consumer.delivered.consumer_sequence
+    );
+    let archive_msgs: Vec<Article> = stored(&js, &s.output.archive.stream)
+        .await
+        .iter()
+        .map(|m| Article::decode(m.payload.clone()).unwrap())
+        .collect();
+    for m in &runs {
+        let (archive, search, events) = views(&js, &s, &m.publication).await;
+        check_views(
+            m,
+            &archive,
+            &search,
+            &events,
+            &m.publication,
+            Timeouts::Pending,
+        );
+        for st in &m.stitched {
+            let head = m.id(&st.parts[0]);
+            let versions: BTreeSet<&str> = archive_msgs
+                .iter()
+                .filter(|x| x.id == head && !x.parts.is_empty())
+                .map(|x| x.version.as_str())
+                .collect();
+            assert_eq!(versions.len(), 1, "{head}: stitched versions {versions:?}");
+        }
+    }
+    victim.terminate().await;
+    survivor.terminate().await;
 }

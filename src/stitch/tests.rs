@@ -215,7 +215,7 @@ fn english_jump_words_beat_reading_order() {
     };
     issue.add(&raw(1, "A1", a1));
     let plan = issue.add(&raw(6, "A6", a6));
-    let state = fold(&[plan.updates.clone()]);
+    let state = fold(std::slice::from_ref(&plan.updates));
     let storm = state
         .values()
         .find(|a| a.headline.to_uppercase().contains("STORM"))
