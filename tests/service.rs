@@ -425,11 +425,8 @@ async fn the_service_killed_and_restarted_loses_and_duplicates_nothing() {
         &expected_outputs(&settings(&server, &[]), seed_pages(1..=40)),
     )
     .await;
-    assert!(
-        second.log().contains("pagewire consuming"),
-        "{}",
-        second.log()
-    );
+    // The second instance comes up whether or not anything was left for it.
+    second.wait_log("pagewire consuming").await;
 }
 
 #[tokio::test]

@@ -5,6 +5,11 @@ through a durable pull consumer, decodes each message with the module generated 
 pagewire's proto/, prints headline, page and references, and acks it. Stop it and start it
 again with the same --durable and it continues where it left off.
 
+It keeps pagewire's update contract the way a search indexer must (README, "Cross-page
+references"): per article id only the highest `revision` counts, so a late lower one is
+skipped; a message with `stitched_into` set withdraws its id (the text now lives in the stitched
+article); a stitched article lists its printed `parts`.
+
 See README.md beside this file for how to generate `pagewire_pb2` and run this.
 """
 
@@ -73,23 +78,28 @@ def references_of(article):
         pb.PAGE_REFERENCE_KIND_SEE_ALSO: "see",
         pb.PAGE_REFERENCE_KIND_CONTINUED_ON: "continued on",
         pb.PAGE_REFERENCE_KIND_CONTINUED_FROM: "continued from",
+        pb.PAGE_REFERENCE_KIND_REFERRED_FROM: "announced on",
     }
     out = []
     for r in article.references:
         where = r.page_label or (f"{r.page_number:02d}" if r.page_number else "?")
-        out.append(f"{kinds.get(r.kind, 'reference')} page {where}: {r.text}")
+        target = f" -> {r.article_id}" if r.article_id else ""
+        out.append(f"{kinds.get(r.kind, 'reference')} page {where}: {r.text}{target}")
     return out
 
 
 def show(msg, article):
     kind = pb.ArticleKind.Name(article.kind).removeprefix("ARTICLE_KIND_").lower()
-    print(f"{msg.subject}  {kind}  {article.id}  v{article.version}")
+    print(f"{msg.subject}  {kind}  {article.id}  v{article.version}  revision {article.revision}")
     print(f"  headline:   {article.headline}")
     print(f"  page:       {page_of(article)}")
     refs = references_of(article)
     print(f"  references: {refs[0] if refs else '-'}")
     for r in refs[1:]:
         print(f"              {r}")
+    if article.parts:
+        parts = ", ".join(f"{p.article_id} ({p.paragraph_count} paragraphs)" for p in article.parts)
+        print(f"  stitched:   {parts}")
     sys.stdout.flush()
 
 
@@ -106,6 +116,7 @@ async def follow(args):
     sub = await js.pull_subscribe(subject, durable=args.durable, stream=args.stream, config=config)
     seen = 0
     idle = 0.0
+    revisions = {}  # article id -> highest revision applied: your index keeps this per document
     try:
         while args.count is None or seen < args.count:
             try:
@@ -123,7 +134,14 @@ async def follow(args):
                     continue
                 article = pb.Article()
                 article.ParseFromString(msg.data)
-                show(msg, article)
+                if article.revision < revisions.get(article.id, 0):
+                    print(f"{msg.subject}  skipped  {article.id}  revision {article.revision} < {revisions[article.id]}")
+                elif article.stitched_into:
+                    revisions[article.id] = article.revision
+                    print(f"{msg.subject}  withdraw  {article.id}  (now part of {article.stitched_into})")
+                else:
+                    revisions[article.id] = article.revision
+                    show(msg, article)
                 await msg.ack()
                 seen += 1
                 if args.count is not None and seen >= args.count:

@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use prost::Message as _;
 
 use pagewire::config::Settings;
-use pagewire::proto::{Article, DeadLetter, Page, RawPage};
+use pagewire::proto::{Article, DeadLetter, Page, RawPage, UnresolvedJump};
 use pagewire::route::{type_name, HEADER_TYPE};
 
 /// Which output topic to watch.
@@ -30,6 +30,8 @@ pub enum Topic {
     Dlq,
     /// Page-level messages.
     Pages,
+    /// Jumps whose partner did not arrive within the stitch timeout.
+    Unresolved,
 }
 
 /// Arguments of `pagewire tail`.
@@ -72,6 +74,7 @@ async fn tail(settings: Settings, args: Args) -> anyhow::Result<()> {
         Topic::Alert => &o.alert,
         Topic::Dlq => &o.dlq,
         Topic::Pages => &o.pages,
+        Topic::Unresolved => &o.unresolved,
     };
     let filter = format!(
         "{}.{}",
@@ -155,6 +158,7 @@ pub fn to_json_line(
         Some(type_name::PAGE) => json(Page::decode(payload)),
         Some(type_name::DEAD_LETTER) => json(DeadLetter::decode(payload)),
         Some(type_name::RAW_PAGE) => json(RawPage::decode(payload)),
+        Some(type_name::UNRESOLVED_JUMP) => json(UnresolvedJump::decode(payload)),
         other => serde_json::json!({ "error": format!("unknown message type {other:?}") }),
     };
     serde_json::json!({ "subject": subject, "headers": hs, "message": message })

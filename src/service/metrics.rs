@@ -117,7 +117,7 @@ pub struct Metrics {
 /// Why a page was not stitched.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
-    /// `issue_full`, `record_too_large`.
+    /// `issue_full`, `record_too_large`, `internal_error`.
     reason: &'static str,
 }
 
@@ -263,7 +263,7 @@ impl Metrics {
         );
         r.register(
             "stitch_skipped",
-            "Pages published without stitching, by reason: issue_full, record_too_large",
+            "Pages published without stitching, by reason: issue_full, record_too_large, internal_error",
             m.stitch_skipped.clone(),
         );
         r.register(
@@ -271,7 +271,7 @@ impl Metrics {
             "Issue-index writes that lost a compare-and-set to another writer and were retried",
             m.stitch_conflicts.clone(),
         );
-        for reason in ["issue_full", "record_too_large"] {
+        for reason in ["issue_full", "record_too_large", "internal_error"] {
             let _ = m.stitch_skipped.get_or_create(&ReasonLabel { reason });
         }
         // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the

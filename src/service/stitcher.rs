@@ -70,6 +70,8 @@ pub enum Skip {
     IssueFull,
     /// The page's record does not fit in one key-value message.
     RecordTooLarge,
+    /// Composing panicked: a bug in pagewire, logged; the page still goes out as parsed.
+    InternalError,
 }
 
 impl Skip {
@@ -78,6 +80,7 @@ impl Skip {
         match self {
             Skip::IssueFull => "issue_full",
             Skip::RecordTooLarge => "record_too_large",
+            Skip::InternalError => "internal_error",
         }
     }
 }
@@ -264,7 +267,13 @@ impl Stitcher {
             Err(_) => return Ok(Err(Skip::IssueFull)),
         };
         let records = self.records(&path, &index).await?;
-        let plan = stitch::plan_page(&index, &records, raw.page_number);
+        let composed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stitch::plan_page(&index, &records, raw.page_number)
+        }));
+        let Ok(plan) = composed else {
+            tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
+            return Ok(Err(Skip::InternalError));
+        };
         if changed {
             self.count(&plan);
         }
@@ -497,7 +506,15 @@ pub(super) async fn timer_loop(
             }
         };
         failures = 0;
-        while let Some(Ok(message)) = batch.next().await {
+        loop {
+            // At shutdown the rest of the batch is left: unacked timers come back to a replica
+            // after the consumer's ack wait.
+            let next = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                next = batch.next() => next,
+            };
+            let Some(Ok(message)) = next else { break };
             handle_timer(&worker, &stitcher, &message, timeout).await;
         }
     }
@@ -531,7 +548,13 @@ async fn handle_timer(
             return;
         }
     };
-    let result = match stitcher.fire(&timer, &worker.pipeline.topics).await {
+    let fired = std::panic::AssertUnwindSafe(stitcher.fire(&timer, &worker.pipeline.topics));
+    let Ok(fired) = futures::FutureExt::catch_unwind(fired).await else {
+        tracing::error!(article = %timer.article_id, "timer handling panicked; timer dropped");
+        let _ = message.ack_with(AckKind::Term).await;
+        return;
+    };
+    let result = match fired {
         Ok(out) if out.is_empty() => Ok(()),
         Ok(out) => worker
             .publish_all(out)

@@ -173,8 +173,12 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
         }
     }
     for (at, k, target) in pointers {
+        // A registered page whose record is gone (past retention) cannot be linked to.
+        let Some(target_record) = records.get(&target) else {
+            continue;
+        };
         let source = &records[&at.0].articles[at.1];
-        if let Some(best) = announced(source, target, &records[&target].articles) {
+        if let Some(best) = announced(source, &target_record.articles) {
             out.see_also.insert((at, k), (target, best));
             out.referred.entry((target, best)).or_default().push(at);
         }
@@ -304,8 +308,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 /// The article on the target page a see-also pointer announces, if one matches well enough:
 /// the best overlap of the pointer's words with an article's headline and opening. Teasers and
 /// continuations (which start elsewhere) are never targets.
-fn announced(source: &Article, target_page: u32, candidates: &[Article]) -> Option<usize> {
-    let _ = target_page;
+fn announced(source: &Article, candidates: &[Article]) -> Option<usize> {
     let mut text = String::new();
     text.push_str(&source.headline);
     for s in &source.subheadlines {

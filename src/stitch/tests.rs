@@ -272,3 +272,18 @@ fn the_issue_index_is_bounded() {
     let corrected = index.register(2, "", "h2", 3).unwrap().unwrap();
     assert_eq!(corrected.pages[&2].seq, 4);
 }
+
+#[test]
+fn a_registered_page_without_its_record_is_left_out() {
+    let mut issue = Issue::default();
+    let front = "# 要闻\n\n正文。\n\n让优质医疗资源  \n请进来留得住\n\n详见03版\n";
+    issue.add(&page(1, "01", front));
+    // Page 3 is registered, but its record expired from the bucket.
+    issue.index = issue.index.register(3, "03", "gone", 100).unwrap().unwrap();
+    let plan = plan_page(&issue.index, &issue.records, 1);
+    assert_eq!(plan.linked, 0);
+    assert!(plan
+        .own
+        .iter()
+        .all(|c| c.article.references.iter().all(|r| r.article_id.is_empty())));
+}
