@@ -1,4 +1,5 @@
-//! Throughput of the pure parser, `parse_page`, in bytes of page text per second.
+//! Throughput of the pure parser, `parse_page`, in bytes of page text per second; and the cost
+//! of the pure stitching step, `stitch::plan_page`, per page registered in an issue.
 //!
 //! `cargo bench --bench parser` measures two pages: the seed front page as a converter produced
 //! it, and a ~1 MiB page made of the seed's masthead and its articles repeated, which shows
@@ -101,5 +102,45 @@ fn parse_pages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_pages);
+/// `plan_page` for the last page of an issue of `n` pages, every one a copy of the seed page
+/// (each with a photo story and two teasers pointing at pages 3, 4 and 5): composing the issue
+/// before and after the registration, matching every pointer, diffing.
+fn plan_pages(c: &mut Criterion) {
+    use pagewire::stitch::{plan_page, record_hash, record_of, IssueIndex, Records};
+    use prost::Message as _;
+    let mut group = c.benchmark_group("stitch_plan_page");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for n in [8u32, 24, 96] {
+        let mut index = IssueIndex::default();
+        let mut records = Records::new();
+        for number in 1..=n {
+            let mut raw = raw_page(SEED.to_owned());
+            raw.page_number = number;
+            raw.page_label = format!("{number:02}");
+            let page = parse_page(&raw, &Limits::default()).expect("seed parses");
+            let record = record_of(&page);
+            let hash = record_hash(&record.encode_to_vec());
+            index = index
+                .register(number, &raw.page_label, &hash, 1000)
+                .expect("room")
+                .expect("new page");
+            records.insert(number, std::sync::Arc::new(record));
+        }
+        let plan = plan_page(&index, &records, n);
+        eprintln!(
+            "stitch_plan_page/{n}: {} own, {} updates, {} linked",
+            plan.own.len(),
+            plan.updates.len(),
+            plan.linked
+        );
+        group.bench_function(format!("{n}_pages"), |b| {
+            b.iter(|| plan_page(black_box(&index), black_box(&records), n))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_pages, plan_pages);
 criterion_main!(benches);

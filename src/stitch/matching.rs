@@ -1,7 +1,7 @@
 //! Who points at whom: jump halves paired across two pages, see-also pointers matched to the
 //! article they announce. Pure; the rules are documented in README ("Cross-page references").
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::proto::{Article, ArticleKind, PageReference, PageReferenceKind};
 
@@ -172,13 +172,18 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
             out.prev.insert(l.at, e.at);
         }
     }
+    // Many pointers can name one page (a 导读 column): each candidate's units are built once.
+    let mut candidates: BTreeMap<u32, Vec<Option<Grams>>> = BTreeMap::new();
     for (at, k, target) in pointers {
         // A registered page whose record is gone (past retention) cannot be linked to.
         let Some(target_record) = records.get(&target) else {
             continue;
         };
         let source = &records[&at.0].articles[at.1];
-        if let Some(best) = announced(source, &target_record.articles) {
+        let units = candidates
+            .entry(target)
+            .or_insert_with(|| target_record.articles.iter().map(candidate_units).collect());
+        if let Some(best) = announced(source, units) {
             out.see_also.insert((at, k), (target, best));
             out.referred.entry((target, best)).or_default().push(at);
         }
@@ -188,6 +193,30 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
         sources.dedup();
     }
     out
+}
+
+impl Links {
+    /// The links that do not involve page `page`: what [`links`] gives for the index without
+    /// that page. Pairing is decided per pair of pages and a pointer's target per target page,
+    /// so dropping one page's links leaves the others as they were (unless page labels collide,
+    /// e.g. a page labelled `5` that is not page 5, where a reference could resolve elsewhere).
+    pub fn without_page(&self, page: u32) -> Links {
+        let keep = |at: &At| at.0 != page;
+        let mut out = Links::default();
+        for (a, (k, b, l)) in &self.next {
+            if keep(a) && keep(b) {
+                out.next.insert(*a, (*k, *b, *l));
+                out.prev.insert(*b, *a);
+            }
+        }
+        for ((src, k), target) in &self.see_also {
+            if keep(src) && keep(target) {
+                out.see_also.insert((*src, *k), *target);
+                out.referred.entry(*target).or_default().push(*src);
+            }
+        }
+        out
+    }
 }
 
 /// Registered pages whose records are at hand.
@@ -305,10 +334,33 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     row[b.len()]
 }
 
+/// What a see-also pointer is compared with: an article's headline, subheadlines and opening;
+/// `None` for articles that are never targets (teasers, and continuations, which start
+/// elsewhere).
+fn candidate_units(c: &Article) -> Option<Grams> {
+    if c.kind == ArticleKind::Teaser as i32
+        || c.references
+            .iter()
+            .any(|r| kind(r) == PageReferenceKind::ContinuedFrom)
+    {
+        return None;
+    }
+    let mut text = String::new();
+    text.push_str(&c.headline);
+    for s in &c.subheadlines {
+        text.push(' ');
+        text.push_str(s);
+    }
+    for p in c.paragraphs.iter().take(3) {
+        text.push(' ');
+        text.push_str(prefix(p, 400));
+    }
+    Some(Grams::of(&text))
+}
+
 /// The article on the target page a see-also pointer announces, if one matches well enough:
-/// the best overlap of the pointer's words with an article's headline and opening. Teasers and
-/// continuations (which start elsewhere) are never targets.
-fn announced(source: &Article, candidates: &[Article]) -> Option<usize> {
+/// the best overlap of the pointer's title and caption with a candidate's units.
+fn announced(source: &Article, candidates: &[Option<Grams>]) -> Option<usize> {
     let mut text = String::new();
     text.push_str(&source.headline);
     for s in &source.subheadlines {
@@ -324,26 +376,9 @@ fn announced(source: &Article, candidates: &[Article]) -> Option<usize> {
         return None;
     }
     let mut best: Option<(f64, usize)> = None;
-    for (i, c) in candidates.iter().enumerate() {
-        if c.kind == ArticleKind::Teaser as i32
-            || c.references
-                .iter()
-                .any(|r| kind(r) == PageReferenceKind::ContinuedFrom)
-        {
-            continue;
-        }
-        let mut text = String::new();
-        text.push_str(&c.headline);
-        for s in &c.subheadlines {
-            text.push(' ');
-            text.push_str(s);
-        }
-        for p in c.paragraphs.iter().take(3) {
-            text.push(' ');
-            text.push_str(prefix(p, 400));
-        }
-        let have = Grams::of(&text);
-        let shared = want.shared(&have);
+    for (i, have) in candidates.iter().enumerate() {
+        let Some(have) = have else { continue };
+        let shared = want.shared(have);
         let score = shared as f64 / want.len() as f64;
         if shared >= TEASER_MIN_SHARED
             && score >= TEASER_MATCH
@@ -363,9 +398,10 @@ fn prefix(s: &str, chars: usize) -> &str {
 }
 
 /// The comparable units of a text: bigrams of Han characters, and lowercase words of three or
-/// more letters that are not function words.
+/// more letters that are not function words. Each unit is a 64-bit key: a bigram is its two
+/// code points side by side (exact), a word the hash of its letters.
 #[derive(Debug, Default, Clone)]
-pub struct Grams(HashSet<String>);
+pub struct Grams(Vec<u64>);
 
 const STOPWORDS: &[&str] = &[
     "the",
@@ -404,38 +440,49 @@ const STOPWORDS: &[&str] = &[
     "after",
 ];
 
+/// Words get the high bit, so they never equal a bigram key (code points use 42 bits).
+const WORD: u64 = 1 << 63;
+
+fn word_key(word: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    word.hash(&mut h);
+    h.finish() | WORD
+}
+
 impl Grams {
     /// Units of `text`.
     pub fn of(text: &str) -> Grams {
-        let mut set = HashSet::new();
+        let mut set = Vec::with_capacity(text.len() / 3);
         let mut prev: Option<char> = None;
         let mut word = String::new();
-        let flush = |word: &mut String, set: &mut HashSet<String>| {
+        let flush = |word: &mut String, set: &mut Vec<u64>| {
             if word.chars().count() >= 3 && !STOPWORDS.contains(&word.as_str()) {
-                set.insert(std::mem::take(word));
+                set.push(word_key(word));
             }
             word.clear();
         };
         for c in text.chars() {
             if is_han(c) {
                 if let Some(p) = prev {
-                    let mut g = String::with_capacity(6);
-                    g.push(p);
-                    g.push(c);
-                    set.insert(g);
+                    set.push((u64::from(p) << 21) | u64::from(c));
                 }
                 prev = Some(c);
-                flush(&mut word, &mut set);
+                if !word.is_empty() {
+                    flush(&mut word, &mut set);
+                }
             } else {
                 prev = None;
                 if c.is_alphanumeric() {
                     word.extend(c.to_lowercase());
-                } else if c != '\'' && c != '’' {
+                } else if c != '\'' && c != '’' && !word.is_empty() {
                     flush(&mut word, &mut set);
                 }
             }
         }
         flush(&mut word, &mut set);
+        set.sort_unstable();
+        set.dedup();
         Grams(set)
     }
 
@@ -457,8 +504,22 @@ impl Grams {
         self.0.is_empty()
     }
 
+    /// Units in both (a merge of the two sorted lists).
     fn shared(&self, other: &Grams) -> usize {
-        self.0.intersection(&other.0).count()
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    n += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        n
     }
 
     /// Dice similarity, 0 when either side is empty.
@@ -499,8 +560,10 @@ mod tests {
     #[test]
     fn grams_mix_han_bigrams_and_words() {
         let g = Grams::of("包头司机 The Storm hits");
-        assert!(g.0.contains("包头") && g.0.contains("司机") && g.0.contains("storm"));
-        assert!(!g.0.contains("the"));
+        assert!(g.shared(&Grams::of("包头")) == 1 && g.shared(&Grams::of("司机")) == 1);
+        assert_eq!(g.shared(&Grams::of("STORM")), 1);
+        assert_eq!(g.shared(&Grams::of("the")), 0);
+        assert_eq!(g.len(), 5, "包头 头司 司机 storm hits");
         assert!(Grams::of("让优质医疗资源").dice(&Grams::of("让优质医疗资源 请进来")) > 0.6);
     }
 }

@@ -171,8 +171,15 @@ pub fn searchable(a: &Article, reported: bool) -> bool {
 /// What to publish now that `page` is registered in `index` (whose records are in `records`).
 pub fn plan_page(index: &IssueIndex, records: &Records, page: u32) -> Plan {
     let before_index = index.without_page(page);
-    let before = compose(&before_index, records);
-    let after = compose(index, records);
+    let links = matching::links(index, records);
+    let scope = affected(&links, records, page);
+    let before = compose_with(
+        &before_index,
+        records,
+        &links.without_page(page),
+        Some(&scope),
+    );
+    let after = compose_with(index, records, &links, Some(&scope));
     let revision = index.seq;
     let mut plan = Plan {
         revision,
@@ -211,8 +218,9 @@ pub fn plan_unresolved(
 ) -> (Vec<Composed>, Option<UnresolvedJump>) {
     let mut before_index = index.clone();
     before_index.unresolved.remove(article_id);
-    let before = compose(&before_index, records);
-    let after = compose(index, records);
+    let links = matching::links(index, records);
+    let before = compose_with(&before_index, records, &links, None);
+    let after = compose_with(index, records, &links, None);
     let updates = changed(&before, &after, index, records, |_| true, index.seq);
     let event = updates
         .iter()
@@ -296,7 +304,41 @@ struct Composition {
 }
 
 fn compose(index: &IssueIndex, records: &Records) -> Composition {
-    let links = matching::links(index, records);
+    compose_with(index, records, &matching::links(index, records), None)
+}
+
+/// The articles whose composed form can differ with and without `page`: its own, every
+/// article linked with one of them, and every part of their chains. Everything else is
+/// composed from the same inputs either way.
+fn affected(links: &Links, records: &Records, page: u32) -> BTreeSet<At> {
+    let mut set: BTreeSet<At> = records
+        .get(&page)
+        .map(|p| (0..p.articles.len()).map(|i| (page, i)).collect())
+        .unwrap_or_default();
+    for (&a, &(_, b, _)) in &links.next {
+        if a.0 == page || b.0 == page {
+            set.extend([a, b]);
+        }
+    }
+    for (&(src, _), &target) in &links.see_also {
+        if src.0 == page || target.0 == page {
+            set.extend([src, target]);
+        }
+    }
+    let seeds: Vec<At> = set.iter().copied().collect();
+    for at in seeds {
+        set.extend(links.chain(links.head(at)));
+    }
+    set
+}
+
+/// Composes the articles other pages touch (only those in `scope`, when given).
+fn compose_with(
+    index: &IssueIndex,
+    records: &Records,
+    links: &Links,
+    scope: Option<&BTreeSet<At>>,
+) -> Composition {
     let article = |at: At| -> &Article { &records[&at.0].articles[at.1] };
     let mut out = Composition {
         linked: links.see_also.len(),
@@ -305,6 +347,9 @@ fn compose(index: &IssueIndex, records: &Records) -> Composition {
     for (&number, page) in matching::visible(index, records) {
         for (i, a) in page.articles.iter().enumerate() {
             let at = (number, i);
+            if scope.is_some_and(|s| !s.contains(&at)) {
+                continue;
+            }
             let reported = index.unresolved.get(&a.id).copied();
             if !links.involves(at) && reported.is_none() {
                 continue;
