@@ -355,14 +355,14 @@ fn compose_with(
                 continue;
             }
             let mut contributors = BTreeSet::from([number]);
-            let mut c = linked(index, records, &links, at, &mut contributors);
+            let mut c = linked(index, records, links, at, &mut contributors);
             if links.prev.contains_key(&at) {
                 c.stitched_into = article(links.head(at)).id.clone();
             } else if links.next.contains_key(&at) {
                 let parts: Vec<Article> = links
                     .chain(at)
                     .into_iter()
-                    .map(|p| linked(index, records, &links, p, &mut contributors))
+                    .map(|p| linked(index, records, links, p, &mut contributors))
                     .collect();
                 c = stitch(parts);
                 out.stitched += 1;
