@@ -378,21 +378,21 @@ fn print_table(out: &mut impl std::io::Write, s: &Status) -> std::io::Result<()>
     writeln!(out)?;
     writeln!(
         out,
-        "OUTPUTS\n  {:<8} {:<18} {:>10} {:>12} {:>10}",
+        "OUTPUTS\n  {:<10} {:<19} {:>10} {:>12} {:>10}",
         "TOPIC", "STREAM", "MESSAGES", "BYTES", "DEDUP"
     )?;
     for o in &s.outputs {
         match &o.stream {
             Some(st) => writeln!(
                 out,
-                "  {:<8} {:<18} {:>10} {:>12} {:>10}",
+                "  {:<10} {:<19} {:>10} {:>12} {:>10}",
                 o.topic,
                 st.name,
                 st.messages,
                 bytes(st.bytes),
                 human(st.duplicate_window_seconds)
             )?,
-            None => writeln!(out, "  {:<8} {:<18} {:>10}", o.topic, o.name, "missing")?,
+            None => writeln!(out, "  {:<10} {:<19} {:>10}", o.topic, o.name, "missing")?,
         }
     }
     writeln!(out)?;
