@@ -6,7 +6,7 @@ use crate::parse::credits;
 use crate::parse::furniture::{self, Furniture};
 use crate::parse::markers::{self, Found};
 use crate::parse::text::{self, collapse_ws, strip_inline_markup};
-use crate::proto::Credit;
+use crate::proto::{Credit, PageReferenceKind};
 
 /// How the page text is written, after sniffing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,12 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
                 match classify_line(&clean, page_name) {
                     LineKind::Text(t) if is_teaser_section(&t) => items.push(Item::TeaserSection),
                     LineKind::Text(t) => items.push(Item::Heading { level, text: t }),
-                    LineKind::Other(item) => items.push(item),
+                    LineKind::Other(mut item) => {
+                        if let Item::Reference(found) = &mut item {
+                            join_jump_word(found, &mut items, &mut para);
+                        }
+                        items.push(item);
+                    }
                 }
                 prev_hard = false;
                 continue;
@@ -236,7 +241,10 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
                 }
                 para.push(t);
             }
-            LineKind::Other(item) => {
+            LineKind::Other(mut item) => {
+                if let Item::Reference(found) = &mut item {
+                    join_jump_word(found, &mut items, &mut para);
+                }
                 flush(&mut items, &mut para, &mut para_hard);
                 items.push(item);
             }
@@ -249,6 +257,58 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     } else {
         items
     }
+}
+
+/// A jump head printed over two lines: the jump word alone, then the from-marker
+/// (`STORM` / `From Page A1`, `## BUDGET` / `Continued from Page A1`, `CITY BUDGET` /
+/// `(Continued from Page A1)`). When `found` is one English continued-from marker without a
+/// jump word and the line directly above it (the last line of the open paragraph, or else the
+/// last item: a one-line paragraph, the last line of a paragraph whose line before ends a
+/// sentence, or a heading) is a [`markers::jump_word`], that line is taken out of the text and
+/// becomes the marker's jump word; the marker's text is the two lines joined by a space.
+fn join_jump_word(found: &mut [Found], items: &mut Vec<Item>, para: &mut Vec<String>) {
+    let [f] = found else { return };
+    if f.reference.kind() != PageReferenceKind::ContinuedFrom
+        || !f.reference.jump_word.is_empty()
+        || f.reference.text.chars().any(text::is_cjk)
+    {
+        return;
+    }
+    // the line above, if it starts its paragraph or follows a finished sentence
+    let above = |lines: &[String]| -> Option<String> {
+        let (last, before) = lines.split_last()?;
+        let starts = before.last().is_none_or(|l| ends_paragraph(l));
+        starts
+            .then(|| markers::jump_word(last))
+            .flatten()
+            .map(str::to_owned)
+    };
+    let (word, line) = if !para.is_empty() {
+        let Some(word) = above(para) else { return };
+        (word, para.pop().unwrap_or_default())
+    } else {
+        match items.last_mut() {
+            Some(Item::Heading { text, .. }) => {
+                let Some(word) = markers::jump_word(text).map(str::to_owned) else {
+                    return;
+                };
+                let line = std::mem::take(text);
+                items.pop();
+                (word, line)
+            }
+            Some(Item::Text { lines, .. }) => {
+                let Some(word) = above(lines) else { return };
+                let line = lines.pop().unwrap_or_default();
+                if lines.is_empty() {
+                    items.pop();
+                }
+                (word, line)
+            }
+            _ => return,
+        }
+    };
+    f.reference.jump_word = word.to_uppercase();
+    f.reference.text = format!("{line} {}", f.reference.text);
 }
 
 /// Plain OCR text wraps lines at the column width: inside a block, a line that ends a
@@ -380,6 +440,95 @@ mod tests {
         // a short line that does end a sentence still ends its paragraph
         let two = "  The council met Thursday night to vote on\nthe plan.\nA second vote is set for July 24 at City Hall.\n";
         assert_eq!(line_counts(two), vec![2, 1]);
+    }
+
+    /// The references of the reference items, as (jump word, text).
+    fn jumps(items: &[Item]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Reference(found) => Some(found),
+                _ => None,
+            })
+            .flatten()
+            .map(|f| (f.reference.jump_word.clone(), f.reference.text.clone()))
+            .collect()
+    }
+
+    fn texts(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { lines, .. } => Some(lines.join(" / ")),
+                Item::Heading { text, .. } => Some(format!("# {text}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_jump_word_on_its_own_line_joins_the_from_marker_below() {
+        let page = "STORM\nFrom Page A1\n  Crews worked on.\n";
+        let it = items(page, Syntax::Plain, "");
+        assert_eq!(jumps(&it), [("STORM".into(), "STORM From Page A1".into())]);
+        assert_eq!(texts(&it), ["Crews worked on."]);
+        // after the last line of the article above, in the same block
+        let page =
+            "  The vote is set for July 24.\nCITY BUDGET\n(Continued from Page A1)\n  More.\n";
+        let it = items(page, Syntax::Plain, "");
+        assert_eq!(
+            jumps(&it),
+            [(
+                "CITY BUDGET".into(),
+                "CITY BUDGET (Continued from Page A1)".into()
+            )]
+        );
+        assert_eq!(texts(&it), ["The vote is set for July 24.", "More."]);
+        // a markdown heading, a bold line a blank line away, a marker set as a heading
+        let md = "## BUDGET\nContinued from Page A1\n\nThe vote.\n\n**STORM**\n\nFrom Page A1\n\nCrews.\n\n## PARKS\n### From Page A1\n\nPools.\n";
+        let it = items(md, Syntax::Markdown, "");
+        assert_eq!(
+            jumps(&it),
+            [
+                ("BUDGET".into(), "BUDGET Continued from Page A1".into()),
+                ("STORM".into(), "STORM From Page A1".into()),
+                ("PARKS".into(), "PARKS From Page A1".into()),
+            ]
+        );
+        assert_eq!(texts(&it), ["The vote.", "Crews.", "Pools."]);
+    }
+
+    #[test]
+    fn headlines_and_running_text_above_a_from_marker_stay_text() {
+        for (page, kept) in [
+            (
+                "Fair Draws Record Crowd\nContinued from Page A1\n",
+                "Fair Draws Record Crowd",
+            ),
+            (
+                "SCHOOL BOARD PICKS NEW SUPERINTENDENT\nFrom Page A1\n",
+                "SCHOOL BOARD PICKS NEW SUPERINTENDENT",
+            ),
+            ("THE DAILY HERALD\nFrom Page A1\n", "THE DAILY HERALD"),
+            // the capitals end a sentence that runs on from the line before
+            (
+                "  A grant from the\nUSDA\nFrom Page A1\n",
+                "A grant from the / USDA",
+            ),
+        ] {
+            let it = items(page, Syntax::Plain, "");
+            assert_eq!(jumps(&it)[0].0, "", "{page}");
+            assert_eq!(texts(&it), [kept], "{page}");
+        }
+        // a marker that has its word already, a continued-on marker, a Chinese marker
+        let it = items("LOCAL\nSTORM, From Page A1\n", Syntax::Plain, "");
+        assert_eq!(jumps(&it)[0].0, "STORM");
+        assert_eq!(texts(&it), ["LOCAL"]);
+        let it = items("STORM\nContinued on Page A6\n", Syntax::Plain, "");
+        assert_eq!(jumps(&it)[0].0, "");
+        let it = items("STORM\n（上接第一版）\n", Syntax::Plain, "");
+        assert_eq!(jumps(&it)[0].0, "");
+        assert_eq!(texts(&it), ["STORM"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Page references: 详见05版, 下转第3版, 上接第二版, Continued on Page A5, See STORM, Page 7,
-//! STORM, From Page 1 — including the OCR damage such markers suffer (`Contmued`, `Pagc`,
-//! stray spaces inside the marker).
+//! Please see STORM, A7, STORM, From Page 1, STORM/From Page A1, STORM from A1,
+//! STORM: Continued from Page A1 — including the OCR damage such markers suffer (`Contmued`,
+//! `Pagc`, stray spaces inside the marker). A jump word printed on a line of its own above a
+//! from-marker is joined to it by [`crate::parse::blocks`], with [`jump_word`].
 
 use std::sync::LazyLock;
 
@@ -24,18 +26,21 @@ static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// `See STORM, Page 7` (jump) or `See related story, Page 5` (see also).
+/// `See STORM, Page 7` / `Please see STORM on A7` (jump) or `See related story, Page 5` (see
+/// also); `Please see STORM, A7` without a page word only as a jump to a section page (group 2
+/// is then a bare comma).
 static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*(?-u:\b)see\s+([a-z][a-z'’ -]{0,40}?)\s*,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[)\]]?",
+        r"(?i)[(\[]?\s*(?-u:\b)(?:please\s+)?see\s+([a-z][a-z'’ -]{0,40}?)\s*(,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)|,\s*)([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[)\]]?",
     )
     .expect("valid regex")
 });
 
-/// `STORM, From Page 1` / `From Page 1` opening a continuation.
+/// `STORM, From Page 1` / `STORM/From Page A1` / `From Page 1` opening a continuation; `STORM
+/// from A1` without a page word (group 2 empty) only with a jump word and a section page.
 static EN_FROM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:([a-z][a-z'’ -]{0,40}?)\s*,?\s+)?(?:from|frorn|fr0m)\s+(?:page|pagc|paqe|pg\.?|p\.)\s*([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[.)\]]?",
+        r"(?i)^\s*(?:([a-z][a-z'’ -]{0,40}?)\s*(?:[,/|:—–]\s*|\s+))?(?:from|frorn|fr0m)\s+((?:page|pagc|paqe|pg\.?|p\.)\s*)?([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[.)\]]?",
     )
     .expect("valid regex")
 });
@@ -107,9 +112,18 @@ pub fn find(text: &str) -> Vec<Found> {
             };
             let whole = caps.get(0).expect("group 0");
             let label: String = caps[3].chars().filter(|c| !c.is_whitespace()).collect();
+            // `STORM: Continued from Page A1`: a jump word opening the text belongs to the marker
+            let mut range = whole.range();
+            let mut jump = "";
+            if kind == PageReferenceKind::ContinuedFrom && range.start > 0 {
+                if let Some(w) = jump_word(&text[..range.start]) {
+                    jump = w;
+                    range.start = text.len() - text.trim_start().len();
+                }
+            }
             found.push(Found {
-                reference: reference(kind, &label.to_uppercase(), whole.as_str().trim(), ""),
-                range: whole.range(),
+                reference: reference(kind, &label.to_uppercase(), &text[range.clone()], jump),
+                range,
                 fuzzy: !(word == "continued" || word == "cont'd" || word == "cont."),
             });
         }
@@ -126,13 +140,18 @@ pub fn find(text: &str) -> Vec<Found> {
             let is_jump = word.chars().any(char::is_alphabetic)
                 && !word.chars().any(char::is_lowercase)
                 && word.split_whitespace().count() <= 3;
+            // `See STORM, A7` without a page word: only a jump word and a section page
+            let bare = caps[2].trim() == ",";
+            if bare && !(is_jump && caps[3].bytes().any(|b| b.is_ascii_alphabetic())) {
+                continue;
+            }
             let (kind, jump) = if is_jump {
                 (PageReferenceKind::ContinuedOn, word)
             } else {
                 (PageReferenceKind::SeeAlso, "")
             };
             found.push(Found {
-                reference: reference(kind, &caps[2].to_uppercase(), whole.as_str().trim(), jump),
+                reference: reference(kind, &caps[3].to_uppercase(), whole.as_str().trim(), jump),
                 range: whole.range(),
                 fuzzy: false,
             });
@@ -142,11 +161,14 @@ pub fn find(text: &str) -> Vec<Found> {
             let word = caps.get(1).map_or("", |m| m.as_str().trim());
             let jump_ok = word.is_empty()
                 || (!word.chars().any(char::is_lowercase) && word.split_whitespace().count() <= 3);
-            if jump_ok && !found.iter().any(|f| overlaps(&f.range, &whole.range())) {
+            // `STORM from A1` without a page word: only a jump word and a section page
+            let page_ok = caps.get(2).is_some()
+                || (!word.is_empty() && caps[3].bytes().any(|b| b.is_ascii_alphabetic()));
+            if jump_ok && page_ok && !found.iter().any(|f| overlaps(&f.range, &whole.range())) {
                 found.push(Found {
                     reference: reference(
                         PageReferenceKind::ContinuedFrom,
-                        &caps[2].to_uppercase(),
+                        &caps[3].to_uppercase(),
                         whole.as_str().trim(),
                         word,
                     ),
@@ -158,6 +180,33 @@ pub fn find(text: &str) -> Vec<Found> {
     }
     found.sort_by_key(|f| f.range.start);
     found
+}
+
+/// A jump word standing alone, as printed above a from-marker (`STORM` over `From Page A1`) or
+/// before one (`STORM: Continued from Page A1`): one to three words in capitals, at most 25
+/// characters, at least two letters, starting with a letter; a trailing `,` `:` `/` `|` or
+/// dash is not part of it. A paper's name (`THE DAILY HERALD`) is no jump word. Returns the
+/// word without the trailing separator.
+pub fn jump_word(line: &str) -> Option<&str> {
+    let word = line
+        .trim()
+        .trim_end_matches([',', ':', '/', '|', '—', '–', '-', ' '])
+        .trim_end();
+    let (first, last) = (word.chars().next()?, word.chars().next_back()?);
+    if !first.is_ascii_uppercase()
+        || !last.is_ascii_alphanumeric()
+        || word.chars().count() > 25
+        || !word.chars().all(|c| {
+            c.is_ascii_uppercase()
+                || c.is_ascii_digit()
+                || matches!(c, ' ' | '\'' | '’' | '-' | '&' | '.')
+        })
+        || word.bytes().filter(u8::is_ascii_uppercase).count() < 2
+    {
+        return None;
+    }
+    let words = word.split_whitespace().count();
+    (words <= 3 && !(words > 1 && word.starts_with("THE "))).then_some(word)
 }
 
 fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
@@ -306,5 +355,89 @@ mod tests {
         assert_eq!(chinese_number("二十"), Some(20));
         assert_eq!(chinese_number("一百零五"), Some(105));
         assert_eq!(chinese_number("十"), Some(10));
+    }
+
+    #[test]
+    fn jump_words_are_short_capitals() {
+        assert_eq!(jump_word("STORM"), Some("STORM"));
+        assert_eq!(jump_word(" CITY BUDGET "), Some("CITY BUDGET"));
+        assert_eq!(jump_word("STORM,"), Some("STORM"));
+        assert_eq!(jump_word("STORM /"), Some("STORM"));
+        assert_eq!(jump_word("O'BRIEN"), Some("O'BRIEN"));
+        assert_eq!(jump_word("ST0RM"), Some("ST0RM"));
+        // headlines, mixed case, labels and the paper's name are not
+        assert_eq!(jump_word("SCHOOL BOARD PICKS NEW SUPERINTENDENT"), None);
+        assert_eq!(jump_word("FOUR WORDS IN CAPS"), None);
+        assert_eq!(jump_word("SUPERCALIFRAGILISTICEXPIALIDOCIOUS"), None);
+        assert_eq!(jump_word("Storm"), None);
+        assert_eq!(jump_word("A6"), None);
+        assert_eq!(jump_word("2025"), None);
+        assert_eq!(jump_word("U.S."), None);
+        assert_eq!(jump_word("THE DAILY HERALD"), None);
+        assert_eq!(jump_word("STORM!"), None);
+        assert_eq!(jump_word("风暴"), None);
+        assert_eq!(jump_word(""), None);
+    }
+
+    #[test]
+    fn jump_words_on_the_line_of_a_from_marker() {
+        for (text, word, label) in [
+            ("STORM/From Page A1", "STORM", "A1"),
+            ("STORM / From Page A1", "STORM", "A1"),
+            ("STORM | From Page A1", "STORM", "A1"),
+            ("CITY BUDGET: From Page A1", "CITY BUDGET", "A1"),
+            ("STORM, from A1", "STORM", "A1"),
+            ("STORM from 1A", "STORM", "1A"),
+            ("STORM: Continued from Page A1", "STORM", "A1"),
+            ("STORM (Continued from Page A1)", "STORM", "A1"),
+            ("FAIR, Contmued from Page 3", "FAIR", "3"),
+        ] {
+            let r = one(text);
+            assert_eq!(
+                (r.kind(), r.jump_word.as_str(), r.page_label.as_str()),
+                (PageReferenceKind::ContinuedFrom, word, label),
+                "{text}"
+            );
+            assert_eq!(r.text, text, "the whole line is the marker");
+        }
+        // without a page word the jump word and a section page are both needed
+        assert!(find("From 12 to 15 people came.").is_empty());
+        assert!(find("NASA from 12 states").is_empty());
+        // a lower-case word before the marker stays outside it
+        let r = one("the crews, Continued from Page A1");
+        assert_eq!(
+            (r.jump_word.as_str(), r.text.as_str()),
+            ("", "Continued from Page A1")
+        );
+        // a Continued-on marker takes no word from before it
+        assert_eq!(one("STORM: Continued on Page A6").jump_word, "");
+    }
+
+    #[test]
+    fn see_lines_without_a_page_word() {
+        let r = one("Please see FAIR, A7");
+        assert_eq!(
+            (
+                r.kind(),
+                r.jump_word.as_str(),
+                r.page_label.as_str(),
+                r.text.as_str()
+            ),
+            (
+                PageReferenceKind::ContinuedOn,
+                "FAIR",
+                "A7",
+                "Please see FAIR, A7"
+            )
+        );
+        let r = one("Please see STORM, Page A6");
+        assert_eq!(
+            (r.jump_word.as_str(), r.text.as_str()),
+            ("STORM", "Please see STORM, Page A6")
+        );
+        assert_eq!(one("See BUDGET on A6").jump_word, "BUDGET");
+        // a bare comma form needs capitals and a section page
+        assert!(find("see Mary, A1 for details").is_empty());
+        assert!(find("See NATO, 12 members agreed").is_empty());
     }
 }

@@ -288,6 +288,15 @@ fn all_caps(lines: &[String]) -> bool {
     letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase() && c.is_ascii())
 }
 
+/// Only English continued-from markers: the opening of a continuation.
+fn english_opening(found: &[Found]) -> bool {
+    !found.is_empty()
+        && found.iter().all(|f| {
+            f.reference.kind() == PageReferenceKind::ContinuedFrom
+                && !f.reference.text.chars().any(text::is_cjk)
+        })
+}
+
 fn first_see_also(item: Option<&Item>) -> bool {
     matches!(item, Some(Item::Reference(found)) if found.first().is_some_and(|f| f.reference.kind() == PageReferenceKind::SeeAlso))
 }
@@ -417,11 +426,20 @@ fn segment(
                     && (headline_shaped || all_caps(lines))
                     && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
                     && (cur.is_empty() || !cur.paragraphs.is_empty());
+                // An English headline over a continued-from marker and its text (a jump page
+                // repeating the headline) heads the continuation; it is not the last line of
+                // the article above, nor masthead.
+                let heads_continuation = headline_shaped
+                    && matches!(next, Some(Item::Reference(found)) if english_opening(found))
+                    && !lines.iter().any(|l| l.chars().any(text::is_cjk))
+                    && next_is_body(items.get(i + 2), lines)
+                    && (cur.is_empty() || !cur.paragraphs.is_empty());
                 // Short lines above the first article (the paper's name, a slogan) are
                 // masthead, not a headless article.
                 let above_everything =
                     drafts.is_empty() && cur.is_empty() && pending_refs.is_empty();
                 if above_everything
+                    && !heads_continuation
                     && headline_shaped
                     && text::char_len(&lines.join(" ")) <= 24
                     && !next_is_body(next, lines)
@@ -430,7 +448,7 @@ fn segment(
                     i += 1;
                     continue;
                 }
-                if starts_article && next_is_body(next, lines) {
+                if (starts_article && next_is_body(next, lines)) || heads_continuation {
                     close(&mut cur, &mut drafts, masthead)?;
                     start(
                         &mut cur,
@@ -900,4 +918,85 @@ fn dominant_language(articles: &[Article]) -> String {
         .max_by_key(|(_, w)| *w)
         .map_or("und", |(l, _)| l)
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(content: &str, format: PageFormat) -> Page {
+        let raw = RawPage {
+            publication: "daily-herald".into(),
+            issue_date: "2025-07-12".into(),
+            page_number: 8,
+            page_label: "A8".into(),
+            format: format as i32,
+            content: content.into(),
+            ..RawPage::default()
+        };
+        parse_page(&raw, &Limits::default()).expect("parses")
+    }
+
+    #[test]
+    fn a_jump_word_line_is_neither_masthead_nor_text_of_the_article_above() {
+        let page = parse(
+            "STORM\nFrom Page A1\n  Crews worked through the night to restore power.\n\nCITY BUDGET\n(Continued from Page A1)\n  The council will vote on July 24.\n",
+            PageFormat::PlainText,
+        );
+        assert!(page.masthead.unwrap_or_default().lines.is_empty());
+        let got: Vec<(&str, String, &str)> = page
+            .articles
+            .iter()
+            .map(|a| {
+                (
+                    a.headline.as_str(),
+                    a.paragraphs.join(" | "),
+                    a.references[0].jump_word.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "",
+                    "Crews worked through the night to restore power.".into(),
+                    "STORM"
+                ),
+                (
+                    "",
+                    "The council will vote on July 24.".into(),
+                    "CITY BUDGET"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_headline_over_a_from_marker_heads_the_continuation() {
+        let page = parse(
+            "  The last words of the article above.\n\nFair Draws Record Crowd\nContinued from Page A1\n  Vendors said sales were the best they had seen in years.\n",
+            PageFormat::PlainText,
+        );
+        let [above, cont] = page.articles.as_slice() else {
+            panic!("two articles: {:?}", page.articles);
+        };
+        assert_eq!(above.paragraphs, ["The last words of the article above."]);
+        assert!(above.references.is_empty());
+        assert_eq!(cont.headline, "Fair Draws Record Crowd");
+        assert_eq!(
+            (
+                cont.references[0].kind(),
+                cont.references[0].jump_word.as_str()
+            ),
+            (PageReferenceKind::ContinuedFrom, "")
+        );
+        // at the top of a page it is no masthead line either
+        let page = parse(
+            "Fair Draws Record Crowd\nContinued from Page A1\n\nVendors said sales were the best they had seen in years.\n",
+            PageFormat::Markdown,
+        );
+        assert!(page.masthead.unwrap_or_default().lines.is_empty());
+        assert_eq!(page.articles[0].headline, "Fair Draws Record Crowd");
+    }
 }
