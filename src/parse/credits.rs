@@ -221,13 +221,30 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         // Chinese: only bylines; the English patterns below cannot match
         return zh_byline(text, text).map(|credits| CreditLine { credits });
     }
-    if EN_CREDIT_TITLE.is_match(text) {
+    // The English patterns are anchored and full of Unicode classes, so the regex engine runs
+    // them with a backtracker whose per-call setup grows with the pattern: on an English page
+    // that was 85% of the parse. Each pattern therefore runs only on lines holding the words
+    // it needs, found in one lowercase copy.
+    let lower = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["staff", "correspondent", "contributing", "for the"]) && EN_CREDIT_TITLE.is_match(text)
+    {
         // `Staff Writer` under a byline: part of the credit, names nothing new
         return Some(CreditLine {
             credits: Vec::new(),
         });
     }
-    if let Some(caps) = EN_AGENCY.captures(text) {
+    let agency = has(&[
+        "press",
+        "reuters",
+        "afp",
+        "bloomberg",
+        "xinhua",
+        "international",
+        "times",
+        "post",
+    ]);
+    if let Some(caps) = agency.then(|| EN_AGENCY.captures(text)).flatten() {
         return Some(CreditLine {
             credits: vec![credit(
                 &title_case_agency(&caps[1]),
@@ -236,7 +253,8 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             )],
         });
     }
-    if let Some(caps) = EN_PHOTO.captures(text) {
+    let photo = has(&["photo", "/"]);
+    if let Some(caps) = photo.then(|| EN_PHOTO.captures(text)).flatten() {
         let name = caps
             .get(1)
             .or(caps.get(2))
@@ -246,7 +264,8 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(name, CreditRole::Photographer, text)],
         });
     }
-    if let Some(caps) = EN_BYLINE.captures(text) {
+    let byline = lower.starts_with("by") && lower[2..].starts_with(char::is_whitespace);
+    if let Some(caps) = byline.then(|| EN_BYLINE.captures(text)).flatten() {
         let mut credits = Vec::new();
         for name in caps[1].split([',', '&']).flat_map(|p| p.split(" and ")) {
             let name = name.trim();
