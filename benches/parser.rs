@@ -106,7 +106,7 @@ fn parse_pages(c: &mut Criterion) {
 /// (each with a photo story and two teasers pointing at pages 3, 4 and 5): composing the issue
 /// before and after the registration, matching every pointer, diffing.
 fn plan_pages(c: &mut Criterion) {
-    use pagewire::stitch::{plan_page, record_hash, record_of, IssueIndex, Records};
+    use pagewire::stitch::{plan_page, record_hash, record_of, IssueIndex, Record, Records};
     use prost::Message as _;
     let mut group = c.benchmark_group("stitch_plan_page");
     group
@@ -126,7 +126,7 @@ fn plan_pages(c: &mut Criterion) {
                 .register(number, &raw.page_label, &hash, 1000)
                 .expect("room")
                 .expect("new page");
-            records.insert(number, std::sync::Arc::new(record));
+            records.insert(number, std::sync::Arc::new(Record::new(record)));
         }
         let plan = plan_page(&index, &records, n);
         eprintln!(

@@ -76,8 +76,10 @@ impl Sim {
         {
             self.index = next;
         }
-        self.records
-            .insert(raw.page_number, std::sync::Arc::new(record));
+        self.records.insert(
+            raw.page_number,
+            std::sync::Arc::new(stitch::Record::new(record)),
+        );
         let plan = plan_page(&self.index, &self.records, raw.page_number);
         assert_eq!(plan.own.len(), page.articles.len());
         self.publish(&plan.own);

@@ -24,7 +24,7 @@ use super::{ServiceError, ServiceState};
 use crate::config::{Settings, StitchSettings, Storage};
 use crate::proto::{Page, RawPage};
 use crate::route::{self, Outbound, Timer, Topics};
-use crate::stitch::{self, IssueIndex, Plan, Records};
+use crate::stitch::{self, IssueIndex, Plan, Record, Records};
 
 /// Compare-and-set attempts on one issue index before the page is retried later.
 const CAS_ATTEMPTS: usize = 64;
@@ -98,7 +98,7 @@ pub(super) struct Stitcher {
 
 #[derive(Default)]
 struct Cache {
-    records: HashMap<String, Arc<Page>>,
+    records: HashMap<String, Arc<Record>>,
     bytes: usize,
 }
 
@@ -247,8 +247,7 @@ impl Stitcher {
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
-        let record = Arc::new(record);
-        self.remember(&record_key, record.clone());
+        self.remember(&record_key, Arc::new(Record::new(record)));
 
         let index_key = format!("issue.{path}");
         let label = page
@@ -444,9 +443,9 @@ impl Stitcher {
             };
             match Page::decode(bytes) {
                 Ok(page) => {
-                    let page = Arc::new(page);
-                    self.remember(&key, page.clone());
-                    Ok(Some((n, page)))
+                    let record = Arc::new(Record::new(page));
+                    self.remember(&key, record.clone());
+                    Ok(Some((n, record)))
                 }
                 Err(e) => {
                     tracing::warn!(key, error = %e, "page record unreadable; page left out");
@@ -454,17 +453,18 @@ impl Stitcher {
                 }
             }
         });
-        let loaded: Vec<Option<(u32, Arc<Page>)>> = futures::future::try_join_all(loads).await?;
+        let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::future::try_join_all(loads).await?;
         Ok(loaded.into_iter().flatten().collect())
     }
 
-    fn cached(&self, key: &str) -> Option<Arc<Page>> {
+    fn cached(&self, key: &str) -> Option<Arc<Record>> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.records.get(key).cloned()
     }
 
-    fn remember(&self, key: &str, page: Arc<Page>) {
-        let size = page.encoded_len();
+    fn remember(&self, key: &str, page: Arc<Record>) {
+        // The units take about as much again as the record's text.
+        let size = page.encoded_len() * 2;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.bytes + size > CACHE_BYTES {
             cache.records.clear();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::proto::{Article, ArticleKind, PageReference, PageReferenceKind};
 
-use super::{IssueIndex, Records};
+use super::{IssueIndex, Record, Records};
 
 /// An article's place in an issue: page number and index in that page's articles.
 pub type At = (u32, usize);
@@ -123,7 +123,50 @@ struct Half<'a> {
     at: At,
     reference: usize,
     jump_word: &'a str,
+    title: &'a Grams,
+}
+
+/// What matching compares of one article, derived once per record.
+#[derive(Debug, Clone, Default)]
+pub struct Units {
+    /// Headline and subheadlines (jump pairing).
     title: Grams,
+    /// As a see-also target: headline, subheadlines and opening; `None` for articles that are
+    /// never targets (teasers, and continuations, which start elsewhere).
+    candidate: Option<Grams>,
+    /// As a see-also pointer: title and caption.
+    source: Grams,
+}
+
+impl Units {
+    /// The units of `a`.
+    pub fn of(a: &Article) -> Units {
+        let mut source = String::new();
+        source.push_str(&a.headline);
+        for s in &a.subheadlines {
+            source.push(' ');
+            source.push_str(s);
+        }
+        let points = a
+            .references
+            .iter()
+            .any(|r| kind(r) == PageReferenceKind::SeeAlso);
+        if points {
+            for p in &a.paragraphs {
+                source.push(' ');
+                source.push_str(prefix(p, 300));
+            }
+        }
+        Units {
+            title: Grams::of_title(a),
+            candidate: candidate_units(a),
+            source: if points {
+                Grams::of(&source)
+            } else {
+                Grams::default()
+            },
+        }
+    }
 }
 
 /// Every link between the registered pages that have records.
@@ -133,8 +176,8 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
     let mut outs: BTreeMap<(u32, u32), Vec<Half<'_>>> = BTreeMap::new();
     let mut ins: BTreeMap<(u32, u32), Vec<Half<'_>>> = BTreeMap::new();
     let mut pointers: Vec<(At, usize, u32)> = Vec::new();
-    for (&number, page) in visible(index, records) {
-        for (i, a) in page.articles.iter().enumerate() {
+    for (&number, record) in visible_records(index, records) {
+        for (i, a) in record.articles.iter().enumerate() {
             for (k, r) in a.references.iter().enumerate() {
                 let Some(target) = target_page(index, r, number) else {
                     continue;
@@ -143,7 +186,7 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
                     at: (number, i),
                     reference: k,
                     jump_word: &r.jump_word,
-                    title: Grams::of_title(a),
+                    title: &record.units[i].title,
                 };
                 match kind(r) {
                     PageReferenceKind::ContinuedOn => {
@@ -172,18 +215,13 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
             out.prev.insert(l.at, e.at);
         }
     }
-    // Many pointers can name one page (a 导读 column): each candidate's units are built once.
-    let mut candidates: BTreeMap<u32, Vec<Option<Grams>>> = BTreeMap::new();
     for (at, k, target) in pointers {
         // A registered page whose record is gone (past retention) cannot be linked to.
         let Some(target_record) = records.get(&target) else {
             continue;
         };
-        let source = &records[&at.0].articles[at.1];
-        let units = candidates
-            .entry(target)
-            .or_insert_with(|| target_record.articles.iter().map(candidate_units).collect());
-        if let Some(best) = announced(source, units) {
+        let source = &records[&at.0].units[at.1].source;
+        if let Some(best) = announced(source, &target_record.units) {
             out.see_also.insert((at, k), (target, best));
             out.referred.entry((target, best)).or_default().push(at);
         }
@@ -224,6 +262,13 @@ pub fn visible<'a>(
     index: &'a IssueIndex,
     records: &'a Records,
 ) -> impl Iterator<Item = (&'a u32, &'a crate::proto::Page)> {
+    visible_records(index, records).map(|(n, r)| (n, &r.page))
+}
+
+fn visible_records<'a>(
+    index: &'a IssueIndex,
+    records: &'a Records,
+) -> impl Iterator<Item = (&'a u32, &'a Record)> {
     index
         .pages
         .keys()
@@ -261,7 +306,7 @@ fn pair_jumps(earlier: &[Half<'_>], later: &[Half<'_>]) -> Vec<(usize, usize)> {
             if used_e[i] || used_l[j] || words_conflict(e, l) {
                 continue;
             }
-            let s = e.title.dice(&l.title);
+            let s = e.title.dice(l.title);
             if s >= HEADLINE_MATCH {
                 scored.push((s, i, j));
             }
@@ -359,25 +404,16 @@ fn candidate_units(c: &Article) -> Option<Grams> {
 }
 
 /// The article on the target page a see-also pointer announces, if one matches well enough:
-/// the best overlap of the pointer's title and caption with a candidate's units.
-fn announced(source: &Article, candidates: &[Option<Grams>]) -> Option<usize> {
-    let mut text = String::new();
-    text.push_str(&source.headline);
-    for s in &source.subheadlines {
-        text.push(' ');
-        text.push_str(s);
-    }
-    for p in &source.paragraphs {
-        text.push(' ');
-        text.push_str(prefix(p, 300));
-    }
-    let want = Grams::of(&text);
+/// the best overlap of the pointer's title and caption (`want`) with a candidate's units.
+fn announced(want: &Grams, candidates: &[Units]) -> Option<usize> {
     if want.is_empty() {
         return None;
     }
     let mut best: Option<(f64, usize)> = None;
-    for (i, have) in candidates.iter().enumerate() {
-        let Some(have) = have else { continue };
+    for (i, units) in candidates.iter().enumerate() {
+        let Some(have) = &units.candidate else {
+            continue;
+        };
         let shared = want.shared(have);
         let score = shared as f64 / want.len() as f64;
         if shared >= TEASER_MIN_SHARED

@@ -36,7 +36,33 @@ use matching::{At, Links};
 pub const UNRESOLVED_JUMP: &str = "unresolved_jump";
 
 /// The parsed pages of an issue, by page number, as stored in the bucket.
-pub type Records = BTreeMap<u32, Arc<Page>>;
+pub type Records = BTreeMap<u32, Arc<Record>>;
+
+/// A page's record with what matching derives from it once (the units of every article's
+/// title, opening and caption), so planning a registration compares sets instead of re-reading
+/// the text of every page in the issue. Derefs to the page.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The stored record.
+    pub page: Page,
+    units: Vec<matching::Units>,
+}
+
+impl Record {
+    /// The record with its matching units.
+    pub fn new(page: Page) -> Record {
+        let units = page.articles.iter().map(matching::Units::of).collect();
+        Record { page, units }
+    }
+}
+
+impl std::ops::Deref for Record {
+    type Target = Page;
+
+    fn deref(&self) -> &Page {
+        &self.page
+    }
+}
 
 /// The registered pages of one issue: what the key-value bucket holds under the issue's key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,7 +34,8 @@ impl Issue {
         {
             self.index = next;
         }
-        self.records.insert(position.page_number, Arc::new(record));
+        self.records
+            .insert(position.page_number, Arc::new(Record::new(record)));
         plan_page(&self.index, &self.records, position.page_number)
     }
 
