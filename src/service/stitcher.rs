@@ -241,13 +241,14 @@ impl Stitcher {
             return Ok(Err(Skip::RecordTooLarge));
         }
         let hash = stitch::record_hash(&bytes);
+        let size = bytes.len();
         let path = issue_path(&raw.publication, &raw.issue_date, &raw.edition);
         let record_key = format!("page.{path}.{}.{hash}", raw.page_number);
         self.kv
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
-        self.remember(&record_key, Arc::new(Record::new(record)));
+        self.remember(&record_key, Arc::new(Record::new(record)), size);
 
         let index_key = format!("issue.{path}");
         let label = page
@@ -441,10 +442,11 @@ impl Stitcher {
                 tracing::warn!(key, "page record missing from the bucket; page left out");
                 return Ok(None);
             };
+            let size = bytes.len();
             match Page::decode(bytes) {
                 Ok(page) => {
                     let record = Arc::new(Record::new(page));
-                    self.remember(&key, record.clone());
+                    self.remember(&key, record.clone(), size);
                     Ok(Some((n, record)))
                 }
                 Err(e) => {
@@ -462,9 +464,10 @@ impl Stitcher {
         cache.records.get(key).cloned()
     }
 
-    fn remember(&self, key: &str, page: Arc<Record>) {
+    /// Caches a record of `size` stored bytes.
+    fn remember(&self, key: &str, page: Arc<Record>, size: usize) {
         // The units take about as much again as the record's text.
-        let size = page.encoded_len() * 2;
+        let size = size * 2;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.bytes + size > CACHE_BYTES {
             cache.records.clear();
