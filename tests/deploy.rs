@@ -3,14 +3,17 @@
 //!
 //! - The single-node profile: the whole pipeline runs as the least-privilege users that
 //!   deploy/compose.yaml uses, with the same commands (`pagewire run`, `pagewire publish`,
-//!   `pagewire tail`), and every user is refused what its role does not need.
-//! - The cluster profile: three nodes, R3 streams, two pagewire replicas on one durable
-//!   consumer; a node is killed and restarted during a backfill and every article is stored
-//!   exactly once.
+//!   `pagewire tail`), and every user is refused what its role does not need. pagewire runs
+//!   with cross-page stitching on, as deployed: its key-value bucket, its timers and the
+//!   unresolved-jump topic work as the `pagewire` user, and nobody else can touch them.
+//! - The cluster profile: three nodes, R3 streams and stitch state, two pagewire replicas on
+//!   one durable consumer; a node is killed and restarted during a backfill and every message
+//!   is stored exactly once, with the stitch state and the articles' final versions intact.
 //! - The deploy files agree with each other (grace periods, the k8s settings file loads).
 //!
 //! Refusals are observed twice: the server's `Permissions Violation` error reaches the client,
-//! and the effect did not happen (nothing stored, nothing received).
+//! and the effect did not happen (nothing stored, nothing received). Where everything must be
+//! allowed, the servers' logs must show no permission violation at all (see [`violations`]).
 
 mod support;
 
@@ -21,22 +24,28 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy, kv};
 use async_nats::{Event, HeaderMap, ServerError};
+use bytes::Bytes;
 use futures::StreamExt as _;
+use prost::Message as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
 use pagewire::pipeline::Pipeline;
+use pagewire::proto::{Article, UnresolvedJump};
 use pagewire::service::{self, ServiceState};
+use pagewire::stitch::{self, IssueIndex, Records};
 use support::cluster::NatsCluster;
 
 const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
 const PUBLICATION: &str = "baotou-daily";
 const ISSUE_DATE: &str = "2025-07-10";
 const WAIT: Duration = Duration::from_secs(60);
+/// pagewire's stitch bucket (`stitch.bucket`); its stream is `KV_pagewire_stitch`.
+const BUCKET: &str = "pagewire_stitch";
 
 fn manifest(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -154,7 +163,7 @@ impl Session {
 
 // --- the service and its outputs ---------------------------------------------------------------
 
-/// The example config with the user's credentials and short timings for tests.
+/// The example config with the user's credentials and short timings for tests, stitching on.
 fn pagewire_settings(cluster: &NatsCluster, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = PAGEWIRE.env(cluster).into_iter().collect();
     for (k, v) in [
@@ -165,6 +174,10 @@ fn pagewire_settings(cluster: &NatsCluster, extra: &[(&str, &str)]) -> Settings 
         ("PAGEWIRE_RETRY__NAK_INITIAL", "100ms"),
         ("PAGEWIRE_RETRY__NAK_MAX", "1s"),
         ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "20s"),
+        // Stitching is on by default and in every deploy file; said here as well because the
+        // other suites' environment (support::checker::test_env) turns it off. These tests
+        // prove the `pagewire` user may do everything stitching does.
+        ("PAGEWIRE_STITCH__ENABLED", "true"),
     ]
     .into_iter()
     .chain(extra.iter().copied())
@@ -229,11 +242,84 @@ where
 }
 
 fn markdown_headers(page: u32) -> HeaderMap {
+    issue_headers(ISSUE_DATE, page)
+}
+
+/// A Markdown page of `baotou-daily` of `issue_date`.
+fn issue_headers(issue_date: &str, page: u32) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert("Content-Type", "text/markdown");
-    h.insert("Pagewire-Issue-Date", ISSUE_DATE);
+    h.insert("Pagewire-Issue-Date", issue_date);
     h.insert("Pagewire-Page", page.to_string().as_str());
     h
+}
+
+/// The permission violations the servers logged (`... - "NEWSROOM/user:<name>" - Publish
+/// Violation - Subject "..."`, the same for subscriptions), except the known ones of
+/// [`micro_service_subscription`].
+fn violations(cluster: &NatsCluster) -> Vec<String> {
+    cluster
+        .logs()
+        .lines()
+        .filter(|l| l.contains(" Violation - "))
+        .filter(|l| !micro_service_subscription(l))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `pagewire run` also registers the NATS micro service `pagewire` (discovery on `$SRV.*` and
+/// the endpoint `pagewire.parse`), which deploy/nats/accounts.conf does not grant the
+/// `pagewire` user: the server refuses those subscriptions and pagewire consumes without them.
+/// Known, and left to a decision of its own; every other violation fails a test.
+fn micro_service_subscription(line: &str) -> bool {
+    let refused = "\"NEWSROOM/user:pagewire\" - Subscription Violation - Subject \"";
+    line.contains(&format!("{refused}$SRV."))
+        || line.contains(&format!("{refused}pagewire.parse\""))
+}
+
+/// Asserts that the servers refused nobody anything (but [`micro_service_subscription`]).
+fn assert_no_violations(cluster: &NatsCluster) {
+    let refused = violations(cluster);
+    assert!(
+        refused.is_empty(),
+        "permission violations:\n{}",
+        refused.join("\n")
+    );
+}
+
+/// The index of one `baotou-daily` issue in the stitch bucket, if pagewire wrote one (asking
+/// again while a leader is being elected).
+async fn issue_index(js: &jetstream::Context, issue_date: &str) -> Option<IssueIndex> {
+    let key = format!("issue.{PUBLICATION}.{issue_date}.main");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let answer = async {
+            js.get_key_value(BUCKET)
+                .await?
+                .get(&key)
+                .await
+                .map_err(async_nats::Error::from)
+        };
+        match answer.await {
+            Ok(value) => {
+                return value.map(|v| {
+                    serde_json::from_slice(&v)
+                        .unwrap_or_else(|e| panic!("{key} is not an issue index: {e}"))
+                })
+            }
+            Err(e) => assert!(Instant::now() < deadline, "cannot read {key}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of an unlabelled sample in pagewire's metrics text, e.g. `pagewire_stitched_total`.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name} in:\n{metrics}"))
 }
 
 /// Messages in a stream (asking again while its leader is being elected).
@@ -258,10 +344,19 @@ async fn count(js: &jetstream::Context, stream: &str) -> u64 {
 
 /// Every message id stored in a stream, with how often each occurs.
 async fn stored_ids(js: &jetstream::Context, stream: &str) -> BTreeMap<String, usize> {
+    let mut ids = BTreeMap::new();
+    for (id, _) in stored_messages(js, stream).await {
+        *ids.entry(id).or_insert(0) += 1;
+    }
+    ids
+}
+
+/// Every message stored in a stream, in order: (message id, payload).
+async fn stored_messages(js: &jetstream::Context, stream: &str) -> Vec<(String, Bytes)> {
     let deadline = Instant::now() + WAIT;
     loop {
-        match read_ids(js, stream).await {
-            Ok(ids) => return ids,
+        match read_messages(js, stream).await {
+            Ok(messages) => return messages,
             // A stream whose leader is being elected answers nothing for a moment.
             Err(e) => assert!(Instant::now() < deadline, "cannot read {stream}: {e}"),
         }
@@ -269,15 +364,15 @@ async fn stored_ids(js: &jetstream::Context, stream: &str) -> BTreeMap<String, u
     }
 }
 
-async fn read_ids(
+async fn read_messages(
     js: &jetstream::Context,
     stream: &str,
-) -> Result<BTreeMap<String, usize>, async_nats::Error> {
+) -> Result<Vec<(String, Bytes)>, async_nats::Error> {
     let mut s = js.get_stream(stream).await?;
     let state = s.info().await?.state.clone();
-    let mut ids = BTreeMap::new();
+    let mut messages = Vec::new();
     if state.messages == 0 {
-        return Ok(ids);
+        return Ok(messages);
     }
     for seq in state.first_sequence..=state.last_sequence {
         let m = s.get_raw_message(seq).await?;
@@ -286,9 +381,9 @@ async fn read_ids(
             .get("Nats-Msg-Id")
             .map(|v| v.as_str().to_owned())
             .unwrap_or_default();
-        *ids.entry(id).or_insert(0) += 1;
+        messages.push((id, m.payload));
     }
-    Ok(ids)
+    Ok(messages)
 }
 
 /// Waits until consumer `pagewire` has acked everything up to stream sequence `last`.
@@ -311,8 +406,8 @@ async fn wait_drained(js: &jetstream::Context, last: u64) {
     }
 }
 
-/// What the service must store for these pages, computed with the same pure pipeline:
-/// output stream -> message ids.
+/// What the service must store for these copies of the seed page without stitching, computed
+/// with the same pure pipeline: output stream -> message ids.
 fn expected_outputs(settings: &Settings, pages: &[u32]) -> BTreeMap<String, BTreeSet<String>> {
     let pipeline = Pipeline::new(settings, usize::MAX);
     let topics: Vec<(String, String)> = settings
@@ -352,6 +447,26 @@ fn expected_outputs(settings: &Settings, pages: &[u32]) -> BTreeMap<String, BTre
     out
 }
 
+/// The seed page as page `page` of the issue, parsed as the service parses it for stitching.
+fn seed_parsed(settings: &Settings, page: u32) -> pagewire::proto::Page {
+    let mut pipeline = Pipeline::new(settings, usize::MAX);
+    pipeline.stitch = true;
+    let headers = vec![
+        ("Content-Type".to_owned(), "text/markdown".to_owned()),
+        ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
+        ("Pagewire-Page".to_owned(), page.to_string()),
+    ];
+    let processed = pipeline
+        .process(&Incoming {
+            subject: &format!("pages.raw.{PUBLICATION}"),
+            headers: &headers,
+            payload: &seed(),
+        })
+        .unwrap_or_else(|r| panic!("page {page} does not parse: {}", r.error));
+    let (_, parsed) = *processed.parsed.expect("the page, for the stitcher");
+    parsed
+}
+
 /// Every output stream holds exactly the expected ids, each exactly once.
 async fn check_exactly_once(
     js: &jetstream::Context,
@@ -367,6 +482,99 @@ async fn check_exactly_once(
             twice.is_empty() && lost.is_empty() && unexpected.is_empty(),
             "{stream}: stored twice {twice:?}, lost {lost:?}, unexpected {unexpected:?}"
         );
+    }
+}
+
+/// Exactly-once storage with stitching on, for copies of the seed page `pages` of one issue.
+///
+/// Stitching re-publishes an article whenever a page that links to it is registered (every
+/// copy's photo story announces the one on page 5), so which versions are stored depends on
+/// the order the replicas registered the pages in. What holds whatever the order:
+/// - no message id is stored twice in any output stream;
+/// - the page-level records are exactly the expected ones, and every article stream holds
+///   every expected article id and no other (at one version or more);
+/// - the issue's index in the bucket lists every page under the hash of the record the pure
+///   core makes of it: no registration was lost;
+/// - per article, archived messages of equal revision are equal, and the one with the highest
+///   revision is the article as the pure core composes it from that final index: the last
+///   update won.
+async fn check_stitched_exactly_once(
+    js: &jetstream::Context,
+    settings: &Settings,
+    expected: &BTreeMap<String, BTreeSet<String>>,
+    pages: &[u32],
+) {
+    let article_id = |msg_id: &str| msg_id.split(':').next().unwrap_or_default().to_owned();
+    for (stream, want) in expected {
+        let counted = stored_ids(js, stream).await;
+        let twice: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "{stream}: stored twice {twice:?}");
+        let (got, want): (BTreeSet<String>, BTreeSet<String>) = if stream.starts_with("ARTICLES_") {
+            (
+                counted.keys().map(|k| article_id(k)).collect(),
+                want.iter().map(|k| article_id(k)).collect(),
+            )
+        } else {
+            (counted.keys().cloned().collect(), want.clone())
+        };
+        let lost: Vec<_> = want.difference(&got).collect();
+        let unexpected: Vec<_> = got.difference(&want).collect();
+        assert!(
+            lost.is_empty() && unexpected.is_empty(),
+            "{stream}: lost {lost:?}, unexpected {unexpected:?}"
+        );
+    }
+
+    let index = issue_index(js, ISSUE_DATE)
+        .await
+        .expect("the issue's index is in the bucket");
+    assert_eq!(
+        index.pages.keys().copied().collect::<Vec<_>>(),
+        pages,
+        "every page registered"
+    );
+    let mut records = Records::new();
+    for &page in pages {
+        let record = stitch::record_of(&seed_parsed(settings, page));
+        assert_eq!(
+            index.pages[&page].record,
+            stitch::record_hash(&record.encode_to_vec()),
+            "page {page} registered with its record"
+        );
+        records.insert(page, Arc::new(record));
+    }
+    let mut last: BTreeMap<String, Article> = BTreeMap::new();
+    for (msg_id, payload) in stored_messages(js, "ARTICLES_ARCHIVE").await {
+        let a = Article::decode(payload).unwrap_or_else(|e| panic!("{msg_id}: {e}"));
+        match last.get(&a.id) {
+            Some(seen) if seen.revision > a.revision => {}
+            Some(seen) if seen.revision == a.revision => assert_eq!(
+                seen, &a,
+                "revision {} of {} stored twice, differently",
+                a.revision, a.id
+            ),
+            _ => {
+                last.insert(a.id.clone(), a);
+            }
+        }
+    }
+    let without_revision = |a: &Article| Article {
+        revision: 0,
+        ..a.clone()
+    };
+    for &page in pages {
+        for c in stitch::plan_page(&index, &records, page).own {
+            let stored = last
+                .get(&c.article.id)
+                .unwrap_or_else(|| panic!("{} never archived", c.article.id));
+            assert_eq!(
+                without_revision(stored),
+                without_revision(&c.article),
+                "{}: the archived version of the highest revision ({}) is not the final one",
+                c.article.id,
+                stored.revision
+            );
+        }
     }
 }
 
@@ -444,6 +652,8 @@ fn tail(cluster: &NatsCluster, user: User, topic: &str, n: usize) -> Vec<(String
 async fn the_pipeline_runs_end_to_end_as_the_least_privilege_users() {
     let cluster = single_node();
     let settings = pagewire_settings(&cluster, &[]);
+    // One page alone: stitching has nothing to join it to, so the messages carry the ids the
+    // pure pipeline gives them (their revision is the issue index's, 1).
     let expected = expected_outputs(&settings, &[1]);
     let svc = Service::start(settings).await;
 
@@ -505,7 +715,133 @@ async fn the_pipeline_runs_end_to_end_as_the_least_privilege_users() {
         "the seed page's known shape"
     );
     assert_eq!(svc.state.snapshot().pages_acked, 1);
+
+    // Stitching ran as the `pagewire` user: the page is registered in its issue's index (a
+    // record put, the index created by compare-and-set, both read back by direct get).
+    let index = issue_index(&admin.js, ISSUE_DATE)
+        .await
+        .expect("the seed's issue index");
+    assert_eq!(index.pages.keys().copied().collect::<Vec<_>>(), [1]);
     svc.stop().await;
+    assert_no_violations(&cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stitching_keeps_its_state_fires_timers_and_reports_unresolved_jumps_as_pagewire() {
+    // tests/fixtures/issues/zh-baotou-daily-2025-07-11.json: two stories jump from page 1 to
+    // page 2, a third to page 8, which never comes.
+    const ISSUE: &str = "2025-07-11";
+    let cluster = single_node();
+    // A half waits 3s for its partner instead of 10 minutes.
+    let settings = pagewire_settings(&cluster, &[("PAGEWIRE_STITCH__TIMEOUT", "3s")]);
+    let svc = Service::start(settings).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let producer = Session::connect(&cluster, PRODUCER).await;
+
+    let mut last = 0;
+    for page in [1, 2] {
+        let body = std::fs::read(manifest(&format!(
+            "tests/fixtures/pages/zh-jump-p0{page}.md"
+        )))
+        .expect("jump fixture");
+        last = producer
+            .js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                issue_headers(ISSUE, page),
+                body.into(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("PubAck")
+            .sequence;
+    }
+    wait_drained(&admin.js, last).await;
+
+    // The orphan's timer fires: the event reaches the unresolved topic, which the archive
+    // user reads with a consumer of its own.
+    let orphan = format!("{PUBLICATION}/{ISSUE}/main/1/4");
+    let archive = Session::connect(&cluster, ARCHIVE).await;
+    let mut events = archive
+        .js
+        .get_stream("ARTICLES_UNRESOLVED")
+        .await
+        .expect("archive reads ARTICLES_UNRESOLVED")
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .expect("archive's consumer on ARTICLES_UNRESOLVED")
+        .messages()
+        .await
+        .expect("messages");
+    let event = tokio::time::timeout(WAIT, async {
+        loop {
+            let m = events
+                .next()
+                .await
+                .expect("consumer open")
+                .expect("message");
+            assert_eq!(
+                m.subject.as_str(),
+                format!("articles.unresolved.{PUBLICATION}")
+            );
+            let e = UnresolvedJump::decode(m.payload.clone()).expect("an UnresolvedJump");
+            if e.article_id == orphan {
+                break e;
+            }
+        }
+    })
+    .await
+    .expect("the orphan is reported unresolved");
+    assert_eq!(event.headline, "黄河湿地迎来候鸟育雏高峰");
+
+    // Every timer was worked off and acked (the work queue empties), and the issue's state is
+    // in the bucket: both pages, the orphan reported.
+    wait_for("the timers worked off", || {
+        let js = admin.js.clone();
+        async move { count(&js, "PAGEWIRE_TIMERS").await == 0 }
+    })
+    .await;
+    let index = issue_index(&admin.js, ISSUE)
+        .await
+        .expect("the issue index");
+    assert_eq!(index.pages.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    assert!(index.unresolved.contains_key(&orphan), "{index:?}");
+
+    let metrics = svc.state.encode_metrics();
+    assert_eq!(sample(&metrics, "pagewire_stitched_total"), 2.0);
+    assert!(sample(&metrics, "pagewire_unresolved_jumps_total") >= 1.0);
+    assert_eq!(
+        count(&admin.js, "PAGES_DLQ").await,
+        0,
+        "nothing dead-lettered"
+    );
+    svc.stop().await;
+    assert_no_violations(&cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_provisioning_off_pagewire_binds_to_what_exists() {
+    // Where an operator manages the streams (`output.provision = false`), pagewire only looks
+    // up the streams, the bucket and its consumers: what accounts.conf keeps for that case.
+    let cluster = single_node();
+    Service::start(pagewire_settings(&cluster, &[]))
+        .await
+        .stop()
+        .await;
+    let settings = pagewire_settings(&cluster, &[("PAGEWIRE_OUTPUT__PROVISION", "false")]);
+    let expected = expected_outputs(&settings, &[1]);
+    let svc = Service::start(settings).await;
+    let producer = Session::connect(&cluster, PRODUCER).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let last = send_page(&producer, 1).await;
+    wait_drained(&admin.js, last).await;
+    check_exactly_once(&admin.js, &expected).await;
+    svc.stop().await;
+    assert_no_violations(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -565,7 +901,80 @@ async fn the_pagewire_user_is_refused_raw_pages_and_other_services_topics() {
         .await;
     assert!(admin.js.get_stream("ARTICLES_SEARCH").await.is_ok());
 
+    // Its stitch state is its own bucket and nothing more: no other bucket...
+    let other = admin
+        .js
+        .create_key_value(kv::Config {
+            bucket: "other".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("admin creates a bucket");
+    other.put("secret", "admin's".into()).await.expect("put");
+    assert!(pagewire.js.get_key_value("other").await.is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.STREAM.INFO.KV_other\"")
+        .await;
+    pagewire
+        .publish("$JS.API.DIRECT.GET.KV_other.$KV.other.secret", "")
+        .await;
+    pagewire
+        .refused("Publish to \"$JS.API.DIRECT.GET.KV_other.$KV.other.secret\"")
+        .await;
+    pagewire.publish("$KV.other.secret", "forged").await;
+    pagewire.refused("Publish to \"$KV.other.secret\"").await;
+    assert_eq!(
+        other.get("secret").await.expect("get").as_deref(),
+        Some(&b"admin's"[..]),
+        "the other bucket is untouched"
+    );
+
+    // ...no watching its own (a consumer on the bucket's stream), no deleting or purging it...
+    let mut bucket = pagewire
+        .js
+        .get_stream(format!("KV_{BUCKET}"))
+        .await
+        .expect("bucket info is allowed");
+    assert!(bucket
+        .create_consumer(OrderedConfig::default())
+        .await
+        .is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.CONSUMER.CREATE.KV_pagewire_stitch\"")
+        .await;
+    assert!(pagewire.js.delete_key_value(BUCKET).await.is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.STREAM.DELETE.KV_pagewire_stitch\"")
+        .await;
+    assert!(bucket.purge().await.is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.STREAM.PURGE.KV_pagewire_stitch\"")
+        .await;
+    assert!(bucket.info().await.is_ok(), "the bucket is still there");
+
+    // ...and no second consumer on its timers.
+    let timers = pagewire
+        .js
+        .get_stream("PAGEWIRE_TIMERS")
+        .await
+        .expect("timer stream info is allowed");
+    assert!(timers
+        .create_consumer(OrderedConfig::default())
+        .await
+        .is_err());
+    pagewire
+        .refused("Publish to \"$JS.API.CONSUMER.CREATE.PAGEWIRE_TIMERS\"")
+        .await;
+
     svc.stop().await;
+    // The servers log each refusal: what `violations` reads in the tests that expect none.
+    let logged = violations(&cluster);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("user:pagewire") && l.contains("\"pages.raw.baotou-daily\"")),
+        "refusals are logged as expected: {logged:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -614,52 +1023,88 @@ async fn the_producer_publishes_raw_pages_and_cannot_read_articles() {
     producer
         .refused("Publish to \"articles.search.baotou-daily\"")
         .await;
+
+    // Nor can it touch pagewire's stitch state: no timers, no bucket writes.
+    producer
+        .publish("pagewire.timers.baotou-daily", "forged")
+        .await;
+    producer
+        .refused("Publish to \"pagewire.timers.baotou-daily\"")
+        .await;
+    let key = format!("$KV.{BUCKET}.issue.{PUBLICATION}.{ISSUE_DATE}.main");
+    producer.publish(&key, "forged").await;
+    producer.refused(&format!("Publish to \"{key}\"")).await;
+    let index = issue_index(&admin.js, ISSUE_DATE)
+        .await
+        .expect("pagewire's index of the page");
+    assert_eq!(index.pages.keys().copied().collect::<Vec<_>>(), [1]);
+    assert_eq!(count(&admin.js, "PAGEWIRE_TIMERS").await, 0);
     svc.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_subscriber_user_receives_only_its_own_topic() {
+async fn each_subscriber_user_receives_only_its_own_topics() {
     let cluster = single_node();
     let svc = Service::start(pagewire_settings(&cluster, &[])).await;
     let admin = Session::connect(&cluster, ADMIN).await;
 
+    // The article topics and their streams, and who reads which: archive also gets the
+    // unresolved-jump events.
     let topics = [
-        (SEARCH, "articles.search", "ARTICLES_SEARCH"),
-        (ARCHIVE, "articles.archive", "ARTICLES_ARCHIVE"),
-        (ALERT, "articles.alert", "ARTICLES_ALERT"),
+        ("articles.search", "ARTICLES_SEARCH"),
+        ("articles.archive", "ARTICLES_ARCHIVE"),
+        ("articles.alert", "ARTICLES_ALERT"),
+        ("articles.unresolved", "ARTICLES_UNRESOLVED"),
     ];
-    for (user, own_prefix, own_stream) in topics {
+    let readers: [(User, &[&str]); 3] = [
+        (SEARCH, &["articles.search"]),
+        (ARCHIVE, &["articles.archive", "articles.unresolved"]),
+        (ALERT, &["articles.alert"]),
+    ];
+    let stream_of = |prefix: &str| {
+        topics
+            .iter()
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, s)| *s)
+            .expect("a topic")
+    };
+    for (user, own) in readers {
         let s = Session::connect(&cluster, user).await;
-        let mut own = s
-            .client
-            .subscribe(format!("{own_prefix}.>"))
-            .await
-            .expect("subscribe");
+        let mut subscriptions = Vec::new();
+        for prefix in own {
+            subscriptions.push(
+                s.client
+                    .subscribe(format!("{prefix}.>"))
+                    .await
+                    .expect("subscribe"),
+            );
+        }
         // `flush` only writes the socket; an answered request on the same connection proves
-        // the server has registered the subscription before anyone publishes.
-        s.js.get_stream(own_stream).await.expect("own stream info");
+        // the server has registered the subscriptions before anyone publishes.
+        s.js.get_stream(stream_of(own[0]))
+            .await
+            .expect("own stream info");
 
-        // Every topic gets one message; only its own arrives.
-        for (_, prefix, _) in topics {
+        // Every topic gets one message; each subscription receives its own.
+        for (prefix, _) in topics {
             admin
                 .publish(&format!("{prefix}.{PUBLICATION}"), "one")
                 .await;
         }
-        let first = tokio::time::timeout(WAIT, own.next())
-            .await
-            .expect("own topic arrives")
-            .expect("subscription open");
-        assert_eq!(
-            first.subject.as_str(),
-            format!("{own_prefix}.{PUBLICATION}")
-        );
+        for (prefix, subscription) in own.iter().zip(&mut subscriptions) {
+            let first = tokio::time::timeout(WAIT, subscription.next())
+                .await
+                .expect("own topic arrives")
+                .expect("subscription open");
+            assert_eq!(first.subject.as_str(), format!("{prefix}.{PUBLICATION}"));
+        }
 
         // A subscription to anything wider or to another topic is refused and stays silent.
         let mut wide = s.client.subscribe("articles.>").await.expect("queued");
         s.client.flush().await.expect("flush");
         s.refused("Subscription to \"articles.>\"").await;
-        for (_, prefix, stream) in topics {
-            if prefix == own_prefix {
+        for (prefix, stream) in topics {
+            if own.contains(&prefix) {
                 continue;
             }
             let _other = s
@@ -680,23 +1125,57 @@ async fn each_subscriber_user_receives_only_its_own_topic() {
         let leaked = tokio::time::timeout(Duration::from_millis(500), wide.next()).await;
         assert!(
             leaked.is_err(),
-            "{} read beyond its topic: {leaked:?}",
+            "{} read beyond its topics: {leaked:?}",
             user.0
         );
 
-        // Read-only: it cannot publish, not even to its own topic.
-        s.publish(&format!("{own_prefix}.{PUBLICATION}"), "forged")
+        // Read-only: it cannot publish, not even to its own topics.
+        for prefix in own {
+            s.publish(&format!("{prefix}.{PUBLICATION}"), "forged")
+                .await;
+            s.refused(&format!("Publish to \"{prefix}.{PUBLICATION}\""))
+                .await;
+        }
+
+        // pagewire's stitch state is not for subscribers: no bucket read or write, no timer.
+        let key = format!("$KV.{BUCKET}.issue.{PUBLICATION}.forged.main");
+        s.publish(&key, "forged").await;
+        s.refused(&format!("Publish to \"{key}\"")).await;
+        let direct = format!("$JS.API.DIRECT.GET.KV_{BUCKET}.{key}");
+        s.publish(&direct, "").await;
+        s.refused(&format!("Publish to \"{direct}\"")).await;
+        assert!(s.js.get_key_value(BUCKET).await.is_err());
+        s.refused("Publish to \"$JS.API.STREAM.INFO.KV_pagewire_stitch\"")
             .await;
-        s.refused(&format!("Publish to \"{own_prefix}.{PUBLICATION}\""))
+        let _watch = s
+            .client
+            .subscribe(format!("$KV.{BUCKET}.>"))
+            .await
+            .expect("queued");
+        s.client.flush().await.expect("flush");
+        s.refused("Subscription to \"$KV.pagewire_stitch.>\"").await;
+        s.publish("pagewire.timers.baotou-daily", "forged").await;
+        s.refused("Publish to \"pagewire.timers.baotou-daily\"")
+            .await;
+        assert!(s.js.get_stream("PAGEWIRE_TIMERS").await.is_err());
+        s.refused("Publish to \"$JS.API.STREAM.INFO.PAGEWIRE_TIMERS\"")
             .await;
 
-        // Its own stream it may read with a consumer of its own (what `pagewire tail` does).
-        let stream = s.js.get_stream(own_stream).await.expect("own stream");
-        stream
-            .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .unwrap_or_else(|e| panic!("{} reads {own_stream}: {e}", user.0));
+        // Its own streams it may read with consumers of its own (what `pagewire tail` does).
+        for prefix in own {
+            let stream =
+                s.js.get_stream(stream_of(prefix))
+                    .await
+                    .expect("own stream");
+            stream
+                .create_consumer(OrderedConfig::default())
+                .await
+                .unwrap_or_else(|e| panic!("{} reads {}: {e}", user.0, stream_of(prefix)));
+        }
     }
+    // None of the forgeries landed.
+    assert_eq!(issue_index(&admin.js, "forged").await, None);
+    assert_eq!(count(&admin.js, "PAGEWIRE_TIMERS").await, 0);
     svc.stop().await;
 }
 
@@ -706,8 +1185,9 @@ async fn each_subscriber_user_receives_only_its_own_topic() {
 async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_killed() {
     const PAGES: u32 = 40;
     let mut cluster = three_nodes();
-    // R3 streams and consumer, as on the compose stack. max_deliver leaves room for a leader
-    // election (a few seconds of failed publishes) without exhausting a page's deliveries.
+    // R3 streams, consumers and stitch bucket, as on the compose stack. max_deliver leaves room
+    // for a leader election (a few seconds of failed publishes and key-value requests) without
+    // exhausting a page's deliveries.
     let extra = [
         ("PAGEWIRE_OUTPUT__REPLICAS", "3"),
         ("PAGEWIRE_INPUT__MAX_DELIVER", "50"),
@@ -715,7 +1195,8 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
         ("PAGEWIRE_INPUT__BATCH_SIZE", "1"),
         ("PAGEWIRE_LIMITS__MAX_IN_FLIGHT", "1"),
     ];
-    // The first start provisions the streams and the consumer, as the pagewire user.
+    // The first start provisions the streams, the bucket and the consumers, as the pagewire
+    // user.
     Service::start(pagewire_settings(&cluster, &extra))
         .await
         .stop()
@@ -728,8 +1209,11 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
         "ARTICLES_SEARCH",
         "ARTICLES_ARCHIVE",
         "ARTICLES_ALERT",
+        "ARTICLES_UNRESOLVED",
         "PAGES_ARCHIVE",
         "PAGES_DLQ",
+        "KV_pagewire_stitch",
+        "PAGEWIRE_TIMERS",
     ] {
         let info = admin
             .js
@@ -742,6 +1226,20 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
             .clone();
         assert_eq!(info.config.num_replicas, 3, "{stream} is R3");
     }
+    for (stream, consumer) in [
+        ("PAGES", "pagewire"),
+        ("PAGEWIRE_TIMERS", "pagewire-timers"),
+    ] {
+        let info = admin
+            .js
+            .get_stream(stream)
+            .await
+            .expect("stream")
+            .consumer_info(consumer)
+            .await
+            .expect("consumer info");
+        assert_eq!(info.config.num_replicas, 3, "{stream}.{consumer} is R3");
+    }
 
     // A backfill waiting in the input stream; two replicas start on it.
     let mut last = 0;
@@ -752,10 +1250,15 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
     let a = Service::start(pagewire_settings(&cluster, &extra)).await;
     let b = Service::start(pagewire_settings(&cluster, &extra)).await;
 
-    // Mid-run, the node leading the durable consumer dies without warning.
-    wait_for("processing under way", || {
-        let js = admin.js.clone();
-        async move { count(&js, "PAGES_ARCHIVE").await >= 1 }
+    // Mid-run, once both replicas have finished a page, the node leading the durable consumer
+    // dies without warning. (Killed earlier, the replica started second can spend the rest of
+    // the backfill re-binding through the elections while the other takes every page.)
+    wait_for("both replicas at work", || {
+        let done = (
+            a.state.snapshot().pages_acked,
+            b.state.snapshot().pages_acked,
+        );
+        async move { done.0 >= 1 && done.1 >= 1 }
     })
     .await;
     let before_kill = count(&admin.js, "PAGES_ARCHIVE").await;
@@ -780,8 +1283,9 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
     wait_drained(&admin.js, last).await;
 
     let pages: Vec<u32> = (1..=PAGES).collect();
-    let expected = expected_outputs(&pagewire_settings(&cluster, &[]), &pages);
-    check_exactly_once(&admin.js, &expected).await;
+    let settings = pagewire_settings(&cluster, &[]);
+    let expected = expected_outputs(&settings, &pages);
+    check_stitched_exactly_once(&admin.js, &settings, &expected, &pages).await;
     assert_eq!(
         count(&admin.js, "PAGES_DLQ").await,
         0,
@@ -794,6 +1298,7 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
     );
     a.stop().await;
     b.stop().await;
+    assert_no_violations(&cluster);
 }
 
 /// Publishes page `n` as the producer with a message id (so a retry after a lost PubAck
@@ -839,6 +1344,11 @@ async fn consumer_leader(js: &jetstream::Context, cluster: &NatsCluster) -> usiz
 
 // --- the deploy files agree --------------------------------------------------------------------
 
+/// A settings section as JSON, to compare it (they do not implement `PartialEq`).
+fn json<T: serde::Serialize>(section: &T) -> serde_json::Value {
+    serde_json::to_value(section).expect("settings serialize")
+}
+
 /// A `key: <integer>` or `key: <integer>s` value from a YAML file (no YAML parser needed for
 /// these flat keys).
 fn yaml_seconds(rel: &str, key: &str) -> Vec<u64> {
@@ -881,6 +1391,34 @@ fn the_kubernetes_settings_load_and_grace_periods_outlast_the_drain() {
         names(&example),
         "the same alert rules as the example"
     );
+
+    // Stitching: the example shows every key of [stitch] with its default (and of
+    // [output.unresolved]); the Kubernetes settings keep the defaults, which accounts.conf
+    // grants.
+    let defaults = Settings::default();
+    for s in [&example, &k8s] {
+        assert_eq!(json(&s.stitch), json(&defaults.stitch), "stitch defaults");
+        assert_eq!(
+            json(&s.output.unresolved),
+            json(&defaults.output.unresolved),
+            "output.unresolved defaults"
+        );
+    }
+    let text = std::fs::read_to_string(manifest("deploy/pagewire.toml")).expect("example");
+    let shown: BTreeSet<String> = text
+        .lines()
+        .skip_while(|l| l.trim() != "[stitch]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+        .collect();
+    let keys: BTreeSet<String> = json(&defaults.stitch)
+        .as_object()
+        .expect("a table")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(shown, keys, "deploy/pagewire.toml shows every [stitch] key");
 
     // SIGTERM: the pull request open at the time ends, then in-flight pages get drain_timeout.
     let needed = (k8s.shutdown.drain_timeout + k8s.input.pull_expires).as_secs();

@@ -858,9 +858,10 @@ async fn status_exits_three_when_pages_wait_and_nothing_is_acked() {
 
 /// Metric names in a real scrape: a service that has published a page twice (duplicates),
 /// dead-lettered one and answered `pagewire.parse`, so that every labelled family has series.
+/// Stitching is on, as deployed (the shared test environment turns it off).
 async fn exported_metric_names() -> BTreeSet<String> {
     let server = NatsServer::start();
-    let svc = InProcess::start(settings(&server, &[])).await;
+    let svc = InProcess::start(settings(&server, &[("PAGEWIRE_STITCH__ENABLED", "true")])).await;
     let (c, js) = client(&server).await;
     publish(&js, markdown_headers(1), seed()).await;
     publish(&js, markdown_headers(1), seed()).await;
@@ -997,6 +998,11 @@ async fn the_dashboard_queries_only_metrics_the_service_exports() {
         "pagewire_consumer_pending",
         "pagewire_dead_letters_total",
         "pagewire_ready",
+        "pagewire_stitched_total",
+        "pagewire_linked_total",
+        "pagewire_unresolved_jumps_total",
+        "pagewire_stitch_skipped_total",
+        "pagewire_stitch_conflicts_total",
     ] {
         assert!(used.contains(must), "the dashboard does not show {must}");
     }
@@ -1047,6 +1053,8 @@ async fn the_alert_rules_parse_and_use_only_exported_metrics() {
         "PagewireConsumerLagGrowing",
         "PagewireDeadLettersSpiking",
         "PagewireNoThroughput",
+        "PagewireUnresolvedJumpsSustained",
+        "PagewireStitchSkipping",
     ] {
         assert!(alerts.contains(must), "missing alert {must}");
     }
