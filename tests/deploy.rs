@@ -541,7 +541,7 @@ async fn check_stitched_exactly_once(
             stitch::record_hash(&record.encode_to_vec()),
             "page {page} registered with its record"
         );
-        records.insert(page, Arc::new(record));
+        records.insert(page, Arc::new(stitch::Record::new(record)));
     }
     let mut last: BTreeMap<String, Article> = BTreeMap::new();
     for (msg_id, payload) in stored_messages(js, "ARTICLES_ARCHIVE").await {
