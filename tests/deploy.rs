@@ -1241,14 +1241,15 @@ async fn two_replicas_on_three_nodes_store_every_article_once_while_a_node_is_ki
         assert_eq!(info.config.num_replicas, 3, "{stream}.{consumer} is R3");
     }
 
-    // A backfill waiting in the input stream; two replicas start on it.
+    // Two replicas, both ready, then a backfill for them to share (started after a waiting
+    // backfill, the first replica can finish it before the second is up).
+    let victim = consumer_leader(&admin.js, &cluster).await;
+    let a = Service::start(pagewire_settings(&cluster, &extra)).await;
+    let b = Service::start(pagewire_settings(&cluster, &extra)).await;
     let mut last = 0;
     for page in 1..=PAGES {
         last = send_page(&producer, page).await;
     }
-    let victim = consumer_leader(&admin.js, &cluster).await;
-    let a = Service::start(pagewire_settings(&cluster, &extra)).await;
-    let b = Service::start(pagewire_settings(&cluster, &extra)).await;
 
     // Mid-run, once both replicas have finished a page, the node leading the durable consumer
     // dies without warning. (Killed earlier, the replica started second can spend the rest of
