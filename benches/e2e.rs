@@ -1,27 +1,43 @@
 //! End-to-end benchmark: pagewire against the limit of the machinery it runs on, side by side.
 //!
-//! `cargo bench --bench e2e` (about two minutes on 2 cores) or `cargo bench --bench e2e -- --long`.
-//! Options: `--pages N` (pages per throughput run), `--only NAME` (one workload), `--json PATH`.
+//! `cargo bench --bench e2e` (a few minutes on 2 cores) or `cargo bench --bench e2e -- --long`.
+//! Options:
+//! - `--pages N`: pages per throughput run; `--only NAME`: one workload (name prefix);
+//!   `--json PATH`: where the raw figures go;
+//! - `--systems LIST`: which systems, comma-separated from `b0,b1,off,on,x2` (default all);
+//! - `--latency LIST`: which systems get latency runs (default: every selected one but `x2`),
+//!   `--loads LIST` (default `0.5,0.8`), `--latency-rate-of on`: offer every system the same
+//!   rate, a fraction of the stitching-on system's maximum (default: each its own maximum);
+//! - `--issue-pages N`: pages per issue (default 24, a daily's size); stitching works per issue;
+//!   `--teasers front`: see-also pointers on each issue's first page only (default `all`: every
+//!   page is the seed, a front page with three of them);
+//! - `--soak SECS [--rate R] [--systems off|on]`: one replica under steady load, RSS and the
+//!   stitch bucket's size every 10 s.
 //!
-//! For each workload three systems process the same pre-loaded input stream on a fresh
+//! For each workload these systems process the same pre-loaded input stream on a fresh
 //! nats-server with file storage:
 //! - **B0**: plain async-nats in this process: pull consume, publish the same number and sizes of
 //!   messages per page with async publishes, await the PubAcks, ack. No pagewire code.
 //! - **B1**: `pagewire run` with `bench.pass_through`: pagewire's consume / publish / ack
-//!   machinery with the parser replaced by a byte chunker emitting the same messages.
-//! - **pagewire**: `pagewire run`, the real service.
+//!   machinery with the parser replaced by a byte chunker emitting the same messages (never
+//!   stitches: pass-through turns stitching off).
+//! - **pagewire, stitching off**: `pagewire run` with `stitch.enabled = false`.
+//! - **pagewire, stitching on**: `pagewire run` as shipped: cross-page stitching through the
+//!   key-value bucket, which it provisions itself at start (`output.provision = true`).
+//! - **pagewire x2**: two stitching replicas on one durable consumer.
 //!
 //! Throughput comes from a run over a pre-loaded stream (no producer competing for the CPUs).
-//! Latency comes from paced runs at 50% and 80% of each system's measured maximum: a page's
-//! latency is the time from its publish to the moment a subscriber has seen the last of its
-//! outputs (each output is visible once stored, just before its PubAck and the page's ack).
+//! Latency comes from paced runs at a fraction of a measured maximum: a page's latency is the
+//! time from its publish to the moment a subscriber has seen the last message its processing
+//! published (see `latency` for how that is told with stitching).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +54,30 @@ const SEED: &str = include_str!("../tests/fixtures/zh-baotou-daily-2025-07-10-p0
 const PUBLICATION: &str = "bench";
 const ISSUE_DATE: &str = "2025-07-10";
 
+/// Pages per issue (publication, date, edition): `--issue-pages`, default 24. Stitching keeps
+/// one index per issue and reads all of an issue's records for each of its pages, so this is
+/// what its cost per page depends on; B0, B1 and pagewire without stitching do not care.
+static ISSUE_PAGES: AtomicUsize = AtomicUsize::new(24);
+
+fn issue_pages() -> usize {
+    ISSUE_PAGES.load(Ordering::Relaxed)
+}
+
+/// `--teasers front`: only the first page of each issue keeps the seed's see-also pointers (its
+/// photo story's and two teasers' `详见NN版`, pointing at pages 3, 4 and 5), as in a printed daily
+/// where they sit on the front page; the other pages carry the same text without them. Default
+/// (`all`): every page is the seed as it is, three pointers on every page, a harder case for
+/// stitching (it re-matches every pointer of the issue for each page).
+static FRONT_TEASERS: AtomicBool = AtomicBool::new(false);
+
+fn teasers_mode() -> &'static str {
+    if FRONT_TEASERS.load(Ordering::Relaxed) {
+        "front"
+    } else {
+        "all"
+    }
+}
+
 /// One distinct page body with the outputs the real pipeline makes of it.
 #[derive(Clone)]
 struct Body {
@@ -46,6 +86,9 @@ struct Body {
     plan: String,
     outputs: usize,
     out_bytes: usize,
+    /// The same page without its see-also pointers (`详见05版` lines): what the pages after an
+    /// issue's first carry with `--teasers front`.
+    inner: Option<Arc<Body>>,
 }
 
 struct Workload {
@@ -54,7 +97,16 @@ struct Workload {
 }
 
 impl Workload {
+    /// The body of raw page `i`.
     fn body(&self, i: usize) -> &Body {
+        let b = self.drawn(i);
+        match &b.inner {
+            Some(inner) if FRONT_TEASERS.load(Ordering::Relaxed) && i % issue_pages() != 0 => inner,
+            _ => b,
+        }
+    }
+
+    fn drawn(&self, i: usize) -> &Body {
         let total: u32 = self.bodies.iter().map(|(_, w)| w).sum();
         let mut slot = (i as u32 * 7919) % total;
         for (b, w) in &self.bodies {
@@ -65,25 +117,67 @@ impl Workload {
         }
         &self.bodies[0].0
     }
+
+    /// Every distinct body, variants included.
+    fn all_bodies(&self) -> impl Iterator<Item = &Body> {
+        self.bodies
+            .iter()
+            .flat_map(|(b, _)| std::iter::once(b).chain(b.inner.as_deref()))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum System {
     B0,
     B1,
+    /// `pagewire run` with `stitch.enabled = false`.
+    PagewireNoStitch,
+    /// `pagewire run` as shipped: stitching on.
     Pagewire,
-    /// Two pagewire replicas bound to the same durable consumer.
+    /// Two pagewire replicas (stitching on) bound to the same durable consumer.
     PagewireTwo,
 }
 
 impl System {
+    const ALL: [System; 5] = [
+        System::B0,
+        System::B1,
+        System::PagewireNoStitch,
+        System::Pagewire,
+        System::PagewireTwo,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             System::B0 => "B0 async-nats",
             System::B1 => "B1 pass-through",
-            System::Pagewire => "pagewire",
+            System::PagewireNoStitch => "pagewire, stitching off",
+            System::Pagewire => "pagewire, stitching on",
             System::PagewireTwo => "pagewire x2",
         }
+    }
+
+    /// The name on the command line (`--systems`, `--latency`, `--latency-rate-of`).
+    fn short(self) -> &'static str {
+        match self {
+            System::B0 => "b0",
+            System::B1 => "b1",
+            System::PagewireNoStitch => "off",
+            System::Pagewire => "on",
+            System::PagewireTwo => "x2",
+        }
+    }
+
+    fn parse_list(list: &str) -> Vec<System> {
+        list.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                System::ALL
+                    .into_iter()
+                    .find(|x| x.short() == s.trim())
+                    .unwrap_or_else(|| panic!("unknown system {s:?}: b0, b1, off, on or x2"))
+            })
+            .collect()
     }
 }
 
@@ -100,12 +194,29 @@ struct Figures {
     cpu_s_system: f64,
     cpu_s_nats: f64,
     peak_rss_mb: f64,
+    /// Pages per issue in this run.
+    issue_pages: usize,
+    /// Which pages carry see-also pointers: `all` or `front` (`--teasers`).
+    teasers: String,
+    /// Messages and bytes the output streams hold after the run (duplicates not counted):
+    /// with stitching this includes the updates of other pages' articles.
+    stored_messages: u64,
+    stored_bytes: u64,
+    /// The stitch bucket's stream (`KV_<bucket>`) after the run: live entries and bytes.
+    kv_messages: u64,
+    kv_bytes: u64,
+    /// Messages left in the timer stream (halves waiting for a partner).
+    timer_messages: u64,
+    /// Counters scraped from the replicas' `/metrics` just before they stop, summed.
+    metrics: BTreeMap<String, f64>,
     latency_ms: Vec<LatencyFigures>,
 }
 
 #[derive(Default, Clone, serde::Serialize)]
 struct LatencyFigures {
     load: f64,
+    /// The system whose maximum `load` is a fraction of.
+    rate_of: String,
     rate: f64,
     pages: usize,
     p50: f64,
@@ -146,7 +257,24 @@ fn plan_of(text: &str) -> Body {
         plan: plan.join(","),
         outputs: processed.outputs.len(),
         out_bytes,
+        inner: None,
     }
+}
+
+/// A page body with its variant without see-also pointers (see [`FRONT_TEASERS`]).
+fn body_of(text: &str) -> Body {
+    let stripped: String = text
+        .split_inclusive('\n')
+        .filter(|l| {
+            let l = l.trim();
+            !(l.starts_with("详见") && l.ends_with('版') && l.chars().count() <= 8)
+        })
+        .collect();
+    let mut body = plan_of(text);
+    if stripped != text {
+        body.inner = Some(Arc::new(plan_of(&stripped)));
+    }
+    body
 }
 
 /// The example configuration's alert rules, so alert traffic is realistic.
@@ -175,8 +303,8 @@ fn sized_page(target: usize) -> String {
 }
 
 fn workloads() -> Vec<Workload> {
-    let seed = plan_of(SEED);
-    let sized = |n: usize| plan_of(&sized_page(n));
+    let seed = body_of(SEED);
+    let sized = |n: usize| body_of(&sized_page(n));
     let (k4, k16, k64, k256) = (
         sized(4 << 10),
         sized(16 << 10),
@@ -212,15 +340,17 @@ fn workloads() -> Vec<Workload> {
     ]
 }
 
-/// Headers of raw page `i` (a unique print position), with the chunkers' plan. Page numbers
-/// start at 2: front-page alert rules would give page 1 a different plan from the rest.
+/// Headers of raw page `i` (a unique print position), with the chunkers' plan: issue (edition)
+/// `e<i / issue_pages>`, page `i % issue_pages + 2`. Page numbers start at 2: front-page alert
+/// rules would give page 1 a different plan from the rest.
 fn page_headers(i: usize, plan: Option<&str>) -> Vec<(String, String)> {
+    let n = issue_pages();
     let mut h = vec![
         ("Content-Type".to_owned(), "text/markdown".to_owned()),
         ("Pagewire-Publication".to_owned(), PUBLICATION.to_owned()),
         ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
-        ("Pagewire-Edition".to_owned(), format!("e{}", i / 9998)),
-        ("Pagewire-Page".to_owned(), (i % 9998 + 2).to_string()),
+        ("Pagewire-Edition".to_owned(), format!("e{}", i / n)),
+        ("Pagewire-Page".to_owned(), (i % n + 2).to_string()),
     ];
     if let Some(plan) = plan {
         h.push((
@@ -246,8 +376,10 @@ fn page_key(msg_id: &str) -> Option<String> {
     Some(format!("{}/{}", parts.next()?, parts.next()?))
 }
 
+/// `e<N>/<page>` of raw page `i`, as [`page_key`] finds it in the page's outputs.
 fn key_of(i: usize) -> String {
-    format!("e{}/{}", i / 9998, i % 9998 + 2)
+    let n = issue_pages();
+    format!("e{}/{}", i / n, i % n + 2)
 }
 
 /// utime + stime of a process, in seconds.
@@ -343,8 +475,16 @@ async fn wait_drained(js: &jetstream::Context, consumer: &str, deadline: Duratio
     false
 }
 
-/// A `pagewire run` child process, ready once it logs that it is consuming.
-fn spawn_service(server: &NatsServer, pass_through: bool) -> Child {
+/// A `pagewire run` child process, ready once it logs that it is consuming, and the address
+/// of its `/metrics`.
+struct Service {
+    child: Child,
+    http: Option<String>,
+}
+
+fn spawn_service(server: &NatsServer, pass_through: bool, stitch: bool) -> Service {
+    // pagewire::cli logs the probe server's address; pagewire::service that it consumes
+    let filter = "warn,pagewire::service=info,pagewire::cli=info";
     let mut child = Command::new(env!("CARGO_BIN_EXE_pagewire"))
         .arg("run")
         // the example configuration: its alert rules are the ones the plans were made with
@@ -353,10 +493,12 @@ fn spawn_service(server: &NatsServer, pass_through: bool) -> Child {
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .env("PAGEWIRE_BENCH__PASS_THROUGH", pass_through.to_string())
         .env("PAGEWIRE_HTTP__LISTEN", "127.0.0.1:0")
-        .env("PAGEWIRE_LOG__FILTER", "warn,pagewire::service=info")
+        .env("PAGEWIRE_LOG__FILTER", filter)
         .env("PAGEWIRE_LOG__FORMAT", "json")
-        .env("RUST_LOG", "warn,pagewire::service=info")
+        .env("RUST_LOG", filter)
         .envs(tuning_env())
+        // after the tuning: the system under test is not a knob
+        .env("PAGEWIRE_STITCH__ENABLED", stitch.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -364,9 +506,18 @@ fn spawn_service(server: &NatsServer, pass_through: bool) -> Child {
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut http = None;
     loop {
         match lines.next() {
             Some(Ok(line)) if line.contains("pagewire consuming") => break,
+            Some(Ok(line)) if line.contains("serving /healthz") => {
+                http = serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| {
+                        let addr = v.get("addr").or_else(|| v.get("fields")?.get("addr"))?;
+                        addr.as_str().map(str::to_owned)
+                    });
+            }
             Some(Ok(_)) => {}
             _ => panic!("pagewire run ended before it consumed"),
         }
@@ -374,7 +525,36 @@ fn spawn_service(server: &NatsServer, pass_through: bool) -> Child {
     }
     // keep draining stderr so the child never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
-    child
+    Service { child, http }
+}
+
+/// The counters of one replica's `/metrics` (plain HTTP/1.1 over a socket: no client needed),
+/// summed over their labels, by metric name without the `pagewire_` prefix and `_total`.
+fn scrape(addr: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(mut socket) = std::net::TcpStream::connect(addr) else {
+        return out;
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut text = String::new();
+    if socket.write_all(request.as_bytes()).is_err() || socket.read_to_string(&mut text).is_err() {
+        return out;
+    }
+    for line in text.lines().filter(|l| l.starts_with("pagewire_")) {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let name = name.split('{').next().unwrap_or(name);
+        let Some(name) = name.strip_suffix("_total") else {
+            continue;
+        };
+        let name = name.trim_start_matches("pagewire_").to_owned();
+        if let Ok(v) = value.parse::<f64>() {
+            *out.entry(name).or_default() += v;
+        }
+    }
+    out
 }
 
 /// Tuning under test, passed through from the bench's own environment.
@@ -422,9 +602,8 @@ async fn run_b0(
         .await
         .expect("b0 consumer");
     let plans: HashMap<String, String> = w
-        .bodies
-        .iter()
-        .map(|(b, _)| (b.text.as_str().to_owned(), b.plan.clone()))
+        .all_bodies()
+        .map(|b| (b.text.as_str().to_owned(), b.plan.clone()))
         .collect();
     let plans = Arc::new(plans);
     let slots = Arc::new(tokio::sync::Semaphore::new(64));
@@ -508,11 +687,28 @@ async fn run_b0(
 }
 
 struct Running {
-    children: Vec<Child>,
+    services: Vec<Service>,
     b0: Option<(
         tokio::task::JoinHandle<()>,
         tokio_util::sync::CancellationToken,
     )>,
+}
+
+impl Running {
+    fn pids(&self) -> Vec<u32> {
+        self.services.iter().map(|s| s.child.id()).collect()
+    }
+
+    /// The replicas' counters, summed (empty for B0).
+    fn metrics(&self) -> BTreeMap<String, f64> {
+        let mut sum = BTreeMap::new();
+        for addr in self.services.iter().filter_map(|s| s.http.as_deref()) {
+            for (k, v) in scrape(addr) {
+                *sum.entry(k).or_default() += v;
+            }
+        }
+        sum
+    }
 }
 
 async fn start(
@@ -521,30 +717,30 @@ async fn start(
     js: &jetstream::Context,
     w: &Arc<Workload>,
 ) -> Running {
-    match system {
+    let services = match system {
         System::B0 => {
             let cancel = tokio_util::sync::CancellationToken::new();
             let (js, w2, c) = (js.clone(), w.clone(), cancel.clone());
             let handle = tokio::spawn(async move { run_b0(js, &w2, None, c).await });
-            Running {
-                children: Vec::new(),
+            return Running {
+                services: Vec::new(),
                 b0: Some((handle, cancel)),
-            }
+            };
         }
-        System::B1 | System::Pagewire => Running {
-            children: vec![spawn_service(server, system == System::B1)],
-            b0: None,
-        },
-        System::PagewireTwo => Running {
-            children: vec![spawn_service(server, false), spawn_service(server, false)],
-            b0: None,
-        },
-    }
+        System::B1 => vec![spawn_service(server, true, false)],
+        System::PagewireNoStitch => vec![spawn_service(server, false, false)],
+        System::Pagewire => vec![spawn_service(server, false, true)],
+        System::PagewireTwo => vec![
+            spawn_service(server, false, true),
+            spawn_service(server, false, true),
+        ],
+    };
+    Running { services, b0: None }
 }
 
 async fn finish(running: Running) {
-    for child in running.children {
-        tokio::task::spawn_blocking(move || stop(child))
+    for service in running.services {
+        tokio::task::spawn_blocking(move || stop(service.child))
             .await
             .expect("stop");
     }
@@ -562,11 +758,22 @@ fn consumer_name(system: System) -> &'static str {
     }
 }
 
+/// Messages and bytes held by `stream`, zeros when it does not exist.
+async fn stream_state(js: &jetstream::Context, stream: &str) -> (u64, u64) {
+    match js.get_stream(stream).await {
+        Ok(mut s) => match s.info().await {
+            Ok(info) => (info.state.messages, info.state.bytes),
+            Err(_) => (0, 0),
+        },
+        Err(_) => (0, 0),
+    }
+}
+
 /// Maximum sustainable rate: the system drains a pre-loaded stream of `pages`.
 async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures {
     let server = NatsServer::start();
     let (_client, js) = connect(&server).await;
-    provision(&js).await;
+    let settings = provision(&js).await;
     let t_preload = Instant::now();
     preload(&js, w, 0..pages, system == System::B1).await;
     eprintln!(
@@ -578,10 +785,10 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
     let nats_pid = server.pid().expect("server pid");
     let running = start(system, &server, &js, w).await;
     let self_pid = std::process::id();
-    let pids: Vec<u32> = if running.children.is_empty() {
+    let pids: Vec<u32> = if running.services.is_empty() {
         vec![self_pid]
     } else {
-        running.children.iter().map(Child::id).collect()
+        running.pids()
     };
     let cpu = |pids: &[u32]| pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>();
     let (cpu0, nats0, t0) = (cpu(&pids), cpu_seconds(nats_pid), Instant::now());
@@ -591,7 +798,17 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
     // peak RSS of the largest replica
     let rss = pids.iter().map(|&p| peak_rss_mb(p)).fold(0.0, f64::max);
     let (cpu1, nats1) = (cpu(&pids), cpu_seconds(nats_pid));
+    let metrics = running.metrics();
     finish(running).await;
+    let (mut stored_messages, mut stored_bytes) = (0, 0);
+    for (_, topic) in settings.output.topics() {
+        let (m, b) = stream_state(&js, &topic.stream).await;
+        stored_messages += m;
+        stored_bytes += b;
+    }
+    let (kv_messages, kv_bytes) =
+        stream_state(&js, &format!("KV_{}", settings.stitch.bucket)).await;
+    let (timer_messages, _) = stream_state(&js, &settings.stitch.timer_stream).await;
     let (mut bytes_in, mut bytes_out, mut outputs) = (0usize, 0usize, 0usize);
     for i in 0..pages {
         let b = w.body(i);
@@ -599,8 +816,6 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
         bytes_out += b.out_bytes;
         outputs += b.outputs;
     }
-    let articles: usize = (0..pages).map(|i| w.body(i).outputs).sum::<usize>();
-    let _ = articles;
     Figures {
         workload: w.name.to_owned(),
         system: system.name().to_owned(),
@@ -617,26 +832,45 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
         } else {
             rss
         },
+        issue_pages: issue_pages(),
+        teasers: teasers_mode().to_owned(),
+        stored_messages,
+        stored_bytes,
+        kv_messages,
+        kv_bytes,
+        timer_messages,
+        metrics,
         latency_ms: Vec::new(),
     }
 }
 
 /// Latency at a fixed offered rate: publish paced pages, see each page's last output stored.
+///
+/// When is a page done? Every system publishes a page's messages in one sequence on one
+/// connection, and the page record (`pages.archive.*`, message id `<publication>/<date>/
+/// <edition>/<page>:...`) is always the last of them: `route_page` and `route_plan` put it
+/// after the page's own articles and, with stitching, after the updates of other pages'
+/// articles this page caused; B0 and B1 follow the same plan. NATS delivers one connection's
+/// messages in order, so when the page record of page P reaches us, every message P's
+/// processing published before it has too. Counting messages per page key would not do with
+/// stitching: updates of page 5's article arrive under page 5's key while other pages are
+/// processed (before or after page 5's own outputs), and a stitched article goes out under its
+/// head's id; the number of messages per page then depends on arrival order. Timer messages
+/// (a stitching page's last publishes, on `pagewire.timers.>`) are not watched: they are small
+/// and leave right after the page record.
 async fn latency(
     system: System,
     w: &Arc<Workload>,
     rate: f64,
     load: f64,
+    rate_of: System,
     pages: usize,
 ) -> LatencyFigures {
     let server = NatsServer::start();
     let (client, js) = connect(&server).await;
     provision(&js).await;
-    let expected: HashMap<String, usize> =
-        (0..pages).map(|i| (key_of(i), w.body(i).outputs)).collect();
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let done: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    let mut subscription = client.subscribe("articles.>").await.expect("subscribe");
     let mut pages_sub = client
         .subscribe("pages.archive.>")
         .await
@@ -645,13 +879,10 @@ async fn latency(
     let collector = {
         let (sent, done) = (sent.clone(), done.clone());
         tokio::spawn(async move {
-            let mut counts: HashMap<String, usize> = HashMap::new();
-            loop {
-                let message = tokio::select! {
-                    m = subscription.next() => m,
-                    m = pages_sub.next() => m,
-                };
-                let Some(message) = message else { break };
+            // a redelivered page publishes its record again: count its first completion
+            let mut finished: HashSet<String> = HashSet::new();
+            while let Some(message) = pages_sub.next().await {
+                let at = Instant::now();
                 let Some(id) = message
                     .headers
                     .as_ref()
@@ -661,12 +892,11 @@ async fn latency(
                     continue;
                 };
                 let Some(key) = page_key(&id) else { continue };
-                let n = counts.entry(key.clone()).or_default();
-                *n += 1;
-                if Some(&*n) == expected.get(&key) {
-                    if let Some(t) = sent.lock().expect("lock").get(&key) {
-                        done.lock().expect("lock").push(t.elapsed());
-                    }
+                let Some(t) = sent.lock().expect("lock").get(&key).copied() else {
+                    continue;
+                };
+                if finished.insert(key) {
+                    done.lock().expect("lock").push(at - t);
                 }
             }
         })
@@ -720,6 +950,7 @@ async fn latency(
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     LatencyFigures {
         load,
+        rate_of: rate_of.name().to_owned(),
         rate,
         pages,
         p50: ms(0.5),
@@ -731,19 +962,27 @@ async fn latency(
 
 fn print_table(w: &str, rows: &[Figures]) {
     println!("\n### {w}\n");
-    println!("| system | pages/s | articles/s | MB/s in | MB/s out | CPU s (system) | CPU s (nats-server) | peak RSS MB | p50/p99/p99.9 ms @50% | p50/p99/p99.9 ms @80% |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut loads: Vec<(f64, String)> = Vec::new();
+    for l in rows.iter().flat_map(|r| &r.latency_ms) {
+        if !loads
+            .iter()
+            .any(|(x, o)| (x - l.load).abs() < 1e-9 && *o == l.rate_of)
+        {
+            loads.push((l.load, l.rate_of.clone()));
+        }
+    }
+    let mut head = "| system | pages/s | articles/s | MB/s in | MB/s out | CPU s (system) | CPU s (nats-server) | peak RSS MB |".to_owned();
+    for (load, of) in &loads {
+        head.push_str(&format!(
+            " p50/p99/p99.9 ms @{:.0}% of {of} |",
+            load * 100.0
+        ));
+    }
+    println!("{head}");
+    println!("|{}", "---|".repeat(8 + loads.len()));
     for r in rows {
-        let lat = |load: f64| {
-            r.latency_ms
-                .iter()
-                .find(|l| (l.load - load).abs() < 1e-9)
-                .map_or("—".to_owned(), |l| {
-                    format!("{:.1} / {:.1} / {:.1}", l.p50, l.p99, l.p999)
-                })
-        };
-        println!(
-            "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.0} | {} | {} |",
+        let mut line = format!(
+            "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.0} |",
             r.system,
             r.pages_per_s,
             r.articles_per_s,
@@ -752,35 +991,84 @@ fn print_table(w: &str, rows: &[Figures]) {
             r.cpu_s_system,
             r.cpu_s_nats,
             r.peak_rss_mb,
-            lat(0.5),
-            lat(0.8)
+        );
+        for (load, of) in &loads {
+            let cell = r
+                .latency_ms
+                .iter()
+                .find(|l| (l.load - load).abs() < 1e-9 && l.rate_of == *of)
+                .map_or("—".to_owned(), |l| {
+                    format!("{:.1} / {:.1} / {:.1}", l.p50, l.p99, l.p999)
+                });
+            line.push_str(&format!(" {cell} |"));
+        }
+        println!("{line}");
+    }
+    println!("\n| system | CPU ms/page (system) | CPU ms/page (nats-server) | messages stored/page | MB stored/page | KV bytes/page | timers left | stitch conflicts | linked | stitched | skipped |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let n = r.pages as f64;
+        let m = |k: &str| {
+            r.metrics
+                .get(k)
+                .map_or("—".to_owned(), |v| format!("{v:.0}"))
+        };
+        println!(
+            "| {} | {:.3} | {:.3} | {:.2} | {:.4} | {:.0} | {} | {} | {} | {} | {} |",
+            r.system,
+            r.cpu_s_system / n * 1e3,
+            r.cpu_s_nats / n * 1e3,
+            r.stored_messages as f64 / n,
+            r.stored_bytes as f64 / n / 1e6,
+            r.kv_bytes as f64 / n,
+            r.timer_messages,
+            m("stitch_conflicts"),
+            m("linked"),
+            m("stitched"),
+            m("stitch_skipped"),
         );
     }
     let find = |s: System| rows.iter().find(|r| r.system == s.name());
-    if let (Some(b0), Some(b1), Some(pw)) =
-        (find(System::B0), find(System::B1), find(System::Pagewire))
-    {
+    if let (Some(b0), Some(b1)) = (find(System::B0), find(System::B1)) {
         println!(
-            "\npagewire/B1 = {:.2} pages/s; B1/B0 = {:.2} messages/s",
-            pw.pages_per_s / b1.pages_per_s,
+            "\nB1/B0 = {:.2} messages/s",
             b1.articles_per_s / b0.articles_per_s
         );
-        if let Some(two) = find(System::PagewireTwo) {
+    }
+    for s in [System::PagewireNoStitch, System::Pagewire] {
+        if let (Some(b1), Some(pw)) = (find(System::B1), find(s)) {
             println!(
-                "pagewire x2 / pagewire = {:.2} pages/s",
-                two.pages_per_s / pw.pages_per_s
+                "{} / B1 = {:.2} pages/s",
+                s.name(),
+                pw.pages_per_s / b1.pages_per_s
             );
         }
     }
+    if let (Some(off), Some(on)) = (find(System::PagewireNoStitch), find(System::Pagewire)) {
+        println!(
+            "stitching on / off = {:.2} pages/s; CPU per page (pagewire + nats-server) {:.3} ms -> {:.3} ms",
+            on.pages_per_s / off.pages_per_s,
+            (off.cpu_s_system + off.cpu_s_nats) / off.pages as f64 * 1e3,
+            (on.cpu_s_system + on.cpu_s_nats) / on.pages as f64 * 1e3,
+        );
+    }
+    if let (Some(pw), Some(two)) = (find(System::Pagewire), find(System::PagewireTwo)) {
+        println!(
+            "pagewire x2 / pagewire = {:.2} pages/s",
+            two.pages_per_s / pw.pages_per_s
+        );
+    }
 }
 
-/// `--soak SECS`: one replica under a steady offered load (seed pages at `--rate`, default 200
-/// pages/s); prints pagewire's resident set every 10 s. Streams are capped at 512 MB each
-/// (discard old) so the broker's disk stays bounded over a long soak.
-async fn soak(seconds: u64, rate: f64) {
+/// `--soak SECS`: one replica (stitching on unless `--systems off`) under a steady offered load
+/// (seed pages at `--rate`, default 200 pages/s); prints pagewire's resident set and the stitch
+/// bucket's size every 10 s. Output and input streams are capped at 512 MB each (discard old) so
+/// the broker's disk stays bounded over a long soak; the bucket is not (pagewire provisions it
+/// with its own limits: one entry per key, `stitch.retention`).
+async fn soak(seconds: u64, rate: f64, system: System) {
     let server = NatsServer::start();
     let (_client, js) = connect(&server).await;
-    provision(&js).await;
+    let settings = provision(&js).await;
     for name in [
         "PAGES",
         "ARTICLES_SEARCH",
@@ -796,16 +1084,39 @@ async fn soak(seconds: u64, rate: f64) {
     }
     let w = Arc::new(Workload {
         name: "soak",
-        bodies: vec![(plan_of(SEED), 1)],
+        bodies: vec![(body_of(SEED), 1)],
     });
-    let running = start(System::Pagewire, &server, &js, &w).await;
-    let pid = running.children[0].id();
+    let running = start(system, &server, &js, &w).await;
+    let pid = running.pids()[0];
+    let bucket = format!("KV_{}", settings.stitch.bucket);
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     let start_at = Instant::now();
     let mut next_report = Duration::ZERO;
     let mut i = 0usize;
-    println!("| t (s) | pages sent | RSS (MB) | peak RSS (MB) |\n|---|---|---|---|");
+    println!(
+        "{}, {seconds} s at {rate} pages/s, {} pages per issue, see-also pointers on {} pages\n",
+        system.name(),
+        issue_pages(),
+        teasers_mode()
+    );
+    println!("| t (s) | pages sent | RSS (MB) | peak RSS (MB) | KV entries | KV MB |\n|---|---|---|---|---|---|");
     let mut acks = futures::stream::FuturesUnordered::new();
+    let report = |t: Duration, i: usize, kv: (u64, u64)| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0);
+        println!(
+            "| {} | {i} | {rss:.1} | {:.1} | {} | {:.1} |",
+            t.as_secs(),
+            peak_rss_mb(pid),
+            kv.0,
+            kv.1 as f64 / 1e6
+        );
+    };
     while start_at.elapsed() < Duration::from_secs(seconds) {
         ticker.tick().await;
         let body = w.body(i);
@@ -824,19 +1135,31 @@ async fn soak(seconds: u64, rate: f64) {
         }
         i += 1;
         if start_at.elapsed() >= next_report {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let rss = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0);
-            println!(
-                "| {} | {i} | {rss:.1} | {:.1} |",
-                next_report.as_secs(),
-                peak_rss_mb(pid)
-            );
+            report(next_report, i, stream_state(&js, &bucket).await);
             next_report += Duration::from_secs(10);
+        }
+    }
+    while let Some(r) = acks.next().await {
+        r.expect("page stored");
+    }
+    let drained = wait_drained(&js, "pagewire", Duration::from_secs(120)).await;
+    report(start_at.elapsed(), i, stream_state(&js, &bucket).await);
+    println!(
+        "\ndrained: {drained}; after {:.0} s: {} pages",
+        start_at.elapsed().as_secs_f64(),
+        i
+    );
+    let (kv_messages, kv_bytes) = stream_state(&js, &bucket).await;
+    if kv_messages > 0 {
+        println!(
+            "stitch bucket {bucket}: {kv_messages} entries, {:.1} MB, {:.0} bytes per page sent",
+            kv_bytes as f64 / 1e6,
+            kv_bytes as f64 / i as f64
+        );
+    }
+    for (k, v) in running.metrics() {
+        if k.starts_with("stitch") || k == "linked" || k == "stitched" || k == "pages" {
+            println!("pagewire_{k}_total {v}");
         }
     }
     finish(running).await;
@@ -857,6 +1180,14 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    if let Some(n) = value("--issue-pages").and_then(|n| n.parse::<usize>().ok()) {
+        ISSUE_PAGES.store(n.max(1), Ordering::Relaxed);
+    }
+    match value("--teasers").as_deref() {
+        None | Some("all") => {}
+        Some("front") => FRONT_TEASERS.store(true, Ordering::Relaxed),
+        Some(other) => panic!("--teasers {other}: front or all"),
+    }
     let only = value("--only");
     let json = value("--json").unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-results.json").to_owned()
@@ -865,6 +1196,31 @@ fn main() {
         .and_then(|p| p.parse::<usize>().ok())
         .or(smoke.then_some(200));
     let only = only.or(smoke.then(|| "seed".to_owned()));
+    let systems = value("--systems").map_or(System::ALL.to_vec(), |l| System::parse_list(&l));
+    // Smoke: one short latency run of the stitching system, so the completion rule is exercised.
+    let latency_systems = value("--latency").map_or_else(
+        || {
+            if smoke {
+                vec![System::Pagewire]
+            } else {
+                systems
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != System::PagewireTwo)
+                    .collect()
+            }
+        },
+        |l| System::parse_list(&l),
+    );
+    let loads: Vec<f64> = value("--loads").map_or_else(
+        || if smoke { vec![0.5] } else { vec![0.5, 0.8] },
+        |l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+    );
+    let rate_of = value("--latency-rate-of").map(|s| {
+        let v = System::parse_list(&s);
+        assert!(v.len() == 1, "--latency-rate-of takes one system");
+        v[0]
+    });
     // Quick runs cap the bytes per run so the 64 and 256 KiB workloads finish in seconds.
     let pages_for = |w: &Workload| -> usize {
         if let Some(n) = pages_flag {
@@ -882,11 +1238,16 @@ fn main() {
         let rate = value("--rate")
             .and_then(|r| r.parse::<f64>().ok())
             .unwrap_or(200.0);
+        let system = value("--systems").map_or(System::Pagewire, |_| systems[0]);
+        assert!(
+            matches!(system, System::Pagewire | System::PagewireNoStitch),
+            "--soak runs one pagewire replica: --systems on or off"
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        runtime.block_on(soak(secs, rate));
+        runtime.block_on(soak(secs, rate, system));
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -895,8 +1256,10 @@ fn main() {
         .expect("runtime");
     let mut all = Vec::new();
     println!(
-        "e2e benchmark: nats-server {}",
-        support::nats_server_bin().display()
+        "e2e benchmark: nats-server {}; {} pages per issue; see-also pointers on {} pages",
+        support::nats_server_bin().display(),
+        issue_pages(),
+        teasers_mode()
     );
     for w in workloads() {
         if only.as_deref().is_some_and(|o| !w.name.starts_with(o)) {
@@ -904,29 +1267,14 @@ fn main() {
         }
         let w = Arc::new(w);
         let pages = pages_for(&w);
-        let mut rows = Vec::new();
-        for system in [
-            System::B0,
-            System::B1,
-            System::Pagewire,
-            System::PagewireTwo,
-        ] {
+        let mut rows: Vec<Figures> = Vec::new();
+        let wants_latency = smoke || long || latency_workloads.contains(&w.name);
+        for &system in &systems {
             // two replicas: where scaling out is asked about (seed, mix; every workload in --long)
             if system == System::PagewireTwo && !(long || latency_workloads.contains(&w.name)) {
                 continue;
             }
-            let mut f = runtime.block_on(throughput(system, &w, pages));
-            if !smoke
-                && system != System::PagewireTwo
-                && (long || latency_workloads.contains(&w.name))
-            {
-                for load in [0.5, 0.8] {
-                    let rate = f.pages_per_s * load;
-                    let n = ((rate * 4.0) as usize).clamp(200, 5_000);
-                    f.latency_ms
-                        .push(runtime.block_on(latency(system, &w, rate, load, n)));
-                }
-            }
+            let f = runtime.block_on(throughput(system, &w, pages));
             eprintln!(
                 "{} / {}: {:.0} pages/s",
                 w.name,
@@ -934,6 +1282,50 @@ fn main() {
                 f.pages_per_s
             );
             rows.push(f);
+        }
+        // Latency after every throughput run, so a common rate (`--latency-rate-of`) is known.
+        if wants_latency {
+            for r in 0..rows.len() {
+                let system = systems
+                    .iter()
+                    .copied()
+                    .find(|s| s.name() == rows[r].system)
+                    .expect("system");
+                if !latency_systems.contains(&system) || system == System::PagewireTwo {
+                    continue;
+                }
+                let base = rate_of.unwrap_or(system);
+                let Some(max) = rows
+                    .iter()
+                    .find(|x| x.system == base.name())
+                    .map(|x| x.pages_per_s)
+                else {
+                    panic!(
+                        "--latency-rate-of {}: not measured in this run",
+                        base.short()
+                    );
+                };
+                for &load in &loads {
+                    let rate = max * load;
+                    // four seconds of pages, and at least a thousand so p99.9 is not the maximum
+                    let n = if smoke {
+                        200
+                    } else {
+                        ((rate * 4.0) as usize).clamp(1_000, 5_000)
+                    };
+                    let l = runtime.block_on(latency(system, &w, rate, load, base, n));
+                    eprintln!(
+                        "{} / {}: p50 {:.1} p99 {:.1} p99.9 {:.1} ms at {:.0} pages/s",
+                        w.name,
+                        system.name(),
+                        l.p50,
+                        l.p99,
+                        l.p999,
+                        rate
+                    );
+                    rows[r].latency_ms.push(l);
+                }
+            }
         }
         print_table(w.name, &rows);
         all.extend(rows);
