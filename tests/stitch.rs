@@ -422,6 +422,36 @@ async fn views(
     (out.0, out.1, out.2)
 }
 
+/// Every issue ends as its manifest says, and each stitched article was stored in exactly one
+/// stitched version (whatever replica or delivery composed it).
+async fn check_each_issue_once(js: &jetstream::Context, s: &Settings, runs: &[Manifest]) {
+    let archive_msgs: Vec<Article> = stored(js, &s.output.archive.stream)
+        .await
+        .iter()
+        .map(|m| Article::decode(m.payload.clone()).expect("article decodes"))
+        .collect();
+    for m in runs {
+        let (archive, search, events) = views(js, s, &m.publication).await;
+        check_views(
+            m,
+            &archive,
+            &search,
+            &events,
+            &m.publication,
+            Timeouts::Pending,
+        );
+        for st in &m.stitched {
+            let head = m.id(&st.parts[0]);
+            let versions: BTreeSet<&str> = archive_msgs
+                .iter()
+                .filter(|x| x.id == head && !x.parts.is_empty())
+                .map(|x| x.version.as_str())
+                .collect();
+            assert_eq!(versions.len(), 1, "{head}: stitched versions {versions:?}");
+        }
+    }
+}
+
 fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
@@ -566,28 +596,7 @@ async fn two_replicas_racing_on_the_halves_publish_one_stitched_version() {
         .max()
         .unwrap();
     wait_drained(&js, last).await;
-    let archive_msgs = stored(&js, &s.output.archive.stream).await;
-    for m in &runs {
-        let (archive, search, events) = views(&js, &s, &m.publication).await;
-        check_views(
-            m,
-            &archive,
-            &search,
-            &events,
-            &m.publication,
-            Timeouts::Pending,
-        );
-        for st in &m.stitched {
-            let head = m.id(&st.parts[0]);
-            let versions: BTreeSet<String> = archive_msgs
-                .iter()
-                .map(|msg| Article::decode(msg.payload.clone()).unwrap())
-                .filter(|x| x.id == head && !x.parts.is_empty())
-                .map(|x| x.version)
-                .collect();
-            assert_eq!(versions.len(), 1, "{head}: stitched versions {versions:?}");
-        }
-    }
+    check_each_issue_once(&js, &s, &runs).await;
     let both = a.state.encode_metrics() + &b.state.encode_metrics();
     let stitched: u64 = both
         .lines()
@@ -712,31 +721,7 @@ async fn replicas_killed_at_any_moment_still_stitch_every_issue_once() {
         "{last} pages, {} deliveries",
         consumer.delivered.consumer_sequence
     );
-    let archive_msgs: Vec<Article> = stored(&js, &s.output.archive.stream)
-        .await
-        .iter()
-        .map(|m| Article::decode(m.payload.clone()).unwrap())
-        .collect();
-    for m in &runs {
-        let (archive, search, events) = views(&js, &s, &m.publication).await;
-        check_views(
-            m,
-            &archive,
-            &search,
-            &events,
-            &m.publication,
-            Timeouts::Pending,
-        );
-        for st in &m.stitched {
-            let head = m.id(&st.parts[0]);
-            let versions: BTreeSet<&str> = archive_msgs
-                .iter()
-                .filter(|x| x.id == head && !x.parts.is_empty())
-                .map(|x| x.version.as_str())
-                .collect();
-            assert_eq!(versions.len(), 1, "{head}: stitched versions {versions:?}");
-        }
-    }
+    check_each_issue_once(&js, &s, &runs).await;
     victim.terminate().await;
     survivor.terminate().await;
 }
