@@ -2,13 +2,18 @@ use super::*;
 use crate::parse::{parse_page, Limits};
 use crate::proto::{ArticleKind, PageFormat, RawPage};
 
+/// A markdown page of issue `p` / 2025-07-11.
 fn page(number: u32, label: &str, text: &str) -> Page {
+    page_as(number, label, PageFormat::Markdown, text)
+}
+
+fn page_as(number: u32, label: &str, format: PageFormat, text: &str) -> Page {
     let raw = RawPage {
         publication: "p".into(),
         issue_date: "2025-07-11".into(),
         page_number: number,
         page_label: label.into(),
-        format: PageFormat::Markdown as i32,
+        format: format as i32,
         content: text.into(),
         ..Default::default()
     };
@@ -202,18 +207,7 @@ fn english_jump_words_beat_reading_order() {
     let a1 = "STORM HITS COAST\n\nThe storm hit the coast on Friday, officials said.\n\nSee STORM, Page A6\n\nBUDGET PASSES\n\nThe council passed the budget late Thursday.\n\nSee BUDGET, Page A6\n";
     let a6 = "BUDGET, From Page A1\n\nThe vote was 5-2.\n\nSTORM, From Page A1\n\nPower was restored by Saturday.\n";
     let mut issue = Issue::default();
-    let raw = |n: u32, l: &str, t: &str| {
-        let raw = RawPage {
-            publication: "p".into(),
-            issue_date: "2025-07-12".into(),
-            page_number: n,
-            page_label: l.into(),
-            format: PageFormat::PlainText as i32,
-            content: t.into(),
-            ..Default::default()
-        };
-        parse_page(&raw, &Limits::default()).unwrap()
-    };
+    let raw = |n: u32, l: &str, t: &str| page_as(n, l, PageFormat::PlainText, t);
     issue.add(&raw(1, "A1", a1));
     let plan = issue.add(&raw(6, "A6", a6));
     let state = fold(std::slice::from_ref(&plan.updates));
