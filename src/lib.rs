@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod config;
 pub mod envelope;
+pub mod eval;
 pub mod parse;
 pub mod pipeline;
 pub mod proto;

@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Parse one page file and print the page with its articles (no NATS involved).
     Parse(cli::parse::Args),
+    /// Score the parser on a corpus of annotated real pages (tests/corpus by default).
+    Eval(cli::eval::Args),
     /// Run the service: raw pages from JetStream in, articles out (stops on SIGTERM/SIGINT).
     Run(cli::run::Args),
     /// Send page files as raw page events and wait until JetStream has stored them.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => cli::parse::run(args),
+        Command::Eval(args) => cli::eval::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Publish(args) => cli::publish::run(args),
         Command::Tail(args) => cli::tail::run(args),

@@ -4,6 +4,7 @@
 
 use crate::parse::credits;
 use crate::parse::furniture::{self, Furniture};
+use crate::parse::heads;
 use crate::parse::markers::{self, Found};
 use crate::parse::text::{self, collapse_ws, strip_inline_markup};
 use crate::proto::{Credit, PageReferenceKind};
@@ -165,46 +166,67 @@ fn classify_line(line: &str, page_name: &str) -> LineKind {
     LineKind::Text(line.to_owned())
 }
 
-/// Splits the page into items.
-pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut para: Vec<String> = Vec::new();
-    let mut para_hard = false;
-    let mut prev_hard = false;
-    let flush = |items: &mut Vec<Item>, para: &mut Vec<String>, hard: &mut bool| {
-        if !para.is_empty() {
-            items.push(Item::Text {
-                lines: std::mem::take(para),
-                hard: *hard,
-            });
-        }
-        *hard = false;
-    };
+/// One line of the page after the first pass: what it is, before headlines are guessed and
+/// paragraphs grouped.
+enum Pre {
+    Blank,
+    /// A markdown heading that is article text.
+    Heading {
+        level: u8,
+        text: String,
+    },
+    /// A line of text (a paragraph line or a headline still to be guessed).
+    Text(String),
+    /// A line that is something else: credit, marker, furniture, image, teaser label.
+    Other(Item),
+}
+
+/// A line of the first pass with its layout.
+struct PreLine {
+    pre: Pre,
+    indent: usize,
+    /// Markdown hard break at the end of the line.
+    hard_break: bool,
+}
+
+/// Leading spaces of a line: an ASCII space counts one, a full-width space two.
+fn indent_of(raw: &str) -> usize {
+    raw.chars()
+        .take_while(|c| matches!(c, ' ' | '\u{3000}' | '\t'))
+        .map(|c| if c == ' ' { 1 } else { 2 })
+        .sum()
+}
+
+/// First pass: each line classified once.
+fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
+    let mut out = Vec::new();
     for raw in content.split('\n') {
         let hard_break = syntax == Syntax::Markdown && (raw.ends_with("  ") || raw.ends_with('\\'));
-        let indent = raw.len() - raw.trim_start_matches([' ', '\u{3000}']).len();
+        let indent = indent_of(raw);
+        let push = |out: &mut Vec<PreLine>, pre: Pre| {
+            out.push(PreLine {
+                pre,
+                indent,
+                hard_break,
+            })
+        };
         if syntax == Syntax::Markdown {
             if let Some((level, text)) = heading(raw) {
-                flush(&mut items, &mut para, &mut para_hard);
                 let (clean, image) = strip_inline_markup(text);
                 let clean = collapse_ws(&clean);
                 if image {
-                    items.push(Item::Image);
+                    push(&mut out, Pre::Other(Item::Image));
                 }
                 if clean.is_empty() {
                     continue;
                 }
                 match classify_line(&clean, page_name) {
-                    LineKind::Text(t) if is_teaser_section(&t) => items.push(Item::TeaserSection),
-                    LineKind::Text(t) => items.push(Item::Heading { level, text: t }),
-                    LineKind::Other(mut item) => {
-                        if let Item::Reference(found) = &mut item {
-                            join_jump_word(found, &mut items, &mut para);
-                        }
-                        items.push(item);
+                    LineKind::Text(t) if is_teaser_section(&t) => {
+                        push(&mut out, Pre::Other(Item::TeaserSection))
                     }
+                    LineKind::Text(t) => push(&mut out, Pre::Heading { level, text: t }),
+                    LineKind::Other(item) => push(&mut out, Pre::Other(item)),
                 }
-                prev_hard = false;
                 continue;
             }
         }
@@ -222,26 +244,104 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         };
         let clean = collapse_ws(&clean);
         if image {
-            flush(&mut items, &mut para, &mut para_hard);
-            items.push(Item::Image);
+            push(&mut out, Pre::Other(Item::Image));
         }
         if clean.is_empty() {
-            flush(&mut items, &mut para, &mut para_hard);
-            prev_hard = false;
+            if !image {
+                push(&mut out, Pre::Blank);
+            }
             continue;
         }
-        // Plain text: an indented line opens a new paragraph.
-        if syntax == Syntax::Plain && indent >= 2 {
-            flush(&mut items, &mut para, &mut para_hard);
-        }
         match classify_line(&clean, page_name) {
-            LineKind::Text(t) => {
+            LineKind::Text(t) => push(&mut out, Pre::Text(t)),
+            LineKind::Other(item) => push(&mut out, Pre::Other(item)),
+        }
+    }
+    out
+}
+
+/// Second pass, for pages without heading markup: which text lines are guessed headlines.
+fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
+    let view: Vec<heads::Line<'_>> = lines
+        .iter()
+        .map(|l| heads::Line {
+            text: match &l.pre {
+                Pre::Text(t) => t.as_str(),
+                _ => "",
+            },
+            indent: l.indent,
+            role: match &l.pre {
+                Pre::Blank => heads::Role::Blank,
+                Pre::Text(_) => heads::Role::Text,
+                Pre::Other(Item::Credit(_)) => heads::Role::Credit,
+                Pre::Other(Item::Reference(_)) => heads::Role::Reference,
+                _ => heads::Role::Other,
+            },
+        })
+        .collect();
+    heads::mark(&view)
+}
+
+/// Splits the page into items.
+pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
+    let lines = pre_lines(content, syntax, page_name);
+    // Headlines are guessed where the text has no heading markup for articles: plain text,
+    // and markdown whose few headings (page links, section labels) head no articles.
+    let headings = lines
+        .iter()
+        .filter(|l| matches!(l.pre, Pre::Heading { .. }))
+        .count();
+    let text_lines = lines
+        .iter()
+        .filter(|l| matches!(l.pre, Pre::Text(_)))
+        .count();
+    let guess = syntax == Syntax::Plain || headings * 40 < text_lines;
+    let heads = if guess {
+        guess_heads(&lines)
+    } else {
+        vec![false; lines.len()]
+    };
+    let mut items = Vec::new();
+    let mut para: Vec<String> = Vec::new();
+    let mut para_hard = false;
+    let mut prev_hard = false;
+    let flush = |items: &mut Vec<Item>, para: &mut Vec<String>, hard: &mut bool| {
+        if !para.is_empty() {
+            items.push(Item::Text {
+                lines: std::mem::take(para),
+                hard: *hard,
+            });
+        }
+        *hard = false;
+    };
+    for (line, head) in lines.into_iter().zip(heads) {
+        match line.pre {
+            Pre::Blank => {
+                flush(&mut items, &mut para, &mut para_hard);
+                prev_hard = false;
+                continue;
+            }
+            Pre::Heading { level, text } => {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(Item::Heading { level, text });
+                prev_hard = false;
+                continue;
+            }
+            Pre::Text(t) if head => {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(Item::Heading { level: 0, text: t });
+            }
+            Pre::Text(t) => {
+                // Plain text: an indented line opens a new paragraph.
+                if syntax == Syntax::Plain && line.indent >= 2 {
+                    flush(&mut items, &mut para, &mut para_hard);
+                }
                 if !para.is_empty() && prev_hard {
                     para_hard = true;
                 }
                 para.push(t);
             }
-            LineKind::Other(mut item) => {
+            Pre::Other(mut item) => {
                 if let Item::Reference(found) = &mut item {
                     join_jump_word(found, &mut items, &mut para);
                 }
@@ -249,7 +349,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
                 items.push(item);
             }
         }
-        prev_hard = hard_break;
+        prev_hard = line.hard_break;
     }
     flush(&mut items, &mut para, &mut para_hard);
     if syntax == Syntax::Plain {
@@ -345,7 +445,11 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
                 });
                 continue;
             }
-            let short = text::text_weight(&line) * 100 < width * 85;
+            // CJK text ends its paragraph at a line-final full stop (a wrapped line rarely
+            // ends exactly on one); English needs the line to be short as well
+            let cjk_stop = line.ends_with(['。', '！', '？', '”', '」'])
+                && line.chars().rev().nth(1).is_some_and(text::is_cjk_like);
+            let short = cjk_stop || text::text_weight(&line) * 100 < width * 85;
             let ends = ends_paragraph(&line);
             current.push(line);
             if short && ends {

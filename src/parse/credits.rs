@@ -23,6 +23,12 @@ static ZH_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// The reporters named after a Chinese dateline: `记者王海涛报道:`, `新华社记者甲、本报记者乙报道：`.
+static ZH_REPORTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\s　]*(\p{Han}{0,4}(?:记者|通讯员)[^:：。，,；]{2,40}?)\s*报道\s*[:：]\s*")
+        .expect("valid regex")
+});
+
 /// An English dateline: `WASHINGTON (AP) — `, `BEIJING, July 9 (Reuters) - `, `LONDON — `.
 static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^([A-Z][A-Z .,'’-]{1,40}?(?:,\s*[A-Z][a-z]{2,8}\.?\s+[0-9]{1,2})?)\s*(?:\((AP|Reuters|AFP|Bloomberg|Xinhua|UPI|dpa|CNN)\)\s*)?[—–-]{1,2}\s+")
@@ -410,7 +416,16 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
                 None => return None,
             }
         }
-        let rest = paragraph[whole.end()..].trim().to_owned();
+        let mut rest = paragraph[whole.end()..].trim().to_owned();
+        // `本报讯 记者李青报道:` / `新华社记者X、本报记者Y报道:` after the dateline
+        if caps.get(5).is_none() {
+            if let Some(r) = ZH_REPORTED.captures(&rest) {
+                if let Some(more) = zh_byline(&r[1], r[0].trim()) {
+                    credits.extend(more);
+                    rest = rest[r.get(0).map_or(0, |m| m.end())..].trim().to_owned();
+                }
+            }
+        }
         if rest.is_empty() {
             return None;
         }

@@ -25,7 +25,7 @@ pub enum Furniture {
 
 /// A word or shape that every furniture pattern below needs: a cheap first test.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"CN|SSN|ssn|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
         .expect("valid regex")
 });
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -45,6 +45,13 @@ static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$")
         .expect("valid regex")
+});
+/// The separators of archived page texts: `第1版()`, `专栏:`, `第1版()专栏:评论`.
+static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:第\s*[0-9A-Z]{1,4}\s*版\s*[(（][^)）]{0,20}[)）]\s*)?(?:专栏\s*[:：].{0,20})?$",
+    )
+    .expect("valid regex")
 });
 static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}$|^[A-Z][0-9]{1,2}$")
@@ -112,15 +119,16 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             return Some(Furniture::Editors(editors));
         }
     }
-    let page_line_cue = line.contains(['星', '周', '版', '农', '期'])
+    let page_line_cue = line.contains(['星', '周', '版', '农', '期', '栏'])
         || line
             .as_bytes()
             .first()
             .is_some_and(u8::is_ascii_alphanumeric);
-    if (n <= 60
-        && page_line_cue
-        && ZH_PAGE_LINE.is_match(line)
-        && !crate::parse::text::ends_sentence(line))
+    if (n <= 40 && line.contains(['版', '栏']) && SEPARATOR.is_match(line))
+        || (n <= 60
+            && page_line_cue
+            && ZH_PAGE_LINE.is_match(line)
+            && !crate::parse::text::ends_sentence(line))
         || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
         || (n <= 80
             && line.contains(['号', '址', '编', '许', '线', '价', '印', '长', '天'])

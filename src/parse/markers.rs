@@ -13,7 +13,7 @@ use crate::proto::{PageReference, PageReferenceKind};
 /// Chinese markers, optionally in brackets: verb, optional 第, page, 版.
 static ZH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"[（(【\[]?\s*(详\s*见|参\s*见|见|下\s*转|上\s*接|紧\s*接|转|接|续)\s*(?:第\s*)?([A-Za-z]?\s*[0-9]{1,3}|[一二三四五六七八九十〇零百]{1,4})\s*[版板页]\s*[)）】\]]?",
+        r"[（(【\[]?\s*(?:全\s*文\s*|内\s*容\s*)?(详\s*见|参\s*见|见|下\s*转|上\s*接|紧\s*接|转|接|续)\s*(?:第\s*)?([A-Za-z]?\s*[0-9]{1,3}|[一二三四五六七八九十〇零百]{1,4})\s*[版板页]\s*[)）】\]]?",
     )
     .expect("valid regex")
 });

@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod credits;
 pub mod dates;
 pub mod furniture;
+pub mod heads;
 pub mod markers;
 pub mod text;
 
@@ -260,6 +261,14 @@ impl Draft {
     }
 }
 
+/// Body weight (CJK characters, or two per English word) from which an article of plain text
+/// is a story rather than a brief. On the real-page corpus briefs reach about 300 at the 90th
+/// percentile and stories start there (QUALITY.md).
+const STORY_WEIGHT: usize = 320;
+/// The same for headings marked up by a converter: the heading level already tells a lead
+/// from the briefs under it, and modern briefs run longer (the seed's are 440–590).
+const STORY_WEIGHT_MARKED: usize = 1000;
+
 /// Can this paragraph be a headline? Short, not a finished sentence.
 fn headline_like(lines: &[String]) -> bool {
     // a headline is at most ~40 CJK characters or 16 words: longer text is not one
@@ -309,9 +318,10 @@ fn segment(
     page_credits: &mut Vec<Credit>,
     limits: &Limits,
 ) -> Result<Vec<Draft>, ParseError> {
+    // Headlines of plain text were guessed line by line (`heads`); the paragraph-level guess
+    // below is for markdown pages without headings that the line guesser left alone.
     let has_headings = items.iter().any(|i| matches!(i, Item::Heading { .. }));
-    // Plain pages (or markdown whose converter found no headings) need guessed headlines.
-    let guess_headlines = syntax == Syntax::Plain || !has_headings;
+    let guess_headlines = syntax == Syntax::Markdown && !has_headings;
     let mut drafts: Vec<Draft> = Vec::new();
     let mut cur = Draft::default();
     // Credits and CONTINUED_FROM markers seen before their article's first text.
@@ -365,11 +375,13 @@ fn segment(
         match item {
             Item::Heading { level, text } => {
                 // A heading directly under another heading (nothing between) is part of
-                // its headline stack; stacks hold at most three lines.
+                // its headline stack; marked-up stacks hold at most three lines, guessed
+                // ones (level 0: kicker, headline and decks of plain text) a few more.
+                let cap = if *level == 0 { 24 } else { 3 };
                 let stacking = !cur.headlines.is_empty()
                     && cur.paragraphs.is_empty()
                     && !cur.teaser
-                    && cur.headlines.len() < 3
+                    && cur.headlines.len() < cap
                     && matches!(items.get(i.wrapping_sub(1)), Some(Item::Heading { .. }));
                 if !stacking {
                     close(&mut cur, &mut drafts, masthead)?;
@@ -381,6 +393,7 @@ fn segment(
                     );
                 }
                 cur.headlines.push((*level, text.clone()));
+                cur.headline_guessed |= *level == 0;
                 teaser_mode = false;
             }
             Item::Text { lines, hard } => {
@@ -585,6 +598,20 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
             .join(" ");
         return (joined, Vec::new());
     }
+    if lines.iter().all(|(l, _)| *l == 0) && !lines.iter().any(|(_, t)| t.chars().any(text::is_cjk))
+    {
+        // a guessed English stack: wrapped headline lines, kicker and decks
+        let texts: Vec<&str> = lines.iter().map(|(_, t)| t.as_str()).collect();
+        let main = heads::headline_range(&texts);
+        let headline = texts[main.clone()].join(" ");
+        let subs = texts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !main.contains(i))
+            .map(|(_, t)| (*t).to_owned())
+            .collect();
+        return (headline, subs);
+    }
     let is_dash = |t: &str| t.starts_with(['—', '-', '–']);
     let undash = |t: &str| t.trim_start_matches(['—', '-', '–', ' ']).to_owned();
     let min_level = lines.iter().map(|(l, _)| *l).filter(|l| *l > 0).min();
@@ -609,7 +636,8 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
                         .iter()
                         .any(|cue| a.ends_with(cue))
                     || text::char_len(a) * 10 < text::char_len(b) * 6;
-                if candidates.len() >= 3 || kicker_cue {
+                let guessed = lines.iter().all(|(l, _)| *l == 0);
+                if kicker_cue || (candidates.len() >= 3 && !guessed) {
                     *second
                 } else {
                     *first
@@ -741,7 +769,8 @@ fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) ->
         ArticleKind::Photo
     } else if headline.is_empty() {
         ArticleKind::Fragment
-    } else if body_weight >= 1000
+    } else if (draft.headline_guessed && (body_weight >= STORY_WEIGHT || paragraphs.len() >= 5))
+        || body_weight >= STORY_WEIGHT_MARKED
         || paragraphs.len() >= 7
         // briefs do not jump between pages
         || references.iter().any(|r| r.kind() != PageReferenceKind::SeeAlso)

@@ -1,0 +1,527 @@
+//! Headlines in text without heading markup: which lines of a page head an article.
+//!
+//! Plain text (and markdown whose converter marked no headings) separates articles only by
+//! their headline lines: short, open-ended lines, in capitals or title case in English, stacked
+//! one to a few deep (kicker, headline, decks), and followed by the body — often a dateline or
+//! a byline. This module decides, over the whole page, which runs of lines are such stacks.
+//! Each rule is a small named function; [`mark`] combines them.
+//!
+//! Lines are seen as [`Line`]s: their text (already cleaned), their indentation, and whether
+//! an earlier stage classified them as something else (credit, marker, furniture).
+
+use crate::parse::credits;
+use crate::parse::text::{self, char_len, is_cjk, text_weight};
+
+/// One line of the page as the guesser sees it.
+#[derive(Debug, Clone)]
+pub struct Line<'a> {
+    /// The cleaned text; empty for a blank line.
+    pub text: &'a str,
+    /// Leading spaces (ASCII space = 1, full-width space = 2).
+    pub indent: usize,
+    /// What an earlier stage made of the line.
+    pub role: Role,
+}
+
+/// What a line is, before headlines are guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Blank,
+    /// Ordinary text: a headline candidate or body.
+    Text,
+    /// A credit-only line (byline, `（新华社）`).
+    Credit,
+    /// A page-reference-only line (`(Continued from Page 1)`).
+    Reference,
+    /// Masthead, folio, running head, or a teaser-section label.
+    Other,
+}
+
+/// The shape of a line that could be a headline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Chinese (or Japanese, Korean): short, no sentence punctuation.
+    Cjk,
+    /// English in capitals.
+    Caps,
+    /// English in title case.
+    Title,
+    /// English in sentence case, short and open-ended.
+    Sentence,
+}
+
+/// Largest headline line, in CJK characters.
+const MAX_CJK_HEAD: usize = 40;
+/// Largest headline line, in English words.
+const MAX_EN_WORDS: usize = 14;
+
+/// A column tag printed after a headline: `(今日谈)`, `（国际视点）`.
+fn without_column_tag(t: &str) -> &str {
+    let t = t.trim_end();
+    if let Some(stripped) = t.strip_suffix([')', '）']) {
+        if let Some(open) = stripped.rfind(['(', '（']) {
+            let tag = &stripped[open..];
+            if char_len(tag) <= 12 && open > 0 {
+                return stripped[..open].trim_end();
+            }
+        }
+    }
+    t
+}
+
+/// Is the line shaped like a headline on its own?
+fn shape(t: &str) -> Option<Shape> {
+    let core = without_column_tag(t);
+    if core.is_empty() {
+        return None;
+    }
+    let cjk = core.chars().filter(|&c| is_cjk(c)).count();
+    if cjk > 0 {
+        let n = char_len(core);
+        // Mostly CJK; no sentence stops inside or at the end (a kicker may end in a colon or
+        // a dash).
+        if n > MAX_CJK_HEAD || cjk * 2 < n || core.contains(['。', '；', ';']) {
+            return None;
+        }
+        if core.ends_with(['，', ',', '、', '。', '；', ';']) {
+            return None;
+        }
+        // commas are rare in headlines: a line with two is a sentence, and so is an
+        // exclamation after a comma (`…的纪念,我们伟大的祖国万岁!`)
+        let commas = core.matches(['，', ',']).count();
+        if commas >= 2 || (commas == 1 && core.ends_with(['!', '！', '?', '？'])) {
+            return None;
+        }
+        // speech opening a quotation that does not close: `“亲爱的同志们和朋友们!`
+        if core.matches('“').count() > core.matches('”').count() {
+            return None;
+        }
+        // a colon deep inside introduces text (`电文如下:纽约…`); a short place or topic
+        // before it is a headline's (`湖北：一江碧水东流`)
+        if let Some(at) = core.find([':', '：']) {
+            if char_len(&core[..at]) > 6 && at + 3 < core.len() {
+                return None;
+            }
+        }
+        return Some(Shape::Cjk);
+    }
+    let words: Vec<&str> = core.split_whitespace().collect();
+    if words.is_empty() || words.len() > MAX_EN_WORDS {
+        return None;
+    }
+    let letters: Vec<char> = core.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() < 3 {
+        return None;
+    }
+    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
+    if upper * 10 >= letters.len() * 8 {
+        return Some(Shape::Caps);
+    }
+    if core.ends_with([',', ';']) || (core.ends_with('.') && !core.ends_with("..")) {
+        return None;
+    }
+    let small = [
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
+        "from", "as", "is", "are", "be", "de", "la", "du", "vs", "vs.",
+    ];
+    let capitalised = words
+        .iter()
+        .filter(|w| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+        })
+        .count();
+    let minor = words
+        .iter()
+        .filter(|w| small.contains(&w.to_ascii_lowercase().as_str()))
+        .count();
+    if !words[0].chars().next().is_some_and(char::is_uppercase) {
+        return None;
+    }
+    if capitalised + minor >= words.len() && capitalised * 2 > words.len() {
+        return Some(Shape::Title);
+    }
+    Some(Shape::Sentence)
+}
+
+/// Does the line open a body: a dateline (新华社北京5月11日电, 本报讯, WASHINGTON (AP) —)?
+fn opens_with_dateline(t: &str) -> bool {
+    credits::dateline(t).is_some()
+}
+
+/// A numbered subhead inside an article: 一、 （二） 1. 第三，
+fn numbered_subhead(t: &str) -> bool {
+    let mut chars = t.chars();
+    let first = chars.next().unwrap_or(' ');
+    let second = chars.next().unwrap_or(' ');
+    ("一二三四五六七八九十".contains(first) && matches!(second, '、' | '是' | '要'))
+        || (matches!(first, '（' | '(') && "一二三四五六七八九十".contains(second))
+        || (first.is_ascii_digit() && matches!(second, '.' | '、' | '．'))
+}
+
+/// A line that closes the item above rather than heading the next: a date line under a
+/// letter (`一九五三年十一月五日 北京`), a signature of names (`某某边区政府 张三 李四`).
+fn closing_line(t: &str) -> bool {
+    let first = t.split_whitespace().next().unwrap_or("");
+    let zh_date = first.ends_with('日')
+        && first.contains('年')
+        && first.contains('月')
+        && char_len(first) <= 14
+        && char_len(t) <= 24;
+    let tokens: Vec<&str> = t.split_whitespace().collect();
+    let signature = tokens.len() >= 2
+        && tokens[1..]
+            .iter()
+            .all(|w| (2..=3).contains(&char_len(w)) && w.chars().all(is_cjk));
+    // a closing dateline in brackets (（本报伦敦2月21日电）), a photo credit (某某摄（影像中国）)
+    let bracketed = (t.starts_with(['(', '（', '[', '【']) && t.ends_with([')', '）', ']', '】']))
+        || (t.starts_with('《') && t.ends_with('》'));
+    let photo_credit = char_len(t) <= 24 && without_column_tag(t).trim_end().ends_with('摄');
+    zh_date || signature || bracketed || photo_credit
+}
+
+/// How long the body lines of the page are: the weight of text lines that are not
+/// headline-shaped, at the 75th percentile (ads and lists add many short lines).
+fn body_width(lines: &[Line<'_>], shapes: &[Option<Shape>]) -> usize {
+    let mut w: Vec<usize> = lines
+        .iter()
+        .zip(shapes)
+        .filter(|(l, s)| l.role == Role::Text && s.is_none())
+        .map(|(l, _)| text_weight(l.text))
+        .collect();
+    if w.is_empty() {
+        return 0;
+    }
+    w.sort_unstable();
+    w[w.len() * 3 / 4]
+}
+
+/// Is the line plainly body text under a headline of the given shape and weight: not
+/// headline-shaped (or much heavier than the headline), or sentence case under capitals or
+/// title case, or a paragraph indented under a flush headline?
+fn is_body(
+    line: &Line<'_>,
+    shape: Option<Shape>,
+    head: Option<Shape>,
+    head_indent: usize,
+    head_weight: usize,
+) -> bool {
+    if line.role != Role::Text {
+        return false;
+    }
+    let weight = text_weight(line.text);
+    match shape {
+        None => weight > head_weight || !matches!(head, Some(Shape::Cjk)),
+        Some(Shape::Sentence) if matches!(head, Some(Shape::Caps | Shape::Title)) => true,
+        Some(_) if line.indent >= 2 && head_indent < 2 => true,
+        Some(_) => weight > head_weight * 2 + 4,
+    }
+}
+
+/// Does the line end where a paragraph can end (so a headline may follow it)?
+fn closes_paragraph(t: &str) -> bool {
+    let core = t.trim_end_matches(['”', '"', '’', '\'', ')', '）', '」', '』', ']', '】']);
+    text::ends_sentence(t)
+        || core.ends_with(['？', '?', '！', '!', '。', '.'])
+        || t.ends_with([')', '）', '”', '"'])
+}
+
+/// Can line `b` be the next line of a headline stack that `a` is in? Not when it is set as a
+/// paragraph (indented under a flush line), nor when a sentence-case line follows capitals
+/// (the body under an all-caps headline).
+fn stacks_on(a: &Line<'_>, sa: Option<Shape>, b: &Line<'_>, sb: Option<Shape>) -> bool {
+    if b.indent >= 2 && a.indent < 2 {
+        return false;
+    }
+    !(sa == Some(Shape::Caps)
+        && sb == Some(Shape::Sentence)
+        && b.text.split_whitespace().count() > 3)
+}
+
+/// A short English line that OCR damage kept from looking like a headline (`fin Midst`,
+/// `of Fights`): at most three words, no sentence end.
+fn garbled_deck_line(line: &Line<'_>) -> bool {
+    line.role == Role::Text
+        && !line.text.chars().any(is_cjk)
+        && line.text.split_whitespace().count() <= 3
+        && !closes_paragraph(line.text)
+}
+
+/// Which lines of a guessed headline stack are the headline proper; the others are kicker
+/// and decks. English headlines wrap: the first lines of the same shape and about the same
+/// width are one headline (`BRITISH HOLD` / `FULL CONTROL`), the wider lines under them a
+/// deck; a line in lower or title case above capitals is a kicker. Chinese stacks keep one
+/// line per headline; the caller picks it.
+pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
+    if stack.is_empty() || stack.iter().any(|l| l.chars().any(is_cjk)) {
+        return 0..stack.len().min(1);
+    }
+    let shapes: Vec<Option<Shape>> = stack.iter().map(|l| shape(l)).collect();
+    let mut first = 0;
+    if stack.len() >= 2
+        && shapes[0] != Some(Shape::Caps)
+        && shapes[1] == Some(Shape::Caps)
+        && text_weight(stack[0]) <= text_weight(stack[1])
+    {
+        first = 1;
+    }
+    let width = text_weight(stack[first]).max(1);
+    let mut end = first + 1;
+    while end < stack.len()
+        && end - first < 4
+        && shapes[end] == shapes[first]
+        && text_weight(stack[end]) * 10 <= width * 14
+    {
+        end += 1;
+    }
+    first..end
+}
+
+/// Marks the lines that are headline lines. `lines` is the whole page in order.
+pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
+    // a dateline opens a body, however short the stored line is
+    let shapes: Vec<Option<Shape>> = lines
+        .iter()
+        .map(|l| {
+            (l.role == Role::Text)
+                .then(|| shape(l.text))
+                .flatten()
+                .filter(|_| !opens_with_dateline(l.text))
+        })
+        .collect();
+    let width = body_width(lines, &shapes);
+    let indented_body = {
+        let body: Vec<&Line<'_>> = lines
+            .iter()
+            .zip(&shapes)
+            .filter(|(l, s)| l.role == Role::Text && s.is_none())
+            .map(|(l, _)| l)
+            .collect();
+        !body.is_empty() && body.iter().filter(|l| l.indent >= 2).count() * 10 >= body.len() * 7
+    };
+    let mut heads = vec![false; lines.len()];
+    let mut i = 0;
+    while i < lines.len() {
+        if shapes[i].is_none() {
+            i += 1;
+            continue;
+        }
+        // a run of headline-shaped lines, without blank lines inside; closing lines of the
+        // item above (a date, a signature) are not part of it
+        if closing_line(lines[i].text) && i > 0 && lines[i - 1].role == Role::Text {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i;
+        while end + 1 < lines.len() && end + 1 - start < 24 {
+            if shapes[end + 1].is_some()
+                && stacks_on(&lines[end], shapes[end], &lines[end + 1], shapes[end + 1])
+            {
+                end += 1;
+            } else if end + 2 < lines.len()
+                && shapes[end + 2].is_some()
+                && garbled_deck_line(&lines[end + 1])
+            {
+                // an OCR-damaged deck line between two headline lines (`fin Midst`)
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        i = end + 1;
+        if run_heads_article(lines, &shapes, start, end, width, indented_body) {
+            for h in &mut heads[start..=end] {
+                *h = true;
+            }
+        }
+    }
+    heads
+}
+
+/// Does the run of headline-shaped lines `start..=end` head an article?
+fn run_heads_article(
+    lines: &[Line<'_>],
+    shapes: &[Option<Shape>],
+    start: usize,
+    end: usize,
+    width: usize,
+    indented_body: bool,
+) -> bool {
+    let run = &lines[start..=end];
+    let head_weight = run.iter().map(|l| text_weight(l.text)).max().unwrap_or(0);
+    let english = shapes[start..=end]
+        .iter()
+        .all(|s| !matches!(s, Some(Shape::Cjk)));
+    // Chinese runs are short; a long run of short lines is verse or a list.
+    if !english && run.len() > 5 {
+        return false;
+    }
+    if run.iter().any(|l| numbered_subhead(l.text)) && run.len() == 1 {
+        return false;
+    }
+    // what follows: skip blank lines, then a byline or a from-marker may come first
+    let mut n = end + 1;
+    while n < lines.len() && lines[n].role == Role::Blank {
+        n += 1;
+    }
+    let Some(next) = lines.get(n) else {
+        return false;
+    };
+    let next_shape = shapes.get(n).copied().flatten();
+    let followed = match next.role {
+        Role::Credit => true,
+        // a from-marker under a headline: the body must come after it
+        Role::Reference => lines[n + 1..]
+            .iter()
+            .find(|l| l.role != Role::Blank)
+            .is_some_and(|l| l.role == Role::Text && text_weight(l.text) > head_weight),
+        Role::Text => {
+            opens_with_dateline(next.text)
+                || is_body(
+                    next,
+                    next_shape,
+                    shapes[end],
+                    lines[end].indent,
+                    head_weight.max(1),
+                )
+        }
+        _ => false,
+    };
+    if !followed {
+        return false;
+    }
+    // what comes before: the start of the page, a blank line, furniture, or a line that
+    // ends its paragraph — not a wrapped line whose sentence runs on into this one
+    let prev = lines[..start].iter().rev().find(|l| l.role != Role::Blank);
+    let after_blank = start == 0 || lines[start - 1].role == Role::Blank;
+    let prev_open = match prev {
+        Some(p) if p.role == Role::Text && !after_blank => !closes_paragraph(p.text),
+        _ => false,
+    };
+    let dateline_next = next.role == Role::Text && opens_with_dateline(next.text);
+    let credit_next = next.role == Role::Credit;
+    let strong = dateline_next || credit_next;
+    if prev_open && !strong {
+        return false;
+    }
+    // A subhead inside an article is set like its paragraphs (indented); headlines are not.
+    if indented_body && run.iter().all(|l| l.indent >= 2) && !strong {
+        return false;
+    }
+    let shapes_run = &shapes[start..=end];
+    if english {
+        // under a byline comes the body, not another headline
+        if start > 0 && lines[start - 1].role == Role::Credit {
+            return false;
+        }
+        // the body goes on in lower case: the last line was the start of its sentence
+        if !strong
+            && shapes[end] != Some(Shape::Caps)
+            && next.role == Role::Text
+            && next.text.chars().next().is_some_and(char::is_lowercase)
+        {
+            return false;
+        }
+        // a single sentence-case line needs a page of long lines under it to stand out
+        let only_sentence = shapes_run
+            .iter()
+            .all(|s| matches!(s, Some(Shape::Sentence)));
+        if only_sentence && !strong {
+            let w = text_weight(run[0].text);
+            if run.len() > 2 || width < w * 3 || text_weight(next.text) < w * 2 {
+                return false;
+            }
+        }
+        // a title-case line that is the first of a wrapped paragraph: the body width lines
+        if !strong
+            && shapes_run.iter().all(|s| matches!(s, Some(Shape::Title)))
+            && run.iter().any(|l| text_weight(l.text) * 10 >= width * 9)
+        {
+            return false;
+        }
+    } else if !strong {
+        // Chinese: without a dateline, the body below must be clearly heavier than the head
+        let w = run.iter().map(|l| char_len(l.text)).max().unwrap_or(0);
+        if char_len(next.text) < w + 6 && !indented_body {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(page: &str) -> Vec<Line<'_>> {
+        page.split('\n')
+            .map(|raw| {
+                let t = raw.trim();
+                let indent = raw
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\u{3000}')
+                    .map(|c| if c == ' ' { 1 } else { 2 })
+                    .sum();
+                Line {
+                    text: t,
+                    indent,
+                    role: if t.is_empty() {
+                        Role::Blank
+                    } else if credits::credit_line(t).is_some() {
+                        Role::Credit
+                    } else {
+                        Role::Text
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn heads(page: &str) -> Vec<String> {
+        let l = lines(page);
+        let m = mark(&l);
+        l.iter()
+            .zip(m)
+            .filter(|(_, h)| *h)
+            .map(|(l, _)| l.text.to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn chinese_headline_stacks_between_one_line_paragraphs() {
+        let page = "甲市新建三座污水处理厂\n日处理能力提高一倍\n新华社甲市5月3日电 甲市今年新建的三座污水处理厂本周全部投入运行，全市日处理能力提高了一倍。\n市环保局说，新厂采用了新的工艺，出水水质达到一级标准。\n乙县举办农民运动会\n本报讯 乙县第三届农民运动会昨天开幕，来自全县十二个乡镇的八百多名运动员参加比赛。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "甲市新建三座污水处理厂",
+                "日处理能力提高一倍",
+                "乙县举办农民运动会"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_indented_subhead_inside_an_indented_story_is_not_a_headline() {
+        let page = "丙河治理见成效\n　　本报讯 丙河沿岸十个村庄今年完成了河道清淤和岸线整治，河水重新变清。\n　　先治污水\n　　村里修建了污水管网，生活污水不再直排河道，河里的鱼又多了起来。\n";
+        assert_eq!(heads(page), ["丙河治理见成效"]);
+    }
+
+    #[test]
+    fn english_caps_decks_and_sentence_case_heads() {
+        let page = "FIRE DESTROYS MILL\nLoss Placed at $40,000 by Owners\nWASHINGTON, Jan. 5.-The mill on the river road burned to the ground last night after\na lamp was overturned in the engine room.\n";
+        assert_eq!(
+            heads(page),
+            ["FIRE DESTROYS MILL", "Loss Placed at $40,000 by Owners"]
+        );
+        let page = "The council voted on Thursday to raise the fees that students pay for parking next year.\nSenate panel weighs fee hike\nThe student senate will meet on Monday to consider a proposal that would raise the fee for every student by ten dollars.\n";
+        assert_eq!(heads(page), ["Senate panel weighs fee hike"]);
+    }
+
+    #[test]
+    fn a_wrapped_line_is_not_a_headline() {
+        let page = "  The committee said the new bridge over the\nRiver Road\nwill open in the spring of next year if the weather holds.\n";
+        assert!(heads(page).is_empty());
+    }
+}
