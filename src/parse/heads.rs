@@ -129,7 +129,7 @@ fn shape(t: &str) -> Option<Shape> {
         .filter(|w| {
             w.chars()
                 .next()
-                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+                .is_some_and(|c| c.is_uppercase() || !c.is_alphabetic())
         })
         .count();
     let minor = words
