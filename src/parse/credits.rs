@@ -59,6 +59,25 @@ static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// A photo credit naming its agency or calling itself a photo report.
+static PHOTO_TAGGED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([\p{Han}·、 　]{2,24}?)\s*(?:摄影报道|摄)\s*(?:[（(][\p{Han}]{2,8}[)）])?$")
+        .expect("valid regex")
+});
+
+/// A dateline that is the whole text (an article's closing line): the agency as a credit.
+fn closing_dateline(text: &str) -> Option<Vec<Credit>> {
+    let caps = ZH_DATELINE.captures(text)?;
+    let whole = caps.get(0)?;
+    if whole.end() != text.len() || caps.get(5).is_some() {
+        return None;
+    }
+    let kind = &caps[4];
+    let has_place_or_date = !caps[2].is_empty() || caps.get(3).is_some();
+    (kind != "消息" && (kind == "讯" || has_place_or_date))
+        .then(|| vec![credit(&caps[1], CreditRole::Agency, text.trim())])
+}
+
 /// What a credit line yielded.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CreditLine {
@@ -221,11 +240,39 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         if let Some(credits) = agency_paren(text) {
             return Some(CreditLine { credits });
         }
+        // a closing dateline: （本报伦敦2月21日电）, (新华社北京电)
+        if let Some(d) = closing_dateline(inner) {
+            return Some(CreditLine { credits: d });
+        }
+        // an author note: （作者为本报地方部记者）
+        if inner.starts_with("作者") && n <= 60 {
+            return Some(CreditLine {
+                credits: Vec::new(),
+            });
+        }
         return None;
     }
     if text.chars().any(crate::parse::text::is_cjk) {
-        // Chinese: only bylines; the English patterns below cannot match
-        return zh_byline(text, text).map(|credits| CreditLine { credits });
+        if let Some(credits) = zh_byline(text, text) {
+            return Some(CreditLine { credits });
+        }
+        // a photo credit with its agency tag: 陈某摄（影像中国）, 某某摄影报道
+        if let Some(body) = PHOTO_TAGGED.captures(text).and_then(|c| c.get(1)) {
+            if let Some(names) = zh_names(body.as_str()) {
+                return Some(CreditLine {
+                    credits: names
+                        .iter()
+                        .map(|n| credit(n, CreditRole::Photographer, text))
+                        .collect(),
+                });
+            }
+        }
+        // a closing dateline on its own line: 新华社北京4月28日电
+        if let Some(d) = closing_dateline(text) {
+            return Some(CreditLine { credits: d });
+        }
+        // Chinese: only these; the English patterns below cannot match
+        return None;
     }
     // The English patterns are anchored and full of Unicode classes, so the regex engine runs
     // them with a backtracker whose per-call setup grows with the pattern: on an English page
@@ -506,6 +553,11 @@ mod tests {
         );
         let l = credit_line("（新华社记者 李贺 摄）").expect("credit");
         assert!(names(&l).contains(&("李贺".into(), CreditRole::Photographer)));
+        let l = credit_line("陈福平摄（影像中国）").expect("credit");
+        assert_eq!(names(&l), vec![("陈福平".into(), CreditRole::Photographer)]);
+        let l = credit_line("（本报伦敦2月21日电）").expect("credit");
+        assert_eq!(names(&l), vec![("本报".into(), CreditRole::Agency)]);
+        assert!(credit_line("（作者为本报地方部记者）").is_some_and(|l| l.credits.is_empty()));
         let l = credit_line("王五/摄").expect("credit");
         assert_eq!(names(&l), vec![("王五".into(), CreditRole::Photographer)]);
         assert!(credit_line("记者会上他说了很多话，大家都听见了。").is_none());

@@ -278,6 +278,50 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
     first..end
 }
 
+/// Which line of a guessed Chinese headline stack (subtitles starting with a dash already
+/// left out) is the headline proper. Kicker (引题), headline (主题) and subtitle (副题) are told
+/// apart by print size on paper; in plain text only these cues are left:
+/// - a column tag printed after a title (`（经济聚焦）`) marks the headline;
+/// - a first line that introduces the next is a kicker: it ends in a colon, a dash or a verb of
+///   saying (`…强调`, `…认为`), names an occasion (`在…之际`, `庆祝…`), is a bare speaker
+///   (`外交部发言人`: at most seven characters over a line twice as long), or is a slogan of two
+///   parallel halves (`截污清淤 美化河岸`);
+/// - otherwise the first line is the headline and the lines under it are decks.
+pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
+    if stack.len() < 2 {
+        return 0;
+    }
+    if let Some(i) = stack
+        .iter()
+        .position(|l| without_column_tag(l).len() < l.trim_end().len())
+    {
+        return i;
+    }
+    let (a, b) = (stack[0].trim(), stack[1].trim());
+    let saying = ["强调", "指出", "表示", "认为", "时说", "宣布", "说"]
+        .iter()
+        .any(|cue| a.ends_with(cue));
+    let occasion = (a.starts_with('在') && a.ends_with("之际"))
+        || ["庆祝", "纪念", "祝贺", "欢庆", "热烈庆祝"]
+            .iter()
+            .any(|cue| a.starts_with(cue));
+    let speaker = (char_len(a) <= 7 && char_len(b) >= 2 * char_len(a))
+        || (["发言人", "负责人", "委员会", "政府", "发表声明"]
+            .iter()
+            .any(|cue| a.ends_with(cue))
+            && char_len(b) > char_len(a));
+    let halves: Vec<&str> = a.split_whitespace().collect();
+    let slogan = halves.len() == 2
+        && halves
+            .iter()
+            .all(|h| (4..=9).contains(&char_len(h)) && h.chars().all(is_cjk));
+    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan {
+        1
+    } else {
+        0
+    }
+}
+
 /// Marks the lines that are headline lines. `lines` is the whole page in order.
 pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
     // a dateline opens a body, however short the stored line is
@@ -301,6 +345,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         !body.is_empty() && body.iter().filter(|l| l.indent >= 2).count() * 10 >= body.len() * 7
     };
     let mut heads = vec![false; lines.len()];
+    let mut accepted: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         if shapes[i].is_none() {
@@ -335,9 +380,51 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
             for h in &mut heads[start..=end] {
                 *h = true;
             }
+            accepted.push((start, end));
         }
     }
+    unmark_parallel_subheads(lines, &accepted, &mut heads);
     heads
+}
+
+/// Section heads inside one Chinese article come in parallel sets (`向远方，扎根奉献` /
+/// `向顶峰，不懈攀登`, `黄金水道 通达全球` / `一江文脉 兴文铸魂`, `有何目的` / `能否实施`):
+/// single short lines of the same length and the same inner punctuation, none of them over a
+/// dateline or byline. Headlines of separate articles rarely match that way.
+fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: &mut [bool]) {
+    let signature = |t: &str| -> Option<(usize, Vec<(usize, char)>)> {
+        let n = char_len(t);
+        if n > 12 || !t.chars().any(is_cjk) {
+            return None;
+        }
+        let seps = t
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, ' ' | '　' | '，' | ',' | '、' | '：' | ':'))
+            .collect();
+        Some((n, seps))
+    };
+    let weak: Vec<(usize, (usize, Vec<(usize, char)>))> = accepted
+        .iter()
+        .filter(|(a, b)| a == b)
+        .filter_map(|&(a, _)| {
+            let next = lines[a + 1..].iter().find(|l| l.role != Role::Blank)?;
+            let strong = next.role == Role::Credit
+                || (next.role == Role::Text && opens_with_dateline(next.text));
+            (!strong).then_some(())?;
+            Some((a, signature(lines[a].text)?))
+        })
+        .collect();
+    for (i, (line, sig)) in weak.iter().enumerate() {
+        let siblings = weak
+            .iter()
+            .enumerate()
+            .filter(|(j, (_, s))| *j != i && s == sig)
+            .count();
+        if siblings >= 1 {
+            heads[*line] = false;
+        }
+    }
 }
 
 /// Does the run of headline-shaped lines `start..=end` head an article?

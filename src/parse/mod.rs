@@ -631,13 +631,18 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
             [first, second, ..] => {
                 let a = &lines[*first].1;
                 let b = &lines[*second].1;
+                let guessed = lines.iter().all(|(l, _)| *l == 0);
                 let kicker_cue = a.ends_with(['：', ':', '—'])
                     || ["强调", "指出", "表示", "时强调", "时指出", "发表重要讲话"]
                         .iter()
                         .any(|cue| a.ends_with(cue))
-                    || text::char_len(a) * 10 < text::char_len(b) * 6;
-                let guessed = lines.iter().all(|(l, _)| *l == 0);
-                if kicker_cue || (candidates.len() >= 3 && !guessed) {
+                    || (!guessed && text::char_len(a) * 10 < text::char_len(b) * 6);
+                if guessed {
+                    // a guessed Chinese stack: the rules measured on the corpus (heads.rs)
+                    let texts: Vec<&str> =
+                        candidates.iter().map(|&i| lines[i].1.as_str()).collect();
+                    candidates[heads::main_of_cjk_stack(&texts)]
+                } else if kicker_cue || candidates.len() >= 3 {
                     *second
                 } else {
                     *first
