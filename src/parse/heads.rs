@@ -392,7 +392,9 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
 /// single short lines of the same length and the same inner punctuation, none of them over a
 /// dateline or byline. Headlines of separate articles rarely match that way.
 fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: &mut [bool]) {
-    let signature = |t: &str| -> Option<(usize, Vec<(usize, char)>)> {
+    /// Length in characters and the inner punctuation with its positions.
+    type Signature = (usize, Vec<(usize, char)>);
+    let signature = |t: &str| -> Option<Signature> {
         let n = char_len(t);
         if n > 12 || !t.chars().any(is_cjk) {
             return None;
@@ -404,7 +406,7 @@ fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], hea
             .collect();
         Some((n, seps))
     };
-    let weak: Vec<(usize, (usize, Vec<(usize, char)>))> = accepted
+    let weak: Vec<(usize, Signature)> = accepted
         .iter()
         .filter(|(a, b)| a == b)
         .filter_map(|&(a, _)| {
