@@ -12,7 +12,8 @@ use crate::proto::{PageFormat, RawPage};
 
 /// Header naming the payload format. Absent means `application/protobuf`.
 pub const CONTENT_TYPE: &str = "Content-Type";
-/// Publication slug of a text payload; defaults to the subject's last token.
+/// Publication slug of a text payload. Optional: the subject's last token is the publication,
+/// and a header that names another one is rejected ([`InputError::PublicationMismatch`]).
 pub const HEADER_PUBLICATION: &str = "Pagewire-Publication";
 /// Issue date of a text payload, `YYYY-MM-DD`.
 pub const HEADER_ISSUE_DATE: &str = "Pagewire-Issue-Date";
@@ -57,17 +58,18 @@ impl Incoming<'_> {
     }
 
     /// The publication the message was meant for, as far as can be told without decoding the
-    /// body: the `Pagewire-Publication` header, else the subject's last token, if either is a
-    /// valid slug. Used to route dead letters of undecodable input.
+    /// body: the subject's last token if it is a valid slug (the subject is the authority; a
+    /// producer may only publish where the broker lets it). Only a message without a subject
+    /// (a `pagewire.parse` request) falls back to the `Pagewire-Publication` header. Used to
+    /// route dead letters of undecodable input.
     pub fn publication_hint(&self) -> Option<String> {
-        self.header(HEADER_PUBLICATION)
-            .filter(|p| is_slug(p))
-            .map(str::to_owned)
-            .or_else(|| {
-                last_token(self.subject)
-                    .filter(|p| is_slug(p))
-                    .map(str::to_owned)
-            })
+        match last_token(self.subject) {
+            Some(token) => Some(token).filter(|p| is_slug(p)).map(str::to_owned),
+            None => self
+                .header(HEADER_PUBLICATION)
+                .filter(|p| is_slug(p))
+                .map(str::to_owned),
+        }
     }
 }
 
@@ -112,6 +114,19 @@ pub enum InputError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The `Pagewire-Publication` header or the `RawPage`'s `publication` names another
+    /// publication than the subject the message was published on. The subject is the authority
+    /// (the broker's permissions decide who may publish where), so a producer allowed only on
+    /// `pages.raw.a` cannot publish articles of `b`.
+    #[error(
+        "publication {claimed} differs from {subject_token}, the subject's: the subject decides"
+    )]
+    PublicationMismatch {
+        /// The subject's last token, quoted (a short prefix when long).
+        subject_token: String,
+        /// The publication the message claims, quoted (a short prefix when long).
+        claimed: String,
+    },
     /// The page holds no article text (parser).
     #[error("page holds no articles")]
     NoArticles,
@@ -142,6 +157,7 @@ impl InputError {
             InputError::BadEnvelope { .. } => "bad_envelope",
             InputError::UnsupportedContentType { .. } => "unsupported_content_type",
             InputError::InvalidMetadata { .. } => "invalid_metadata",
+            InputError::PublicationMismatch { .. } => "publication_mismatch",
             InputError::NoArticles => "no_articles",
             InputError::TooManyArticles { .. } => "too_many_articles",
             InputError::OutputTooLarge { .. } => "output_too_large",
@@ -157,6 +173,7 @@ impl InputError {
             | InputError::BadEnvelope { .. }
             | InputError::UnsupportedContentType { .. }
             | InputError::InvalidMetadata { .. }
+            | InputError::PublicationMismatch { .. }
             | InputError::NoArticles
             | InputError::TooManyArticles { .. }
             // The broker's max_payload does not change between deliveries of one message.
@@ -269,8 +286,16 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
             raw_from_headers(incoming, content, format)?
         }
     };
-    if raw.publication.is_empty() {
-        raw.publication = last_token(incoming.subject).unwrap_or_default().to_owned();
+    // The subject is the authority for the publication; a message without one (a
+    // `pagewire.parse` request) must name it itself.
+    if let Some(token) = last_token(incoming.subject) {
+        if !raw.publication.is_empty() && raw.publication != token {
+            return Err(InputError::PublicationMismatch {
+                subject_token: quote(token),
+                claimed: quote(&raw.publication),
+            });
+        }
+        raw.publication = token.to_owned();
     }
     validate(&mut raw)?;
     Ok(raw)
@@ -364,6 +389,19 @@ fn validate(raw: &mut RawPage) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Characters of an offending value quoted in an error reason; the rest is elided, so a reason
+/// (and the dead letter carrying it) stays small whatever the input holds.
+pub const QUOTE_CHARS: usize = 32;
+
+/// `value` for an error reason: Debug-quoted (controls escaped), at most [`QUOTE_CHARS`]
+/// characters of it, and its length when longer.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
 /// The last `.`-separated token of a subject.
 fn last_token(subject: &str) -> Option<&str> {
     subject.rsplit('.').next().filter(|t| !t.is_empty())
@@ -452,9 +490,9 @@ mod tests {
     }
 
     #[test]
-    fn header_names_match_case_insensitively_and_headers_override_the_subject() {
+    fn header_names_match_case_insensitively() {
         let raw = decode_with(
-            "pages.raw.other",
+            "pages.raw.baotou-daily",
             &[
                 ("content-type", "text/plain; charset=UTF-8"),
                 ("pagewire-publication", "baotou-daily"),
@@ -560,6 +598,55 @@ mod tests {
             assert_eq!(err.code(), code, "{h:?}: {err}");
             assert!(err.is_permanent());
         }
+    }
+
+    #[test]
+    fn a_publication_other_than_the_subjects_is_rejected_in_headers_and_envelopes() {
+        let mut h = MD.to_vec();
+        h.push(("Pagewire-Publication", "victim"));
+        let err = decode_with("pages.raw.attacker", &h, b"# t\n\nbody").unwrap_err();
+        assert_eq!(err.code(), "publication_mismatch");
+        assert!(err.is_permanent());
+        let sent = RawPage {
+            publication: "victim".into(),
+            issue_date: "2025-07-10".into(),
+            page_number: 3,
+            content: "x".into(),
+            ..Default::default()
+        };
+        let err = decode_with("pages.raw.attacker", &[], &sent.encode_to_vec()).unwrap_err();
+        assert!(
+            matches!(err, InputError::PublicationMismatch { .. }),
+            "{err}"
+        );
+        // Naming the subject's own publication is fine.
+        let mut h = MD.to_vec();
+        h.push(("Pagewire-Publication", "attacker"));
+        let raw = decode_with("pages.raw.attacker", &h, b"# t\n\nbody").unwrap();
+        assert_eq!(raw.publication, "attacker");
+        // Without a subject (a pagewire.parse request) the message names it.
+        let raw = decode_with("", &h, b"# t\n\nbody").unwrap();
+        assert_eq!(raw.publication, "attacker");
+    }
+
+    #[test]
+    fn dead_letters_of_spoofed_input_go_to_the_subjects_publication() {
+        let h = headers(&[("Pagewire-Publication", "victim")]);
+        let inc = Incoming {
+            subject: "pages.raw.attacker",
+            headers: &h,
+            payload: b"",
+        };
+        assert_eq!(inc.publication_hint().as_deref(), Some("attacker"));
+    }
+
+    #[test]
+    fn quotes_are_short_prefixes() {
+        assert_eq!(quote("ab"), "\"ab\"");
+        let long = "\u{7f}".repeat(600_000);
+        let q = quote(&long);
+        assert!(q.len() < 300, "{}", q.len());
+        assert!(q.ends_with("... (600000 bytes)"), "{q}");
     }
 
     #[test]
