@@ -88,3 +88,118 @@ async fn a_publication_other_than_the_subjects_is_dead_lettered_and_publishes_no
         .contains("pagewire_dead_letters_total{code=\"publication_mismatch\"} 2"));
     svc.stop().await;
 }
+
+/// Bytes the output streams hold (messages with their subjects and headers, as JetStream counts
+/// them).
+async fn output_bytes(js: &async_nats::jetstream::Context) -> u64 {
+    let mut total = 0;
+    for name in [
+        "ARTICLES_SEARCH",
+        "ARTICLES_ARCHIVE",
+        "ARTICLES_ALERT",
+        "PAGES_ARCHIVE",
+        "PAGES_DLQ",
+    ] {
+        let mut s = support::checker::stream(js, name).await;
+        total += s.info().await.expect("stream info").state.bytes;
+    }
+    total
+}
+
+/// `n` briefs of one short paragraph each.
+fn briefs(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("## 简讯标题第{i}条\n\n这是第{i}条简讯的正文内容。\n\n"))
+        .collect()
+}
+
+/// Publishes one input on the seed publication, waits until it is handled, and returns
+/// (input bytes, output bytes it added).
+async fn stored_for(
+    js: &async_nats::jetstream::Context,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> (u64, u64) {
+    let before = output_bytes(js).await;
+    let input = body.len() as u64
+        + headers
+            .iter()
+            .map(|(k, v)| {
+                k.to_string().len() as u64 + v.iter().map(|v| v.as_str().len() as u64).sum::<u64>()
+            })
+            .sum::<u64>();
+    let seq = support::checker::publish(js, headers, body).await;
+    wait_drained(js, seq).await;
+    (input, output_bytes(js).await - before)
+}
+
+#[tokio::test]
+async fn a_page_name_copied_into_every_article_cannot_amplify_a_page() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    // The issue's two attacks: a 0.9 MB protobuf page with a 900 KB page_name and 50 briefs
+    // (stored 90.9 MB, 101x, before), and 400 briefs with a 60 KB Pagewire-Page-Name header
+    // (48.5 MB, 593x).
+    let pb = RawPage {
+        issue_date: ISSUE_DATE.into(),
+        page_number: 1,
+        page_name: "要".repeat(300_000),
+        format: pagewire::proto::PageFormat::Markdown as i32,
+        content: briefs(50),
+        ..Default::default()
+    };
+    let (input_a, out_a) = stored_for(&js, HeaderMap::new(), pb.encode_to_vec()).await;
+    let mut h = markdown_headers(2);
+    h.insert("Pagewire-Page-Name", "闻".repeat(20_000).as_str());
+    let (input_b, out_b) = stored_for(&js, h, briefs(400).into_bytes()).await;
+
+    let letters = dead_letters(&js).await;
+    assert_eq!(letters.len(), 2);
+    for (_, d) in &letters {
+        assert_eq!(d.code, "invalid_metadata", "{}", d.reason);
+        assert!(d.reason.starts_with("invalid page_name"), "{}", d.reason);
+        assert!(d.reason.len() < 400, "reason of {} bytes", d.reason.len());
+    }
+    assert_eq!(count(&js, "ARTICLES_ARCHIVE").await, 0);
+    // A dead letter holds the input once, plus a bounded envelope.
+    for (input, out) in [(input_a, out_a), (input_b, out_b)] {
+        eprintln!("rejected: input {input} B, stored {out} B");
+        assert!(out <= input + 4096, "input {input} B stored {out} B");
+    }
+
+    // The largest page name allowed (64 characters, 192 bytes) on the same 400 briefs, against
+    // none at all: what the limit still lets a page name add.
+    let plain = stored_for(&js, markdown_headers(3), briefs(400).into_bytes()).await;
+    let mut h = markdown_headers(4);
+    h.insert("Pagewire-Page-Name", "闻".repeat(64).as_str());
+    let longest = stored_for(&js, h, briefs(400).into_bytes()).await;
+    let ratio = |(i, o): (u64, u64)| o as f64 / i as f64;
+    eprintln!(
+        "400 briefs: no page name {} B -> {} B ({:.1}x); 64-character page name {} B -> {} B ({:.1}x)",
+        plain.0,
+        plain.1,
+        ratio(plain),
+        longest.0,
+        longest.1,
+        ratio(longest)
+    );
+    // What a page stores is bounded by its input and its article count (at most
+    // limits.max_articles): each article's messages carry its text plus a bounded envelope
+    // (ids, headers, the print position), 2 KiB with every copied field at its limit. The page
+    // name adds at most 2 x 192 bytes per article (archive and search), not its size times the
+    // articles.
+    let per_article = |(i, o): (u64, u64)| (o.saturating_sub(2 * i)) as f64 / 400.0;
+    eprintln!(
+        "envelope per article beyond twice the input: {:.0} B without, {:.0} B with the longest page name",
+        per_article(plain),
+        per_article(longest)
+    );
+    assert!(per_article(longest) <= 2048.0, "{longest:?}");
+    assert!(
+        longest.1 <= plain.1 + 2 * 400 * 192 + 4096,
+        "{longest:?} vs {plain:?}"
+    );
+    svc.stop().await;
+}
