@@ -203,3 +203,102 @@ async fn a_page_name_copied_into_every_article_cannot_amplify_a_page() {
     );
     svc.stop().await;
 }
+
+#[tokio::test]
+async fn a_huge_page_label_gets_its_dead_letter_and_the_page_is_termed() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (c, js) = client(&server).await;
+    let tap = support::checker::AckTap::start(&c, "PAGES", "pagewire").await;
+
+    // The issue's page: 600,000 DEL characters as page_label. Debug formatting made the reason
+    // 3.6 MB, the letter never fit, and the page was retried five times and left with a log
+    // line.
+    let page = RawPage {
+        issue_date: ISSUE_DATE.into(),
+        page_number: 1,
+        page_label: "\u{7f}".repeat(600_000),
+        format: pagewire::proto::PageFormat::Markdown as i32,
+        content: briefs(3),
+        ..Default::default()
+    };
+    let seq = support::checker::publish(&js, HeaderMap::new(), page.encode_to_vec()).await;
+    wait_drained(&js, seq).await;
+
+    let letters = dead_letters(&js).await;
+    assert_eq!(letters.len(), 1);
+    let d = &letters[0].1;
+    assert_eq!(d.code, "invalid_metadata", "{}", d.reason);
+    assert!(d.reason.starts_with("invalid page_label"), "{}", d.reason);
+    assert!(d.reason.len() < 400, "reason of {} bytes", d.reason.len());
+    assert_eq!(
+        d.payload.len(),
+        page.encoded_len(),
+        "the input fits, so it is copied"
+    );
+    assert_eq!(d.delivery_count, 1);
+    assert_eq!(tap.sequences(support::checker::Reply::Term).len(), 1);
+    assert!(svc
+        .state
+        .encode_metrics()
+        .contains("pagewire_dead_letters_total{code=\"invalid_metadata\"} 1"));
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_cut_until_it_fits_a_small_broker() {
+    // 64 KiB max_payload, and an input within 50 bytes of it, nearly all headers (a converter's
+    // trace): the broker takes the input, but a letter with its headers copied does not fit
+    // whatever else is left out.
+    let server = NatsServer::with_config("max_payload: 65536");
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (c, js) = client(&server).await;
+    let tap = support::checker::AckTap::start(&c, "PAGES", "pagewire").await;
+
+    let mut h = markdown_headers(1);
+    let block = |h: &HeaderMap| {
+        "NATS/1.0\r\n\r\n".len()
+            + h.iter()
+                .map(|(k, v)| {
+                    v.iter()
+                        .map(|v| k.to_string().len() + v.as_str().len() + 4)
+                        .sum::<usize>()
+                })
+                .sum::<usize>()
+    };
+    let body = b"\xff".to_vec();
+    let trace = 65_536 - 50 - body.len() - block(&h) - "X-Converter-Trace: \r\n".len();
+    h.insert("X-Converter-Trace", "t".repeat(trace).as_str());
+    assert_eq!(block(&h) + body.len(), 65_536 - 50);
+    let seq = support::checker::publish(&js, h, body).await;
+    wait_drained(&js, seq).await;
+
+    let letters = dead_letters(&js).await;
+    assert_eq!(letters.len(), 1);
+    let d = &letters[0].1;
+    assert_eq!(d.code, "invalid_utf8", "{}", d.reason);
+    assert!(
+        d.payload.is_empty() && d.headers.is_empty(),
+        "{:?}",
+        d.headers.keys()
+    );
+    assert!(
+        d.reason.contains(&format!("sequence {seq}")),
+        "names where the input is: {}",
+        d.reason
+    );
+    assert_eq!(d.stream_sequence, seq);
+    assert_eq!(d.subject, "pages.raw.baotou-daily");
+    assert_eq!(tap.sequences(support::checker::Reply::Term).len(), 1);
+    let m = svc.state.encode_metrics();
+    assert!(
+        m.contains("pagewire_dead_letter_cuts_total{part=\"payload\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("pagewire_dead_letter_cuts_total{part=\"headers\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("pagewire_dead_letters_total{code=\"invalid_utf8\"} 1"));
+    svc.stop().await;
+}

@@ -57,6 +57,13 @@ struct CodeLabel {
     code: &'static str,
 }
 
+/// A part of a dead letter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartLabel {
+    /// `payload`, `reason`, `headers`.
+    part: &'static str,
+}
+
 /// Version and commit of the running binary.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
@@ -78,6 +85,9 @@ pub struct Metrics {
     duplicates: Family<TopicLabel, Counter>,
     /// `pagewire_dead_letters_total{code}`: dead letters stored.
     dead_letters: Family<CodeLabel, Counter>,
+    /// `pagewire_dead_letter_cuts_total{part}`: dead letters stored without their copy of the
+    /// input's `payload` or `headers`, or with their `reason` cut, to fit `max_payload`.
+    dead_letter_cuts: Family<PartLabel, Counter>,
     /// `pagewire_redeliveries_total`: deliveries of a page that had been delivered before.
     redeliveries: Counter,
     /// `pagewire_page_duration_seconds`: received to last PubAck, for published pages.
@@ -144,6 +154,7 @@ impl Metrics {
             articles_published: Family::default(),
             duplicates: Family::default(),
             dead_letters: Family::default(),
+            dead_letter_cuts: Family::default(),
             redeliveries: Counter::default(),
             // 1ms .. ~16s
             page_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
@@ -184,6 +195,14 @@ impl Metrics {
             "Dead letters stored, by error code",
             m.dead_letters.clone(),
         );
+        r.register(
+            "dead_letter_cuts",
+            "Dead letters stored with a part left out to fit the broker's max_payload, by part: payload (the copy of the input's body; the input stays in its stream), reason (cut to its first 512 bytes), headers (the copy of the input's headers)",
+            m.dead_letter_cuts.clone(),
+        );
+        for part in ["payload", "reason", "headers"] {
+            let _ = m.dead_letter_cuts.get_or_create(&PartLabel { part });
+        }
         r.register(
             "redeliveries",
             "Deliveries of a page that had been delivered before",
@@ -321,6 +340,12 @@ impl Metrics {
             })
             .inc();
         self.dead_letters.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    pub(crate) fn dead_letter_cut(&self, part: &'static str) {
+        self.dead_letter_cuts
+            .get_or_create(&PartLabel { part })
+            .inc();
     }
 
     pub(crate) fn page_retried(&self) {

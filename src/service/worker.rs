@@ -371,8 +371,9 @@ impl Worker {
         Ok((acks.len(), duplicates))
     }
 
-    /// Stores a dead letter for the input, then terms it; naks if the dead letter cannot be
-    /// stored (unless this was the last delivery, where nothing more can be done).
+    /// Stores a dead letter for the input (cut to fit the broker, see
+    /// [`route::fitting_dead_letter`]), then terms it; naks if the dead letter cannot be stored
+    /// (unless this was the last delivery, where nothing more can be done).
     async fn dead_letter(
         &self,
         message: &jetstream::Message,
@@ -390,18 +391,13 @@ impl Worker {
             stream: &d.stream,
             publication,
         };
-        let mut letter = route::dead_letter(&rejected, code, reason, &self.pipeline.topics);
-        if letter.check_size(self.pipeline.max_payload).is_err() {
-            // The original bytes plus headers do not fit: keep the letter, drop the copy; the
-            // input stays in its stream at the recorded sequence.
-            let mut stub = rejected.clone();
-            stub.payload = &[];
-            let reason = format!(
-                "{reason} (payload of {} bytes not copied: over max_payload; see the input stream)",
-                message.payload.len()
-            );
-            letter = route::dead_letter(&stub, code, &reason, &self.pipeline.topics);
-        }
+        let (letter, cuts) = route::fitting_dead_letter(
+            &rejected,
+            code,
+            reason,
+            &self.pipeline.topics,
+            self.pipeline.max_payload,
+        );
         match self.publish_all(vec![letter]).await {
             Ok(_) => {
                 // Term: the broker will not redeliver it; the dead letter is its record.
@@ -409,7 +405,10 @@ impl Worker {
                     tracing::warn!(error = %e, "term not sent; page will be redelivered and dead-lettered again (deduplicated)");
                 }
                 self.state.page_dead_lettered(code);
-                tracing::info!(code, "page dead-lettered");
+                for part in cuts.labels() {
+                    self.state.metrics().dead_letter_cut(part);
+                }
+                tracing::info!(code, ?cuts, "page dead-lettered");
             }
             Err(e) if d.delivered >= self.settings.input.max_deliver => {
                 // Nothing left to try: the broker stops delivering, the input stays in its
