@@ -302,3 +302,65 @@ async fn a_dead_letter_is_cut_until_it_fits_a_small_broker() {
     assert!(m.contains("pagewire_dead_letters_total{code=\"invalid_utf8\"} 1"));
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edition_shaped_like_anothers_key_token_is_a_different_issue() {
+    let server = NatsServer::start();
+    let s = settings(
+        &server,
+        &[
+            ("PAGEWIRE_STITCH__ENABLED", "true"),
+            ("PAGEWIRE_STITCH__TIMEOUT", "10m"),
+        ],
+    );
+    let svc = InProcess::start(s).await;
+    let (_c, js) = client(&server).await;
+    let page = |n: u32| {
+        std::fs::read(support::checker::manifest(&format!(
+            "tests/fixtures/pages/zh-jump-p0{n}.md"
+        )))
+        .expect("fixture")
+    };
+    let headers = |n: u32, edition: &str| {
+        let mut h = HeaderMap::new();
+        h.insert("Content-Type", "text/markdown");
+        h.insert("Pagewire-Issue-Date", "2025-07-11");
+        h.insert("Pagewire-Page", n.to_string().as_str());
+        h.insert("Pagewire-Edition", edition);
+        h
+    };
+    // Before: a non-ASCII edition was keyed by `x` + 16 hex digits of its hash, and an ASCII
+    // edition of that shape was keyed as itself. Page 1 of 晚版 and page 2 of
+    // x3aebf6e012c3c50f shared one issue index and were stitched together.
+    let collide = "x3aebf6e012c3c50f";
+    publish_to(&js, "pages.raw.collide", headers(1, "晚版"), page(1).into()).await;
+    let last = publish_to(
+        &js,
+        "pages.raw.collide",
+        headers(2, collide),
+        page(2).into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let stitched = |m: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("pagewire_stitched_total "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("pagewire_stitched_total")
+    };
+    assert_eq!(
+        stitched(&svc.state.encode_metrics()),
+        0.0,
+        "two editions, two issues"
+    );
+    for m in stored(&js, "ARTICLES_ARCHIVE").await {
+        let a = pagewire::proto::Article::decode(m.payload.clone()).expect("article");
+        assert!(a.parts.is_empty(), "{} stitched across editions", a.id);
+    }
+    // The same two pages in one edition do stitch (the two jumps from page 1 to page 2).
+    publish_to(&js, "pages.raw.control", headers(1, "晚版"), page(1).into()).await;
+    let last = publish_to(&js, "pages.raw.control", headers(2, "晚版"), page(2).into()).await;
+    wait_drained(&js, last).await;
+    assert_eq!(stitched(&svc.state.encode_metrics()), 2.0);
+    svc.stop().await;
+}
