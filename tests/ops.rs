@@ -70,11 +70,12 @@ impl InProcess {
             .expect("bind the probe server");
         let http = listener.local_addr().expect("local addr").to_string();
         let http_stop = CancellationToken::new();
-        tokio::spawn(service::http::serve(
-            listener,
-            state.clone(),
-            http_stop.clone(),
-        ));
+        let http_settings = settings.http.clone();
+        tokio::spawn({
+            let state = state.clone();
+            let http_stop = http_stop.clone();
+            async move { service::http::serve(listener, state, &http_settings, http_stop).await }
+        });
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(service::run_with_state(
             settings,

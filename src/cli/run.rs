@@ -40,11 +40,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr().context("http listener address")?;
         tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
         let http_stop = CancellationToken::new();
-        let http = tokio::spawn(service::http::serve(
-            listener,
-            state.clone(),
-            http_stop.clone(),
-        ));
+        let http_settings = settings.http.clone();
+        let http = tokio::spawn({
+            let state = state.clone();
+            let http_stop = http_stop.clone();
+            async move { service::http::serve(listener, state, &http_settings, http_stop).await }
+        });
         let result = service::run_with_state(settings, state, shutdown).await;
         http_stop.cancel();
         match tokio::time::timeout(Duration::from_secs(5), http).await {

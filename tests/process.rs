@@ -1,0 +1,103 @@
+//! The `pagewire run` process against real nats-server processes: the probe server under a
+//! flood of half-sent requests, the broker version check at connect, signals during start-up.
+
+mod support;
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt as _;
+
+use support::checker::ChildService;
+use support::{free_port, http_get, NatsServer};
+
+/// Open file descriptors of a process.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_probe_requests_are_closed_and_never_keep_a_probe_out() {
+    let server = NatsServer::start();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let svc = ChildService::start(
+        &server,
+        &[
+            ("PAGEWIRE_HTTP__LISTEN", addr.as_str()),
+            ("PAGEWIRE_HTTP__HEADER_READ_TIMEOUT", "2s"),
+        ],
+    );
+    svc.wait_log("pagewire consuming").await;
+    assert_eq!(http_get(&addr, "/readyz").map(|r| r.0), Some(200));
+    let baseline = open_fds(svc.pid());
+
+    // 1,500 requests that never finish their headers (the issue's slowloris: before, they held
+    // 1,513 descriptors for 41 s, and 200 of them blocked the probes under `ulimit -n 128`).
+    const FLOOD: usize = 1500;
+    let started = Instant::now();
+    let mut flood = Vec::with_capacity(FLOOD);
+    for _ in 0..FLOOD {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .expect("half a request");
+        flood.push(s);
+    }
+    let opened = started.elapsed();
+
+    // Probes get through while every one of them is still open on the client side.
+    let mut probe_times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let answer = tokio::task::spawn_blocking({
+            let addr = addr.clone();
+            move || http_get(&addr, "/healthz")
+        })
+        .await
+        .expect("probe task");
+        probe_times.push(t.elapsed());
+        assert_eq!(answer.map(|r| r.0), Some(200), "/healthz during the flood");
+    }
+    let fds_during = open_fds(svc.pid());
+    eprintln!(
+        "{FLOOD} half-sent requests opened in {opened:?}; /healthz answered in {probe_times:?}; \
+         pagewire's descriptors: {baseline} before, {fds_during} during"
+    );
+    let slowest = probe_times.iter().max().copied().unwrap_or_default();
+    assert!(slowest < Duration::from_secs(1), "probe took {slowest:?}");
+    assert!(
+        fds_during <= baseline + 64 + 8,
+        "descriptors: {baseline} before, {fds_during} during the flood"
+    );
+
+    // Every half-sent request is closed by the server: made room for, or timed out after 2s.
+    let closing = Instant::now();
+    let mut reads = Vec::with_capacity(FLOOD);
+    for s in flood {
+        s.set_nonblocking(true).expect("nonblocking");
+        let mut s = tokio::net::TcpStream::from_std(s).expect("tokio stream");
+        reads.push(tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return true,
+                    Ok(Ok(_)) => continue,
+                    Err(_) => return false,
+                }
+            }
+        }));
+    }
+    let mut closed = 0;
+    for r in reads {
+        closed += usize::from(r.await.expect("read task"));
+    }
+    eprintln!(
+        "{closed} of {FLOOD} closed by pagewire within {:?}",
+        closing.elapsed()
+    );
+    assert_eq!(closed, FLOOD, "half-sent requests left open");
+    assert_eq!(http_get(&addr, "/readyz").map(|r| r.0), Some(200));
+    assert!(open_fds(svc.pid()) <= baseline + 2);
+    svc.terminate().await;
+}
