@@ -101,3 +101,50 @@ async fn half_sent_probe_requests_are_closed_and_never_keep_a_probe_out() {
     assert!(open_fds(svc.pid()) <= baseline + 2);
     svc.terminate().await;
 }
+
+/// Debian 12's nats-server, the one a new user meets first. On this project's machines and in
+/// CI it is installed; a missing one fails the test, never skips it.
+const DEBIAN_NATS_SERVER: &str = "/usr/sbin/nats-server";
+
+#[tokio::test]
+async fn a_server_older_than_2_10_is_refused_at_once_in_one_line() {
+    let bin = std::path::PathBuf::from(DEBIAN_NATS_SERVER);
+    assert!(
+        bin.is_file(),
+        "\n\n{DEBIAN_NATS_SERVER} is missing: this test needs Debian's nats-server 2.9 \
+         (`apt-get install nats-server` on Debian 12).\n\n"
+    );
+    let version = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .expect("nats-server --version");
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    assert!(
+        version.contains("v2.9."),
+        "{DEBIAN_NATS_SERVER} is {version}, not a 2.9 server: the test needs one older than 2.10"
+    );
+    let server = NatsServer::of(bin, "");
+
+    let started = Instant::now();
+    let mut svc = ChildService::start(&server, &[]);
+    let status = svc.wait_exit(Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    let log = svc.log();
+    eprintln!("exit {status} after {took:?}:\n{log}");
+    assert!(
+        !status.success(),
+        "an old server must stop pagewire:\n{log}"
+    );
+    // Before: ~6 s of retries, then `cannot provision key-value bucket pagewire_stitch:
+    // JetStream error: ... data did not match any variant of untagged enum Response` with the
+    // cause five times and nothing about the version.
+    let naming: Vec<&str> = log.lines().filter(|l| l.contains("2.9.")).collect();
+    assert_eq!(naming.len(), 1, "one line names the version:\n{log}");
+    let line = naming[0];
+    assert!(line.starts_with("pagewire: nats-server 2.9."), "{line}");
+    for needed in ["2.10.0", "key-value", "consumer"] {
+        assert!(line.contains(needed), "{needed:?} missing from {line:?}");
+    }
+    assert!(!log.contains("untagged enum"), "{log}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

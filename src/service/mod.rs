@@ -30,7 +30,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use metrics::Metrics;
-pub use nats::{backoff, connect, connect_options, provision_streams, server_addrs};
+pub use nats::{
+    backoff, check_server_version, connect, connect_options, provision_streams, server_addrs,
+    MIN_SERVER_VERSION,
+};
 pub use state::{ServiceState, Snapshot};
 
 use crate::config::Settings;
@@ -50,6 +53,19 @@ pub enum ServiceError {
     /// The servers refused the connection (authentication, TLS) or shutdown came first.
     #[error("cannot connect to nats: {0}")]
     Connect(#[from] async_nats::ConnectError),
+    /// The server is older than pagewire's minimum: its JetStream API lacks what pagewire
+    /// uses, and every request would fail with an answer the client cannot read.
+    #[error(
+        "nats-server {version} is older than {minimum}, the oldest pagewire works with: it \
+         needs the JetStream API of 2.10 (key-value bucket create-or-update, consumers with \
+         several filter subjects); upgrade the server"
+    )]
+    ServerTooOld {
+        /// What the server said in its INFO.
+        version: String,
+        /// [`MIN_SERVER_VERSION`].
+        minimum: &'static str,
+    },
     /// A stream or the consumer could not be created or found.
     #[error("cannot provision {what}: {source}")]
     Provision {
@@ -88,6 +104,11 @@ pub async fn run_with_state(
         "pagewire starting"
     );
     let client = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await?;
+    // Before anything else is asked of it: an old server fails every JetStream request in a
+    // way that says nothing about the version.
+    let server = client.server_info();
+    check_server_version(&server.version)?;
+    tracing::info!(version = %server.version, "nats-server version supported");
     let js = jetstream::ContextBuilder::new()
         .timeout(settings.nats.request_timeout)
         .max_ack_inflight(worker::ack_capacity(settings.limits.max_in_flight))

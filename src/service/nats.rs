@@ -80,6 +80,33 @@ pub async fn connect_options(
     Ok(o)
 }
 
+/// The oldest nats-server pagewire works with. 2.9 answers the key-value bucket's
+/// create-or-update and the consumer configuration pagewire sends with replies the client
+/// cannot decode.
+pub const MIN_SERVER_VERSION: &str = "2.10.0";
+
+/// Refuses a server older than [`MIN_SERVER_VERSION`] (the version from its INFO). A version
+/// that does not read as `major.minor.patch` (a custom build) is let through.
+pub fn check_server_version(version: &str) -> Result<(), ServiceError> {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let core = v.trim().trim_start_matches('v');
+        let core = core.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        Some((
+            parts.next()??,
+            parts.next()??,
+            parts.next().flatten().unwrap_or(0),
+        ))
+    };
+    match (parse(version), parse(MIN_SERVER_VERSION)) {
+        (Some(have), Some(need)) if have < need => Err(ServiceError::ServerTooOld {
+            version: version.to_owned(),
+            minimum: MIN_SERVER_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Exponential backoff from 100ms, doubling, capped.
 pub fn backoff(attempts: usize, max: Duration) -> Duration {
     let exp = attempts.min(16) as u32;
@@ -224,4 +251,29 @@ pub async fn bind_consumer(
         .create_consumer(config)
         .await
         .map_err(|e| err(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_2_10_are_refused_with_their_version() {
+        for old in ["2.9.10", "2.9.25", "v2.2.0", "1.4.1"] {
+            let e = check_server_version(old).unwrap_err().to_string();
+            assert!(e.contains(old) && e.contains("2.10.0"), "{e}");
+            assert!(!e.contains('\n'));
+        }
+        for ok in [
+            "2.10.0",
+            "2.10.0-beta.1",
+            "2.11.3",
+            "2.15.1",
+            "3.0.0",
+            "dev",
+            "",
+        ] {
+            assert!(check_server_version(ok).is_ok(), "{ok}");
+        }
+    }
 }
