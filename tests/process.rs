@@ -148,3 +148,36 @@ async fn a_server_older_than_2_10_is_refused_at_once_in_one_line() {
     assert!(!log.contains("untagged enum"), "{log}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[tokio::test]
+async fn sigterm_while_the_broker_is_unreachable_exits_zero() {
+    // Nothing listens here: pagewire retries its connection with backoff.
+    let nowhere = format!("nats://127.0.0.1:{}", free_port());
+    let mut svc = ChildService::start_at(&nowhere, &[]);
+    svc.wait_log("cannot reach nats").await;
+    let signalled = Instant::now();
+    svc.signal("TERM");
+    let status = svc.wait_exit(Duration::from_secs(10)).await;
+    eprintln!("exit {status} {:?} after SIGTERM", signalled.elapsed());
+    assert!(status.success(), "exit status {status}:\n{}", svc.log());
+    assert!(svc.log().contains("shutdown before a connection was made"));
+}
+
+#[tokio::test]
+async fn sigterm_during_a_connection_attempt_that_hangs_exits_zero_at_once() {
+    // A listener that accepts and never says INFO: the attempt waits for nats.connect_timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("nats://{}", silent.local_addr().expect("addr"));
+    let mut svc = ChildService::start_at(&url, &[("PAGEWIRE_NATS__CONNECT_TIMEOUT", "60s")]);
+    svc.wait_log("serving /healthz").await;
+    // Let the attempt start (the listener's backlog completes the TCP handshake).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    svc.signal("TERM");
+    let status = svc.wait_exit(Duration::from_secs(10)).await;
+    let took = signalled.elapsed();
+    eprintln!("exit {status} {took:?} after SIGTERM");
+    assert!(status.success(), "exit status {status}:\n{}", svc.log());
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    drop(silent);
+}

@@ -103,7 +103,10 @@ pub async fn run_with_state(
         consumer = %settings.input.consumer,
         "pagewire starting"
     );
-    let client = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await?;
+    let Some(client) = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await? else {
+        tracing::info!("shutdown before a connection was made");
+        return Ok(());
+    };
     // Before anything else is asked of it: an old server fails every JetStream request in a
     // way that says nothing about the version.
     let server = client.server_info();
@@ -298,7 +301,7 @@ async fn setup(
 ) -> Result<Option<(PullConsumer, Stitching)>, ServiceError> {
     let mut attempt = 0;
     loop {
-        let result = async {
+        let attempt_once = async {
             if settings.output.provision {
                 nats::provision_streams(js, settings).await?;
             }
@@ -308,8 +311,12 @@ async fn setup(
                 None
             };
             Ok::<_, ServiceError>((nats::bind_consumer(js, settings).await?, stitching))
-        }
-        .await;
+        };
+        // Each request may wait `nats.request_timeout` for an absent broker: shutdown does not.
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            result = attempt_once => result,
+        };
         match result {
             Ok(consumer) => {
                 state.set_consumer_bound(true);

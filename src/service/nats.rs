@@ -128,24 +128,29 @@ pub fn server_addrs(n: &NatsSettings) -> Result<Vec<ServerAddr>, ServiceError> {
         .collect()
 }
 
-/// Connects, retrying with backoff while the servers are unreachable, until `shutdown`.
-/// Authentication and TLS failures are fatal: retrying cannot fix them.
+/// Connects, retrying with backoff while the servers are unreachable; `None` when `shutdown`
+/// comes first (also in the middle of an attempt). Authentication and TLS failures are fatal:
+/// retrying cannot fix them.
 pub async fn connect(
     n: &NatsSettings,
     state: Option<Arc<ServiceState>>,
     shutdown: &CancellationToken,
-) -> Result<async_nats::Client, ServiceError> {
+) -> Result<Option<async_nats::Client>, ServiceError> {
     use async_nats::ConnectErrorKind as K;
     let addrs = server_addrs(n)?;
     let mut attempt = 0;
     loop {
         let options = connect_options(n, state.clone()).await?;
-        match options.connect(addrs.clone()).await {
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            connected = options.connect(addrs.clone()) => connected,
+        };
+        match connected {
             Ok(client) => {
                 if let Some(s) = &state {
                     s.set_connected(true);
                 }
-                return Ok(client);
+                return Ok(Some(client));
             }
             Err(e)
                 if matches!(
@@ -160,7 +165,7 @@ pub async fn connect(
                 let delay = backoff(attempt, n.reconnect_delay_max);
                 tracing::warn!(error = %e, servers = ?n.redacted_servers(), retry_in = ?delay, "cannot reach nats");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return Err(ServiceError::Connect(e)),
+                    _ = shutdown.cancelled() => return Ok(None),
                     _ = tokio::time::sleep(delay) => {}
                 }
             }
