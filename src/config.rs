@@ -561,8 +561,11 @@ pub struct InputSettings {
     /// How long JetStream waits for an ack before redelivering a page.
     #[serde(with = "duration")]
     pub ack_wait: Duration,
-    /// Deliveries of one page before it is given up on; the last one dead-letters instead of
-    /// nak-ing, so nothing vanishes silently.
+    /// pagewire's delivery budget for one page: a transient failure on this delivery
+    /// dead-letters the page (`retries_exhausted`) instead of nak-ing it, and a later delivery
+    /// is dead-lettered without being processed again. The durable consumer itself has no
+    /// delivery limit (`max_deliver = -1`), so a page whose dead letter cannot be stored is
+    /// nak-ed and comes back until it is: the broker never drops a page.
     pub max_deliver: i64,
     /// Most pages asked for in one pull request.
     pub batch_size: usize,

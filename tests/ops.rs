@@ -1056,6 +1056,7 @@ async fn the_alert_rules_parse_and_use_only_exported_metrics() {
         "PagewireNoThroughput",
         "PagewireUnresolvedJumpsSustained",
         "PagewireStitchSkipping",
+        "PagewireDeadLettersWaiting",
     ] {
         assert!(alerts.contains(must), "missing alert {must}");
     }

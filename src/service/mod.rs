@@ -97,6 +97,9 @@ pub async fn run_with_state(
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let settings = Arc::new(settings);
+    // A page waiting for its dead letter comes back within a nak delay (or an ack wait when a
+    // nak is lost); one not seen for longer went to another replica or was set aside there.
+    state.set_waiting_horizon(settings.input.ack_wait + settings.retry.nak_max.saturating_mul(2));
     tracing::info!(
         servers = ?settings.nats.redacted_servers(),
         stream = %settings.input.stream,

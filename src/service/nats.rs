@@ -231,7 +231,19 @@ pub async fn bind_consumer(
         .await
         .map_err(|e| err(Box::new(e)))?;
     if !s.output.provision {
-        return stream.get_consumer(&i.consumer).await.map_err(err);
+        let consumer: PullConsumer = stream.get_consumer(&i.consumer).await.map_err(err)?;
+        let limit = consumer.cached_info().config.max_deliver;
+        if limit > 0 && limit <= i.max_deliver {
+            // The broker would stop delivering a page whose dead letter could not be stored on
+            // its last delivery: the one way to lose a page. pagewire keeps the budget itself.
+            tracing::warn!(
+                consumer = %i.consumer,
+                max_deliver = limit,
+                budget = i.max_deliver,
+                "the consumer's max_deliver is not above input.max_deliver; set it to -1 so that a page waiting for its dead letter is never dropped"
+            );
+        }
+        return Ok(consumer);
     }
     let (filter_subject, filter_subjects) = match i.subjects.as_slice() {
         [one] => (one.clone(), Vec::new()),
@@ -242,7 +254,10 @@ pub async fn bind_consumer(
         description: Some("pagewire: raw pages to articles".to_owned()),
         ack_policy: jetstream::consumer::AckPolicy::Explicit,
         ack_wait: i.ack_wait,
-        max_deliver: i.max_deliver,
+        // No limit on the broker's side: pagewire counts deliveries against its own budget
+        // (input.max_deliver) and dead-letters at the end of it, and a page whose dead letter
+        // cannot be stored yet must come back, not be dropped.
+        max_deliver: -1,
         filter_subject,
         filter_subjects,
         num_replicas: if s.output.replicas > 1 {
