@@ -376,9 +376,11 @@ async fn readyz_is_unavailable_until_the_service_has_connected() {
         .await
         .expect("stops within the timeout")
         .expect("not panicked");
+    // A shutdown asked for while still connecting is a clean stop, not a connect error
+    // (`pagewire run` exits 0 on a SIGTERM during start-up).
     assert!(
-        matches!(result, Err(service::ServiceError::Connect(_))),
-        "stopping before any connection reports the connect error: {result:?}"
+        result.is_ok(),
+        "stopping before any connection is a clean stop: {result:?}"
     );
 }
 
