@@ -56,6 +56,7 @@ const CODES: &[&str] = &[
     "bad_envelope",
     "unsupported_content_type",
     "invalid_metadata",
+    "publication_mismatch",
     "no_articles",
     "too_many_articles",
     "output_too_large",

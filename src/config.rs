@@ -332,6 +332,13 @@ impl Settings {
             ));
         }
         positive("shutdown.drain_timeout", self.shutdown.drain_timeout)?;
+        positive("http.header_read_timeout", self.http.header_read_timeout)?;
+        if self.http.max_connections < 4 {
+            return Err(invalid(
+                "http.max_connections",
+                "must be at least 4 (liveness, readiness and metrics probes at once)",
+            ));
+        }
         if self.metrics.consumer_poll_interval < Duration::from_millis(100) {
             return Err(invalid(
                 "metrics.consumer_poll_interval",
@@ -554,8 +561,11 @@ pub struct InputSettings {
     /// How long JetStream waits for an ack before redelivering a page.
     #[serde(with = "duration")]
     pub ack_wait: Duration,
-    /// Deliveries of one page before it is given up on; the last one dead-letters instead of
-    /// nak-ing, so nothing vanishes silently.
+    /// pagewire's delivery budget for one page: a transient failure on this delivery
+    /// dead-letters the page (`retries_exhausted`) instead of nak-ing it, and a later delivery
+    /// is dead-lettered without being processed again. The durable consumer itself has no
+    /// delivery limit (`max_deliver = -1`), so a page whose dead letter cannot be stored is
+    /// nak-ed and comes back until it is: the broker never drops a page.
     pub max_deliver: i64,
     /// Most pages asked for in one pull request.
     pub batch_size: usize,
@@ -898,12 +908,23 @@ pub struct HttpSettings {
     /// Address to listen on. `pagewire run` refuses to start when it is taken, so a probe never
     /// silently talks to something else; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// How long a client may take to send a request's headers; then the connection is closed.
+    /// Probes and scrapers send theirs at once, so a slow sender is holding a connection open.
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once. At the limit, a new connection closes the oldest one that is
+    /// not being answered (a half-sent request or an idle keep-alive), so a flood can neither
+    /// take the process's file descriptors (which NATS reconnects need too) nor keep a probe
+    /// out.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            header_read_timeout: Duration::from_secs(5),
+            max_connections: 64,
         }
     }
 }

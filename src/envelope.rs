@@ -12,7 +12,8 @@ use crate::proto::{PageFormat, RawPage};
 
 /// Header naming the payload format. Absent means `application/protobuf`.
 pub const CONTENT_TYPE: &str = "Content-Type";
-/// Publication slug of a text payload; defaults to the subject's last token.
+/// Publication slug of a text payload. Optional: the subject's last token is the publication,
+/// and a header that names another one is rejected ([`InputError::PublicationMismatch`]).
 pub const HEADER_PUBLICATION: &str = "Pagewire-Publication";
 /// Issue date of a text payload, `YYYY-MM-DD`.
 pub const HEADER_ISSUE_DATE: &str = "Pagewire-Issue-Date";
@@ -30,6 +31,21 @@ pub const HEADER_SOURCE_URI: &str = "Pagewire-Source-Uri";
 /// Largest page number accepted. No printed issue has ten thousand pages; anything above is a
 /// producer bug, and keeping it small keeps ids and subjects short.
 pub const MAX_PAGE_NUMBER: u32 = 9_999;
+
+/// Longest edition, in bytes (the parser's limit too: it is a token of ids and keys).
+pub const MAX_EDITION_BYTES: usize = 64;
+/// Longest page label (`A5`, `01`), in characters.
+pub const MAX_PAGE_LABEL_CHARS: usize = 32;
+/// Longest page name (版名, `Metro`), in characters. Copied into every article of the page.
+pub const MAX_PAGE_NAME_CHARS: usize = 64;
+/// Longest source URI, in bytes. Copied into the page-level message.
+pub const MAX_SOURCE_URI_BYTES: usize = 2048;
+/// Most producer attributes on one page. Copied into the page-level message.
+pub const MAX_ATTRIBUTES: usize = 32;
+/// Longest attribute key, in bytes.
+pub const MAX_ATTRIBUTE_KEY_BYTES: usize = 64;
+/// Longest attribute value, in bytes.
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
 
 /// Bytes a protobuf or JSON envelope may add around the page text before the payload as a
 /// whole counts as too large (metadata, attributes, JSON escaping of CJK text is not counted:
@@ -57,17 +73,18 @@ impl Incoming<'_> {
     }
 
     /// The publication the message was meant for, as far as can be told without decoding the
-    /// body: the `Pagewire-Publication` header, else the subject's last token, if either is a
-    /// valid slug. Used to route dead letters of undecodable input.
+    /// body: the subject's last token if it is a valid slug (the subject is the authority; a
+    /// producer may only publish where the broker lets it). Only a message without a subject
+    /// (a `pagewire.parse` request) falls back to the `Pagewire-Publication` header. Used to
+    /// route dead letters of undecodable input.
     pub fn publication_hint(&self) -> Option<String> {
-        self.header(HEADER_PUBLICATION)
-            .filter(|p| is_slug(p))
-            .map(str::to_owned)
-            .or_else(|| {
-                last_token(self.subject)
-                    .filter(|p| is_slug(p))
-                    .map(str::to_owned)
-            })
+        match last_token(self.subject) {
+            Some(token) => Some(token).filter(|p| is_slug(p)).map(str::to_owned),
+            None => self
+                .header(HEADER_PUBLICATION)
+                .filter(|p| is_slug(p))
+                .map(str::to_owned),
+        }
     }
 }
 
@@ -99,9 +116,9 @@ pub enum InputError {
         reason: String,
     },
     /// The `Content-Type` is not one pagewire reads.
-    #[error("unsupported content type {content_type:?}")]
+    #[error("unsupported content type {content_type}")]
     UnsupportedContentType {
-        /// The header value as received.
+        /// The header value, quoted (a short prefix when long).
         content_type: String,
     },
     /// The print position is missing or malformed.
@@ -111,6 +128,19 @@ pub enum InputError {
         field: &'static str,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The `Pagewire-Publication` header or the `RawPage`'s `publication` names another
+    /// publication than the subject the message was published on. The subject is the authority
+    /// (the broker's permissions decide who may publish where), so a producer allowed only on
+    /// `pages.raw.a` cannot publish articles of `b`.
+    #[error(
+        "publication {claimed} differs from {subject_token}, the subject's: the subject decides"
+    )]
+    PublicationMismatch {
+        /// The subject's last token, quoted (a short prefix when long).
+        subject_token: String,
+        /// The publication the message claims, quoted (a short prefix when long).
+        claimed: String,
     },
     /// The page holds no article text (parser).
     #[error("page holds no articles")]
@@ -142,6 +172,7 @@ impl InputError {
             InputError::BadEnvelope { .. } => "bad_envelope",
             InputError::UnsupportedContentType { .. } => "unsupported_content_type",
             InputError::InvalidMetadata { .. } => "invalid_metadata",
+            InputError::PublicationMismatch { .. } => "publication_mismatch",
             InputError::NoArticles => "no_articles",
             InputError::TooManyArticles { .. } => "too_many_articles",
             InputError::OutputTooLarge { .. } => "output_too_large",
@@ -157,6 +188,7 @@ impl InputError {
             | InputError::BadEnvelope { .. }
             | InputError::UnsupportedContentType { .. }
             | InputError::InvalidMetadata { .. }
+            | InputError::PublicationMismatch { .. }
             | InputError::NoArticles
             | InputError::TooManyArticles { .. }
             // The broker's max_payload does not change between deliveries of one message.
@@ -198,7 +230,7 @@ impl PayloadFormat {
             return Ok(PayloadFormat::Protobuf);
         };
         let unsupported = || InputError::UnsupportedContentType {
-            content_type: value.to_owned(),
+            content_type: quote(value),
         };
         let mut parts = value.split(';');
         let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -237,13 +269,14 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
             let raw = if format == PayloadFormat::Protobuf {
                 RawPage::decode(incoming.payload).map_err(|e| InputError::BadEnvelope {
                     format: "protobuf",
-                    reason: e.to_string(),
+                    reason: cut(e.to_string()),
                 })?
             } else {
                 serde_json::from_slice::<RawPage>(incoming.payload).map_err(|e| {
+                    // serde_json quotes the offending value: keep a short prefix.
                     InputError::BadEnvelope {
                         format: "json",
-                        reason: e.to_string(),
+                        reason: cut(e.to_string()),
                     }
                 })?
             };
@@ -269,8 +302,16 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
             raw_from_headers(incoming, content, format)?
         }
     };
-    if raw.publication.is_empty() {
-        raw.publication = last_token(incoming.subject).unwrap_or_default().to_owned();
+    // The subject is the authority for the publication; a message without one (a
+    // `pagewire.parse` request) must name it itself.
+    if let Some(token) = last_token(incoming.subject) {
+        if !raw.publication.is_empty() && raw.publication != token {
+            return Err(InputError::PublicationMismatch {
+                subject_token: quote(token),
+                claimed: quote(&raw.publication),
+            });
+        }
+        raw.publication = token.to_owned();
     }
     validate(&mut raw)?;
     Ok(raw)
@@ -292,7 +333,7 @@ fn raw_from_headers(
         }
         Some(v) => v.parse::<u32>().map_err(|e| InputError::InvalidMetadata {
             field: "page_number",
-            reason: format!("{v:?} is not a page number: {e}"),
+            reason: format!("{} is not a page number: {e}", quote(v)),
         })?,
     };
     Ok(RawPage {
@@ -312,56 +353,141 @@ fn raw_from_headers(
     })
 }
 
-/// Checks the print position; fills the page label from the number when it is absent.
+/// Checks the print position and everything pagewire copies from the producer into its outputs
+/// (the print position into every article, the source URI and attributes into the page-level
+/// message), each against its limit; fills the page label from the number when it is absent.
+///
+/// The limits bound what a page can make pagewire store: a field copied into each of up to
+/// `limits.max_articles` articles is at most a few hundred bytes, so no page can make its
+/// outputs grow with the size of a field.
 fn validate(raw: &mut RawPage) -> Result<(), InputError> {
+    let invalid =
+        |field: &'static str, reason: String| InputError::InvalidMetadata { field, reason };
     if !is_slug(&raw.publication) {
-        return Err(InputError::InvalidMetadata {
-            field: "publication",
-            reason: format!(
-                "{:?} is not a slug (1-64 of a-z, 0-9 and inner '-')",
-                raw.publication
+        return Err(invalid(
+            "publication",
+            format!(
+                "{} is not a slug (1-64 of a-z, 0-9 and inner '-')",
+                quote(&raw.publication)
             ),
-        });
+        ));
     }
     if !is_calendar_date(&raw.issue_date) {
-        return Err(InputError::InvalidMetadata {
-            field: "issue_date",
-            reason: format!("{:?} is not a calendar date YYYY-MM-DD", raw.issue_date),
-        });
+        return Err(invalid(
+            "issue_date",
+            format!(
+                "{} is not a calendar date YYYY-MM-DD",
+                quote(&raw.issue_date)
+            ),
+        ));
     }
     if raw.page_number == 0 || raw.page_number > MAX_PAGE_NUMBER {
-        return Err(InputError::InvalidMetadata {
-            field: "page_number",
-            reason: format!("{} is not in 1..={MAX_PAGE_NUMBER}", raw.page_number),
-        });
+        return Err(invalid(
+            "page_number",
+            format!("{} is not in 1..={MAX_PAGE_NUMBER}", raw.page_number),
+        ));
     }
-    if raw.edition.chars().count() > 64
+    if raw.edition.len() > MAX_EDITION_BYTES
         || raw
             .edition
             .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '/' | '.' | '*' | '>'))
     {
-        return Err(InputError::InvalidMetadata {
-            field: "edition",
-            reason: format!(
-                "{:?} must be at most 64 characters without spaces, controls or '/'",
-                raw.edition
+        return Err(invalid(
+            "edition",
+            format!(
+                "{} must be at most {MAX_EDITION_BYTES} bytes without spaces, controls, \
+                 '/', '.', '*' or '>'",
+                quote(&raw.edition)
             ),
-        });
+        ));
     }
-    if raw.page_label.chars().count() > 32 || raw.page_label.chars().any(char::is_control) {
-        return Err(InputError::InvalidMetadata {
-            field: "page_label",
-            reason: format!(
-                "{:?} must be at most 32 characters without controls",
-                raw.page_label
+    for (field, value, limit) in [
+        ("page_label", &raw.page_label, MAX_PAGE_LABEL_CHARS),
+        ("page_name", &raw.page_name, MAX_PAGE_NAME_CHARS),
+    ] {
+        if value.chars().nth(limit).is_some() || value.chars().any(char::is_control) {
+            return Err(invalid(
+                field,
+                format!(
+                    "{} must be at most {limit} characters without controls",
+                    quote(value)
+                ),
+            ));
+        }
+    }
+    if raw.source_uri.len() > MAX_SOURCE_URI_BYTES
+        || raw
+            .source_uri
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(invalid(
+            "source_uri",
+            format!(
+                "{} must be at most {MAX_SOURCE_URI_BYTES} bytes without spaces or controls",
+                quote(&raw.source_uri)
             ),
-        });
+        ));
+    }
+    if raw.attributes.len() > MAX_ATTRIBUTES {
+        return Err(invalid(
+            "attributes",
+            format!(
+                "{} attributes, more than {MAX_ATTRIBUTES}",
+                raw.attributes.len()
+            ),
+        ));
+    }
+    for (k, v) in &raw.attributes {
+        if k.is_empty()
+            || k.len() > MAX_ATTRIBUTE_KEY_BYTES
+            || v.len() > MAX_ATTRIBUTE_VALUE_BYTES
+            || k.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "attributes",
+                format!(
+                    "attribute {} ({} bytes of value): keys are 1-{MAX_ATTRIBUTE_KEY_BYTES} \
+                     bytes without controls, values at most {MAX_ATTRIBUTE_VALUE_BYTES} bytes",
+                    quote(k),
+                    v.len()
+                ),
+            ));
+        }
     }
     if raw.page_label.is_empty() {
         raw.page_label = format!("{:02}", raw.page_number);
     }
     Ok(())
+}
+
+/// Characters of an offending value quoted in an error reason; the rest is elided, so a reason
+/// (and the dead letter carrying it) stays small whatever the input holds.
+pub const QUOTE_CHARS: usize = 32;
+
+/// `value` for an error reason: Debug-quoted (controls escaped), at most [`QUOTE_CHARS`]
+/// characters of it, and its length when longer.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
+/// A decoder's message cut to a few hundred bytes (at a character boundary): some quote the
+/// offending value whole.
+fn cut(mut message: String) -> String {
+    const MAX: usize = 8 * QUOTE_CHARS;
+    if message.len() > MAX {
+        let mut at = MAX;
+        while !message.is_char_boundary(at) {
+            at -= 1;
+        }
+        message.truncate(at);
+        message.push_str("...");
+    }
+    message
 }
 
 /// The last `.`-separated token of a subject.
@@ -452,9 +578,9 @@ mod tests {
     }
 
     #[test]
-    fn header_names_match_case_insensitively_and_headers_override_the_subject() {
+    fn header_names_match_case_insensitively() {
         let raw = decode_with(
-            "pages.raw.other",
+            "pages.raw.baotou-daily",
             &[
                 ("content-type", "text/plain; charset=UTF-8"),
                 ("pagewire-publication", "baotou-daily"),
@@ -560,6 +686,205 @@ mod tests {
             assert_eq!(err.code(), code, "{h:?}: {err}");
             assert!(err.is_permanent());
         }
+    }
+
+    #[test]
+    fn a_publication_other_than_the_subjects_is_rejected_in_headers_and_envelopes() {
+        let mut h = MD.to_vec();
+        h.push(("Pagewire-Publication", "victim"));
+        let err = decode_with("pages.raw.attacker", &h, b"# t\n\nbody").unwrap_err();
+        assert_eq!(err.code(), "publication_mismatch");
+        assert!(err.is_permanent());
+        let sent = RawPage {
+            publication: "victim".into(),
+            issue_date: "2025-07-10".into(),
+            page_number: 3,
+            content: "x".into(),
+            ..Default::default()
+        };
+        let err = decode_with("pages.raw.attacker", &[], &sent.encode_to_vec()).unwrap_err();
+        assert!(
+            matches!(err, InputError::PublicationMismatch { .. }),
+            "{err}"
+        );
+        // Naming the subject's own publication is fine.
+        let mut h = MD.to_vec();
+        h.push(("Pagewire-Publication", "attacker"));
+        let raw = decode_with("pages.raw.attacker", &h, b"# t\n\nbody").unwrap();
+        assert_eq!(raw.publication, "attacker");
+        // Without a subject (a pagewire.parse request) the message names it.
+        let raw = decode_with("", &h, b"# t\n\nbody").unwrap();
+        assert_eq!(raw.publication, "attacker");
+    }
+
+    #[test]
+    fn dead_letters_of_spoofed_input_go_to_the_subjects_publication() {
+        let h = headers(&[("Pagewire-Publication", "victim")]);
+        let inc = Incoming {
+            subject: "pages.raw.attacker",
+            headers: &h,
+            payload: b"",
+        };
+        assert_eq!(inc.publication_hint().as_deref(), Some("attacker"));
+    }
+
+    #[test]
+    fn every_copied_field_has_a_limit_and_its_reason_quotes_a_short_prefix() {
+        let base = RawPage {
+            issue_date: "2025-07-10".into(),
+            page_number: 3,
+            content: "x".into(),
+            ..Default::default()
+        };
+        let long = "\u{7f}要".repeat(300_000);
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("k".to_owned(), long.clone());
+        let cases: Vec<(&str, RawPage)> = vec![
+            (
+                "edition",
+                RawPage {
+                    edition: "e".repeat(65),
+                    ..base.clone()
+                },
+            ),
+            (
+                "edition",
+                RawPage {
+                    edition: "a.b".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "page_label",
+                RawPage {
+                    page_label: long.clone(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "page_name",
+                RawPage {
+                    page_name: "要".repeat(65),
+                    ..base.clone()
+                },
+            ),
+            (
+                "page_name",
+                RawPage {
+                    page_name: long.clone(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "page_name",
+                RawPage {
+                    page_name: "a\nb".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "source_uri",
+                RawPage {
+                    source_uri: "u".repeat(2049),
+                    ..base.clone()
+                },
+            ),
+            (
+                "source_uri",
+                RawPage {
+                    source_uri: "file:///a b".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "attributes",
+                RawPage {
+                    attributes: attrs,
+                    ..base.clone()
+                },
+            ),
+            (
+                "attributes",
+                RawPage {
+                    attributes: (0..33).map(|i| (i.to_string(), String::new())).collect(),
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (field, raw) in cases {
+            let err = decode_with("pages.raw.p", &[], &raw.encode_to_vec()).unwrap_err();
+            match &err {
+                InputError::InvalidMetadata { field: f, reason } => {
+                    assert_eq!(*f, field, "{reason}");
+                    assert!(
+                        reason.len() < 400,
+                        "{field}: reason of {} bytes",
+                        reason.len()
+                    );
+                }
+                other => panic!("{field}: {other}"),
+            }
+        }
+        // At the limits: accepted.
+        let ok = RawPage {
+            edition: "e".repeat(64),
+            page_label: "L".repeat(32),
+            page_name: "要".repeat(64),
+            source_uri: "u".repeat(2048),
+            attributes: (0..32).map(|i| (i.to_string(), "v".repeat(1024))).collect(),
+            ..base
+        };
+        decode_with("pages.raw.p", &[], &ok.encode_to_vec()).unwrap();
+    }
+
+    #[test]
+    fn header_values_are_limited_like_envelope_fields() {
+        let long = "版".repeat(20_000);
+        for name in [
+            "Pagewire-Page-Name",
+            "Pagewire-Page-Label",
+            "Pagewire-Edition",
+        ] {
+            let mut h = MD.to_vec();
+            h.push((name, long.as_str()));
+            let err = decode_with("pages.raw.p", &h, b"x").unwrap_err();
+            assert_eq!(err.code(), "invalid_metadata", "{name}");
+            assert!(err.to_string().len() < 400, "{name}");
+        }
+        let bad_page = "9".repeat(100_000);
+        let h = [
+            ("Content-Type", "text/plain"),
+            ("Pagewire-Issue-Date", "2025-07-10"),
+            ("Pagewire-Page", bad_page.as_str()),
+        ];
+        assert!(
+            decode_with("pages.raw.p", &h, b"x")
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 400
+        );
+        let ct = format!("text/{}", "x".repeat(100_000));
+        let err = decode_with("pages.raw.p", &[("Content-Type", ct.as_str())], b"x").unwrap_err();
+        assert!(err.to_string().len() < 400);
+        let json = format!("{{\"pageNumber\": \"{}\"}}", "1".repeat(100_000));
+        let err = decode_with(
+            "pages.raw.p",
+            &[("Content-Type", "application/json")],
+            json.as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "bad_envelope");
+        assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+    }
+
+    #[test]
+    fn quotes_are_short_prefixes() {
+        assert_eq!(quote("ab"), "\"ab\"");
+        let long = "\u{7f}".repeat(600_000);
+        let q = quote(&long);
+        assert!(q.len() < 300, "{}", q.len());
+        assert!(q.ends_with("... (600000 bytes)"), "{q}");
     }
 
     #[test]

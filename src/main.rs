@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pagewire: {e:#}");
+            eprintln!("pagewire: {}", cli::one_line(&e));
             ExitCode::FAILURE
         }
     }

@@ -454,13 +454,7 @@ pub fn dead_letter(rejected: &Rejected<'_>, code: &str, reason: &str, topics: &T
         stream: rejected.stream.to_owned(),
         publication: rejected.publication.unwrap_or_default().to_owned(),
     };
-    let body_hash = blake3::hash(rejected.payload).to_hex();
-    let msg_id = format!(
-        "dlq:{}:{}:{}",
-        rejected.stream,
-        rejected.stream_sequence,
-        &body_hash[..16]
-    );
+    let msg_id = dead_letter_id(rejected);
     let mut o = Outbound::new(
         format!("{}.{publication}", topics.dlq),
         type_name::DEAD_LETTER,
@@ -469,6 +463,125 @@ pub fn dead_letter(rejected: &Rejected<'_>, code: &str, reason: &str, topics: &T
     );
     o.headers.push((HEADER_ERROR_CODE, code.to_owned()));
     o
+}
+
+/// Bytes of a reason kept when a dead letter must be cut to fit (a few lines of text).
+pub const DEAD_LETTER_REASON_BYTES: usize = 512;
+
+/// What had to be left out of a dead letter so that it fits the broker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cuts {
+    /// The copy of the input's body was dropped (the input stays in its stream).
+    pub payload: bool,
+    /// The reason was cut to [`DEAD_LETTER_REASON_BYTES`].
+    pub reason: bool,
+    /// The copy of the input's headers was dropped.
+    pub headers: bool,
+}
+
+impl Cuts {
+    /// The parts cut, as `pagewire_dead_letter_cuts_total` labels them.
+    pub fn labels(self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.payload, "payload"),
+            (self.reason, "reason"),
+            (self.headers, "headers"),
+        ]
+        .into_iter()
+        .filter_map(|(cut, label)| cut.then_some(label))
+    }
+}
+
+/// The dead letter for a rejected input, cut until it fits `max_payload`: first the copy of
+/// the body goes (the input stays in its stream at the recorded sequence), then the reason is
+/// cut to its first [`DEAD_LETTER_REASON_BYTES`], then the copy of the headers goes; the size
+/// is checked again after every cut. What remains (code, subject, stream position, a short
+/// reason) is a few hundred bytes, so the letter fits any broker pagewire can run against.
+/// The message id does not change with the cuts: a letter stored whole is not stored again cut.
+pub fn fitting_dead_letter(
+    rejected: &Rejected<'_>,
+    code: &str,
+    reason: &str,
+    topics: &Topics,
+    max_payload: usize,
+) -> (Outbound, Cuts) {
+    let mut cuts = Cuts::default();
+    let letter = dead_letter(rejected, code, reason, topics);
+    if letter.check_size(max_payload).is_ok() {
+        return (letter, cuts);
+    }
+    let mut stub = rejected.clone();
+    stub.payload = &[];
+    cuts.payload = true;
+    let note = format!(
+        " (payload of {} bytes not copied: over max_payload; the input is in stream {} at \
+         sequence {})",
+        rejected.payload.len(),
+        rejected.stream,
+        rejected.stream_sequence
+    );
+    let letter = with_id_of(
+        dead_letter(&stub, code, &format!("{reason}{note}"), topics),
+        rejected,
+    );
+    if letter.check_size(max_payload).is_ok() {
+        return (letter, cuts);
+    }
+    let short = if reason.len() > DEAD_LETTER_REASON_BYTES {
+        cuts.reason = true;
+        let mut at = DEAD_LETTER_REASON_BYTES;
+        while !reason.is_char_boundary(at) {
+            at -= 1;
+        }
+        format!(
+            "{}... (reason cut from {} bytes)",
+            &reason[..at],
+            reason.len()
+        )
+    } else {
+        reason.to_owned()
+    };
+    let letter = with_id_of(
+        dead_letter(&stub, code, &format!("{short}{note}"), topics),
+        rejected,
+    );
+    if letter.check_size(max_payload).is_ok() {
+        return (letter, cuts);
+    }
+    stub.headers = &[];
+    cuts.headers = true;
+    let note = format!(
+        "{note} (headers of {} bytes not copied: over max_payload)",
+        rejected
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+    );
+    let letter = with_id_of(
+        dead_letter(&stub, code, &format!("{short}{note}"), topics),
+        rejected,
+    );
+    (letter, cuts)
+}
+
+/// `letter` with the message id of the whole letter of `rejected`.
+fn with_id_of(mut letter: Outbound, rejected: &Rejected<'_>) -> Outbound {
+    let id = dead_letter_id(rejected);
+    if let Some((_, v)) = letter.headers.iter_mut().find(|(k, _)| *k == HEADER_MSG_ID) {
+        *v = id;
+    }
+    letter
+}
+
+fn dead_letter_id(rejected: &Rejected<'_>) -> String {
+    let body_hash = blake3::hash(rejected.payload).to_hex();
+    format!(
+        "dlq:{}:{}:{}",
+        rejected.stream,
+        rejected.stream_sequence,
+        &body_hash[..16]
+    )
 }
 
 #[cfg(test)]
@@ -606,6 +719,64 @@ mod tests {
         assert_eq!(&d.payload[..], b"\xff");
         assert_eq!(d.headers.get("X").map(String::as_str), Some("a, b"));
         assert_eq!(d.stream_sequence, 9);
+    }
+
+    #[test]
+    fn a_dead_letter_is_cut_payload_first_then_reason_then_headers_until_it_fits() {
+        let big_header = vec![("X-Junk".to_owned(), "j".repeat(40_000))];
+        let payload = vec![0xffu8; 50_000];
+        let r = Rejected {
+            subject: "pages.raw.p",
+            headers: &big_header,
+            payload: &payload,
+            delivery_count: 1,
+            stream_sequence: 7,
+            stream: "PAGES",
+            publication: Some("p"),
+        };
+        let reason = "r".repeat(30_000);
+        let whole = dead_letter(&r, "invalid_utf8", &reason, &topics());
+        let sizes = [200_000, 100_000, 60_000, 20_000, 1_000];
+        let expected = [
+            Cuts::default(),
+            Cuts {
+                payload: true,
+                ..Cuts::default()
+            },
+            Cuts {
+                payload: true,
+                reason: true,
+                ..Cuts::default()
+            },
+            Cuts {
+                payload: true,
+                reason: true,
+                headers: true,
+            },
+            Cuts {
+                payload: true,
+                reason: true,
+                headers: true,
+            },
+        ];
+        for (max, want) in sizes.into_iter().zip(expected) {
+            let (letter, cuts) = fitting_dead_letter(&r, "invalid_utf8", &reason, &topics(), max);
+            assert_eq!(cuts, want, "max_payload {max}");
+            assert!(
+                letter.wire_size() <= max,
+                "max_payload {max}: {}",
+                letter.wire_size()
+            );
+            assert_eq!(letter.msg_id(), whole.msg_id(), "one id whatever was cut");
+            let d = DeadLetter::decode(letter.payload.clone()).unwrap();
+            assert_eq!(d.code, "invalid_utf8");
+            assert_eq!(d.stream_sequence, 7);
+            assert_eq!(d.payload.is_empty(), cuts.payload);
+            if cuts.payload {
+                assert!(d.reason.contains("sequence 7"), "{}", d.reason);
+            }
+            assert_eq!(d.headers.is_empty(), cuts.headers);
+        }
     }
 
     #[test]

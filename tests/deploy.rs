@@ -77,6 +77,7 @@ const PRODUCER: User = User("producer");
 const SEARCH: User = User("search");
 const ARCHIVE: User = User("archive");
 const ALERT: User = User("alert");
+const EDITOR: User = User("editor");
 
 impl User {
     fn password(self) -> String {
@@ -255,29 +256,18 @@ fn issue_headers(issue_date: &str, page: u32) -> HeaderMap {
 }
 
 /// The permission violations the servers logged (`... - "NEWSROOM/user:<name>" - Publish
-/// Violation - Subject "..."`, the same for subscriptions), except the known ones of
-/// [`micro_service_subscription`].
+/// Violation - Subject "..."`, the same for subscriptions). The micro service's endpoint and
+/// discovery subscriptions are granted too, so there is no known exception.
 fn violations(cluster: &NatsCluster) -> Vec<String> {
     cluster
         .logs()
         .lines()
         .filter(|l| l.contains(" Violation - "))
-        .filter(|l| !micro_service_subscription(l))
         .map(str::to_owned)
         .collect()
 }
 
-/// `pagewire run` also registers the NATS micro service `pagewire` (discovery on `$SRV.*` and
-/// the endpoint `pagewire.parse`), which deploy/nats/accounts.conf does not grant the
-/// `pagewire` user: the server refuses those subscriptions and pagewire consumes without them.
-/// Known, and left to a decision of its own; every other violation fails a test.
-fn micro_service_subscription(line: &str) -> bool {
-    let refused = "\"NEWSROOM/user:pagewire\" - Subscription Violation - Subject \"";
-    line.contains(&format!("{refused}$SRV."))
-        || line.contains(&format!("{refused}pagewire.parse\""))
-}
-
-/// Asserts that the servers refused nobody anything (but [`micro_service_subscription`]).
+/// Asserts that the servers refused nobody anything.
 fn assert_no_violations(cluster: &NatsCluster) {
     let refused = violations(cluster);
     assert!(
@@ -1048,8 +1038,8 @@ async fn each_subscriber_user_receives_only_its_own_topics() {
     let svc = Service::start(pagewire_settings(&cluster, &[])).await;
     let admin = Session::connect(&cluster, ADMIN).await;
 
-    // The article topics and their streams, and who reads which: archive also gets the
-    // unresolved-jump events.
+    // The article topics and their streams, and who reads which: search and archive also get
+    // the unresolved-jump events (they explain the warning on articles both receive).
     let topics = [
         ("articles.search", "ARTICLES_SEARCH"),
         ("articles.archive", "ARTICLES_ARCHIVE"),
@@ -1057,7 +1047,7 @@ async fn each_subscriber_user_receives_only_its_own_topics() {
         ("articles.unresolved", "ARTICLES_UNRESOLVED"),
     ];
     let readers: [(User, &[&str]); 3] = [
-        (SEARCH, &["articles.search"]),
+        (SEARCH, &["articles.search", "articles.unresolved"]),
         (ARCHIVE, &["articles.archive", "articles.unresolved"]),
         (ALERT, &["articles.alert"]),
     ];
@@ -1176,6 +1166,95 @@ async fn each_subscriber_user_receives_only_its_own_topics() {
     // None of the forgeries landed.
     assert_eq!(issue_index(&admin.js, "forged").await, None);
     assert_eq!(count(&admin.js, "PAGEWIRE_TIMERS").await, 0);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_calls_pagewire_parse_and_discovers_the_service_and_nothing_else() {
+    let cluster = single_node();
+    let svc = Service::start(pagewire_settings(&cluster, &[])).await;
+    let editor = Session::connect(&cluster, EDITOR).await;
+
+    // Discovery, as `nats micro ls` or `pagewire status` ask it: every service, pagewire, one
+    // instance. The answers come back on the editor's own inbox, sent by pagewire as replies.
+    let ask = |subject: String, headers: HeaderMap, body: Bytes| {
+        let client = editor.client.clone();
+        async move {
+            tokio::time::timeout(
+                WAIT,
+                client.request_with_headers(subject.clone(), headers, body),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{subject}: no answer"))
+            .unwrap_or_else(|e| panic!("{subject}: {e}"))
+        }
+    };
+    let mut id = String::new();
+    for verb in ["PING", "INFO", "STATS"] {
+        for subject in [format!("$SRV.{verb}"), format!("$SRV.{verb}.pagewire")] {
+            let reply = ask(subject.clone(), HeaderMap::new(), Bytes::new()).await;
+            let v: serde_json::Value =
+                serde_json::from_slice(&reply.payload).expect("discovery answers JSON");
+            assert_eq!(v["name"], "pagewire", "{subject}: {v}");
+            id = v["id"].as_str().expect("instance id").to_owned();
+        }
+    }
+    let reply = ask(
+        format!("$SRV.INFO.pagewire.{id}"),
+        HeaderMap::new(),
+        Bytes::new(),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON");
+    assert_eq!(v["endpoints"][0]["subject"], "pagewire.parse", "{v}");
+
+    // The parse endpoint: a page in, its articles out.
+    let mut h = markdown_headers(1);
+    h.insert("Pagewire-Publication", PUBLICATION);
+    let reply = ask("pagewire.parse".to_owned(), h, Bytes::from(seed())).await;
+    assert_eq!(
+        reply
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Service-Error-Code").map(|v| v.to_string())),
+        None
+    );
+    let page = pagewire::proto::Page::decode(reply.payload).expect("a Page");
+    assert_eq!(page.articles.len(), 7, "the seed page's articles");
+    // Granting all of that refused nothing to anyone, the service's micro subscriptions
+    // included.
+    assert_no_violations(&cluster);
+
+    // Nothing else: no raw pages, no topics, no streams, no shared inbox, and it cannot serve
+    // (or eavesdrop on) the endpoint itself.
+    editor
+        .publish(&format!("pages.raw.{PUBLICATION}"), "x")
+        .await;
+    editor
+        .refused(&format!("Publish to \"pages.raw.{PUBLICATION}\""))
+        .await;
+    for subject in ["pagewire.parse", "articles.>", "_INBOX.>", "$SRV.>"] {
+        let _sub = editor.client.subscribe(subject).await.expect("queued");
+        editor.client.flush().await.expect("flush");
+        editor
+            .refused(&format!("Subscription to \"{subject}\""))
+            .await;
+    }
+    assert!(editor.js.get_stream("PAGES").await.is_err());
+    editor
+        .refused("Publish to \"$JS.API.STREAM.INFO.PAGES\"")
+        .await;
+    editor.publish("$SRV.PING.other", "").await;
+    editor.refused("Publish to \"$SRV.PING.other\"").await;
+
+    // The pagewire user answers requests it received, and publishes to no one's inbox
+    // otherwise; it serves the endpoint only in its queue group.
+    let pw = Session::connect(&cluster, PAGEWIRE).await;
+    pw.publish("_INBOX_editor.forged", "forged").await;
+    pw.refused("Publish to \"_INBOX_editor.forged\"").await;
+    let _plain = pw.client.subscribe("pagewire.parse").await.expect("queued");
+    pw.client.flush().await.expect("flush");
+    pw.refused("Subscription to \"pagewire.parse\"").await;
     svc.stop().await;
 }
 

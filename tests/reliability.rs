@@ -701,3 +701,128 @@ async fn s8_poison_pages_are_dead_lettered_and_healthy_pages_unaffected() {
     }
     table.print();
 }
+
+// --- 9 ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s9_a_dead_letter_outage_across_the_last_delivery_loses_nothing() {
+    for run in 0..runs(1) {
+        dead_letter_outage(run).await;
+    }
+}
+
+/// Scenario 9: healthy pages whose outputs cannot be stored and poison pages, all needing a
+/// dead letter while the dead-letter stream is missing, across their last delivery. The
+/// checker's oracle does not apply (nothing is published); the test checks its own: one dead
+/// letter per input, every input termed only after it, and a clean consumer.
+async fn dead_letter_outage(run: usize) {
+    use prost::Message as _;
+    let mut rng = Rng::for_run("s9", run);
+    let server = NatsServer::start();
+    let (client, js) = client(&server).await;
+    // A budget of 3 deliveries; naks 100ms doubling to 1s.
+    let budget = [("PAGEWIRE_INPUT__MAX_DELIVER", "3")];
+    let s = settings(&server, &budget);
+    InProcess::start(s.clone()).await.stop().await;
+    // Healthy pages that cannot be published (their search stream is gone) and poison pages:
+    // every one needs a dead letter, and the dead-letter stream is gone too.
+    let mut saved = Vec::new();
+    for name in ["ARTICLES_SEARCH", "PAGES_DLQ"] {
+        let mut st = js.get_stream(name).await.expect("stream");
+        saved.push(st.info().await.expect("info").config.clone());
+        js.delete_stream(name).await.expect("delete");
+    }
+    let mut inputs: Vec<Input> = (1..=8)
+        .map(|p| Input::markdown(p, support::checker::seed()))
+        .collect();
+    inputs.push(poison_page(0, 9));
+    inputs.push(poison_page(2, 10));
+    let tap = AckTap::start(&client, "PAGES", "pagewire").await;
+    let svc = InProcess::start(settings(
+        &server,
+        &[budget[0], ("PAGEWIRE_OUTPUT__PROVISION", "false")],
+    ))
+    .await;
+    let seqs = publish_inputs(&js, &inputs, 0, &mut rng, Duration::ZERO).await;
+
+    // Every page spends its budget and keeps coming back: delivered beyond the budget, nak-ed,
+    // counted as waiting. (Before: the consumer stopped at max_deliver and the pages were left
+    // with an error log line.)
+    let state = svc.state.clone();
+    wait_for("every page waiting for its dead letter", || {
+        let state = state.clone();
+        let n = inputs.len();
+        async move { state.dead_letters_waiting() == n }
+    })
+    .await;
+    wait_for("deliveries beyond the budget", || {
+        let js = js.clone();
+        let n = inputs.len() as u64;
+        async move {
+            let Ok(s) = js.get_stream("PAGES").await else {
+                return false;
+            };
+            let Ok(info) = s.consumer_info("pagewire").await else {
+                return false;
+            };
+            // Every page delivered at least 5 times: 3 within the budget, 2 beyond.
+            info.delivered.consumer_sequence >= 5 * n
+        }
+    })
+    .await;
+    let hold = rng.duration(Duration::from_millis(500), Duration::from_millis(2500));
+    tokio::time::sleep(hold).await;
+    assert_eq!(tap.count(Reply::Ack), 0, "a page was acked");
+    assert_eq!(
+        tap.count(Reply::Term),
+        0,
+        "a page was termed without its dead letter"
+    );
+    let metrics = svc.state.encode_metrics();
+    assert!(
+        metrics.contains(&format!("pagewire_dead_letters_waiting {}", inputs.len())),
+        "{metrics}"
+    );
+
+    // The dead-letter stream is back (the search stream is not): every page gets its dead
+    // letter and is termed; nothing is left in the input stream.
+    js.create_stream(saved[1].clone())
+        .await
+        .expect("recreate PAGES_DLQ");
+    let restored = Instant::now();
+    wait_drained(&js, last(&seqs)).await;
+    let recovery = restored.elapsed();
+    let letters: Vec<pagewire::proto::DeadLetter> = support::checker::stored(&js, "PAGES_DLQ")
+        .await
+        .iter()
+        .map(|m| pagewire::proto::DeadLetter::decode(m.payload.clone()).expect("letter"))
+        .collect();
+    let sequences: std::collections::BTreeSet<u64> =
+        letters.iter().map(|d| d.stream_sequence).collect();
+    assert_eq!(letters.len(), inputs.len(), "one dead letter per page");
+    assert_eq!(sequences, seqs.iter().copied().collect(), "every page");
+    for d in &letters {
+        assert_eq!(d.code, "retries_exhausted", "{}", d.reason);
+        assert!(d.delivery_count > 3, "{}", d.delivery_count);
+        assert!(!d.payload.is_empty(), "the page's bytes are kept");
+    }
+    assert_eq!(tap.sequences(Reply::Term).len(), inputs.len());
+    assert_eq!(svc.state.dead_letters_waiting(), 0);
+    let naks = tap.count(Reply::Nak);
+    let failures = svc
+        .state
+        .encode_metrics()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("pagewire_dead_letter_failures_total ")
+                .map(str::to_owned)
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(failures >= inputs.len() as f64, "{failures}");
+    svc.stop().await;
+    eprintln!(
+        "run {run}: {} pages, {naks} naks, {failures} dead letters not stored, held {hold:?} past the budget, drained {recovery:?} after PAGES_DLQ came back",
+        inputs.len()
+    );
+}

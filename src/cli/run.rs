@@ -21,15 +21,22 @@ pub struct Args {
 
 /// Runs the service until a signal, then drains and exits 0.
 ///
-/// The probe server is bound before anything else, so a taken `http.listen` fails the start at
-/// once, and `/healthz` answers while the service is still connecting.
+/// The signal handlers are installed first, before the settings are read and before anything
+/// that can wait (binding, connecting, provisioning): a SIGTERM at any moment after that is a
+/// clean stop with exit 0, also while the broker is still unreachable. The probe server is
+/// bound before the service starts, so a taken `http.listen` fails the start at once, and
+/// `/healthz` answers while the service is still connecting.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let signals = {
+        let _in_runtime = runtime.enter();
+        Signals::install()?
+    };
     let settings = Settings::load(args.config.as_deref())?;
     init_tracing(&settings.log);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        tokio::spawn(signals.cancel_on_first(shutdown.clone()));
         let state = Arc::new(ServiceState::default());
         let listen = settings.http.listen;
         let listener = tokio::net::TcpListener::bind(listen)
@@ -40,11 +47,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr().context("http listener address")?;
         tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
         let http_stop = CancellationToken::new();
-        let http = tokio::spawn(service::http::serve(
-            listener,
-            state.clone(),
-            http_stop.clone(),
-        ));
+        let http_settings = settings.http.clone();
+        let http = tokio::spawn({
+            let state = state.clone();
+            let http_stop = http_stop.clone();
+            async move { service::http::serve(listener, state, &http_settings, http_stop).await }
+        });
         let result = service::run_with_state(settings, state, shutdown).await;
         http_stop.cancel();
         match tokio::time::timeout(Duration::from_secs(5), http).await {
@@ -58,22 +66,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Cancels `shutdown` on the first SIGTERM or SIGINT.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return;
-    };
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
-    tracing::info!(signal = name, "shutdown requested");
-    shutdown.cancel();
+/// SIGTERM and SIGINT, registered with the OS when created: a signal that arrives before
+/// anyone waits on them is kept, not lost and not the default action (termination).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Registers the handlers; needs a runtime context.
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    /// Cancels `shutdown` on the first SIGTERM or SIGINT.
+    async fn cancel_on_first(mut self, shutdown: CancellationToken) {
+        let name = tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutdown requested");
+        shutdown.cancel();
+    }
 }
 
 /// Installs the global subscriber: `RUST_LOG` if set, else the configured filter.

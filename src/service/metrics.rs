@@ -57,6 +57,13 @@ struct CodeLabel {
     code: &'static str,
 }
 
+/// A part of a dead letter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartLabel {
+    /// `payload`, `reason`, `headers`.
+    part: &'static str,
+}
+
 /// Version and commit of the running binary.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
@@ -78,6 +85,15 @@ pub struct Metrics {
     duplicates: Family<TopicLabel, Counter>,
     /// `pagewire_dead_letters_total{code}`: dead letters stored.
     dead_letters: Family<CodeLabel, Counter>,
+    /// `pagewire_dead_letter_cuts_total{part}`: dead letters stored without their copy of the
+    /// input's `payload` or `headers`, or with their `reason` cut, to fit `max_payload`.
+    dead_letter_cuts: Family<PartLabel, Counter>,
+    /// `pagewire_dead_letter_failures_total`: dead letters the broker did not store; the page
+    /// was nak-ed to come back.
+    dead_letter_failures: Counter,
+    /// `pagewire_dead_letters_waiting`: pages waiting for their dead letter to be stored (set
+    /// at scrape time).
+    dead_letters_waiting: Gauge,
     /// `pagewire_redeliveries_total`: deliveries of a page that had been delivered before.
     redeliveries: Counter,
     /// `pagewire_page_duration_seconds`: received to last PubAck, for published pages.
@@ -144,6 +160,9 @@ impl Metrics {
             articles_published: Family::default(),
             duplicates: Family::default(),
             dead_letters: Family::default(),
+            dead_letter_cuts: Family::default(),
+            dead_letter_failures: Counter::default(),
+            dead_letters_waiting: Gauge::default(),
             redeliveries: Counter::default(),
             // 1ms .. ~16s
             page_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
@@ -183,6 +202,24 @@ impl Metrics {
             "dead_letters",
             "Dead letters stored, by error code",
             m.dead_letters.clone(),
+        );
+        r.register(
+            "dead_letter_cuts",
+            "Dead letters stored with a part left out to fit the broker's max_payload, by part: payload (the copy of the input's body; the input stays in its stream), reason (cut to its first 512 bytes), headers (the copy of the input's headers)",
+            m.dead_letter_cuts.clone(),
+        );
+        for part in ["payload", "reason", "headers"] {
+            let _ = m.dead_letter_cuts.get_or_create(&PartLabel { part });
+        }
+        r.register(
+            "dead_letter_failures",
+            "Dead letters the broker did not store (dead-letter stream missing, full or unavailable); the page was nak-ed and comes back until its dead letter is stored",
+            m.dead_letter_failures.clone(),
+        );
+        r.register(
+            "dead_letters_waiting",
+            "Pages this replica could not dead-letter yet: nak-ed, kept in the input stream, waiting for the dead-letter stream",
+            m.dead_letters_waiting.clone(),
         );
         r.register(
             "redeliveries",
@@ -295,8 +332,15 @@ impl Metrics {
     }
 
     /// The text exposition, with the scrape-time gauges set first.
-    pub fn encode(&self, in_flight: u64, connected: bool, ready: bool) -> String {
+    pub fn encode(
+        &self,
+        in_flight: u64,
+        connected: bool,
+        ready: bool,
+        dead_letters_waiting: u64,
+    ) -> String {
         self.in_flight.set(in_flight as i64);
+        self.dead_letters_waiting.set(dead_letters_waiting as i64);
         self.connected.set(connected.into());
         self.ready.set(ready.into());
         let mut out = String::new();
@@ -321,6 +365,16 @@ impl Metrics {
             })
             .inc();
         self.dead_letters.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    pub(crate) fn dead_letter_cut(&self, part: &'static str) {
+        self.dead_letter_cuts
+            .get_or_create(&PartLabel { part })
+            .inc();
+    }
+
+    pub(crate) fn dead_letter_failed(&self) {
+        self.dead_letter_failures.inc();
     }
 
     pub(crate) fn page_retried(&self) {
@@ -415,7 +469,7 @@ mod tests {
         m.page_published(Duration::from_millis(3));
         m.page_dead_lettered("bad_envelope");
         m.output_acked("search", Some("story"), true, Duration::from_millis(1));
-        let text = m.encode(2, true, false);
+        let text = m.encode(2, true, false, 0);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("pagewire_"), "{line}");
         }

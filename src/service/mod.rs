@@ -30,7 +30,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use metrics::Metrics;
-pub use nats::{backoff, connect, connect_options, provision_streams, server_addrs};
+pub use nats::{
+    backoff, check_server_version, connect, connect_options, provision_streams, server_addrs,
+    MIN_SERVER_VERSION,
+};
 pub use state::{ServiceState, Snapshot};
 
 use crate::config::Settings;
@@ -50,6 +53,19 @@ pub enum ServiceError {
     /// The servers refused the connection (authentication, TLS) or shutdown came first.
     #[error("cannot connect to nats: {0}")]
     Connect(#[from] async_nats::ConnectError),
+    /// The server is older than pagewire's minimum: its JetStream API lacks what pagewire
+    /// uses, and every request would fail with an answer the client cannot read.
+    #[error(
+        "nats-server {version} is older than {minimum}, the oldest pagewire works with: it \
+         needs the JetStream API of 2.10 (key-value bucket create-or-update, consumers with \
+         several filter subjects); upgrade the server"
+    )]
+    ServerTooOld {
+        /// What the server said in its INFO.
+        version: String,
+        /// [`MIN_SERVER_VERSION`].
+        minimum: &'static str,
+    },
     /// A stream or the consumer could not be created or found.
     #[error("cannot provision {what}: {source}")]
     Provision {
@@ -81,13 +97,24 @@ pub async fn run_with_state(
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let settings = Arc::new(settings);
+    // A page waiting for its dead letter comes back within a nak delay (or an ack wait when a
+    // nak is lost); one not seen for longer went to another replica or was set aside there.
+    state.set_waiting_horizon(settings.input.ack_wait + settings.retry.nak_max.saturating_mul(2));
     tracing::info!(
         servers = ?settings.nats.redacted_servers(),
         stream = %settings.input.stream,
         consumer = %settings.input.consumer,
         "pagewire starting"
     );
-    let client = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await?;
+    let Some(client) = nats::connect(&settings.nats, Some(state.clone()), &shutdown).await? else {
+        tracing::info!("shutdown before a connection was made");
+        return Ok(());
+    };
+    // Before anything else is asked of it: an old server fails every JetStream request in a
+    // way that says nothing about the version.
+    let server = client.server_info();
+    check_server_version(&server.version)?;
+    tracing::info!(version = %server.version, "nats-server version supported");
     let js = jetstream::ContextBuilder::new()
         .timeout(settings.nats.request_timeout)
         .max_ack_inflight(worker::ack_capacity(settings.limits.max_in_flight))
@@ -277,7 +304,7 @@ async fn setup(
 ) -> Result<Option<(PullConsumer, Stitching)>, ServiceError> {
     let mut attempt = 0;
     loop {
-        let result = async {
+        let attempt_once = async {
             if settings.output.provision {
                 nats::provision_streams(js, settings).await?;
             }
@@ -287,8 +314,12 @@ async fn setup(
                 None
             };
             Ok::<_, ServiceError>((nats::bind_consumer(js, settings).await?, stitching))
-        }
-        .await;
+        };
+        // Each request may wait `nats.request_timeout` for an absent broker: shutdown does not.
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            result = attempt_once => result,
+        };
         match result {
             Ok(consumer) => {
                 state.set_consumer_bound(true);

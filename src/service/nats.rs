@@ -80,6 +80,33 @@ pub async fn connect_options(
     Ok(o)
 }
 
+/// The oldest nats-server pagewire works with. 2.9 answers the key-value bucket's
+/// create-or-update and the consumer configuration pagewire sends with replies the client
+/// cannot decode.
+pub const MIN_SERVER_VERSION: &str = "2.10.0";
+
+/// Refuses a server older than [`MIN_SERVER_VERSION`] (the version from its INFO). A version
+/// that does not read as `major.minor.patch` (a custom build) is let through.
+pub fn check_server_version(version: &str) -> Result<(), ServiceError> {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let core = v.trim().trim_start_matches('v');
+        let core = core.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        Some((
+            parts.next()??,
+            parts.next()??,
+            parts.next().flatten().unwrap_or(0),
+        ))
+    };
+    match (parse(version), parse(MIN_SERVER_VERSION)) {
+        (Some(have), Some(need)) if have < need => Err(ServiceError::ServerTooOld {
+            version: version.to_owned(),
+            minimum: MIN_SERVER_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Exponential backoff from 100ms, doubling, capped.
 pub fn backoff(attempts: usize, max: Duration) -> Duration {
     let exp = attempts.min(16) as u32;
@@ -101,24 +128,29 @@ pub fn server_addrs(n: &NatsSettings) -> Result<Vec<ServerAddr>, ServiceError> {
         .collect()
 }
 
-/// Connects, retrying with backoff while the servers are unreachable, until `shutdown`.
-/// Authentication and TLS failures are fatal: retrying cannot fix them.
+/// Connects, retrying with backoff while the servers are unreachable; `None` when `shutdown`
+/// comes first (also in the middle of an attempt). Authentication and TLS failures are fatal:
+/// retrying cannot fix them.
 pub async fn connect(
     n: &NatsSettings,
     state: Option<Arc<ServiceState>>,
     shutdown: &CancellationToken,
-) -> Result<async_nats::Client, ServiceError> {
+) -> Result<Option<async_nats::Client>, ServiceError> {
     use async_nats::ConnectErrorKind as K;
     let addrs = server_addrs(n)?;
     let mut attempt = 0;
     loop {
         let options = connect_options(n, state.clone()).await?;
-        match options.connect(addrs.clone()).await {
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            connected = options.connect(addrs.clone()) => connected,
+        };
+        match connected {
             Ok(client) => {
                 if let Some(s) = &state {
                     s.set_connected(true);
                 }
-                return Ok(client);
+                return Ok(Some(client));
             }
             Err(e)
                 if matches!(
@@ -133,7 +165,7 @@ pub async fn connect(
                 let delay = backoff(attempt, n.reconnect_delay_max);
                 tracing::warn!(error = %e, servers = ?n.redacted_servers(), retry_in = ?delay, "cannot reach nats");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return Err(ServiceError::Connect(e)),
+                    _ = shutdown.cancelled() => return Ok(None),
                     _ = tokio::time::sleep(delay) => {}
                 }
             }
@@ -199,7 +231,19 @@ pub async fn bind_consumer(
         .await
         .map_err(|e| err(Box::new(e)))?;
     if !s.output.provision {
-        return stream.get_consumer(&i.consumer).await.map_err(err);
+        let consumer: PullConsumer = stream.get_consumer(&i.consumer).await.map_err(err)?;
+        let limit = consumer.cached_info().config.max_deliver;
+        if limit > 0 && limit <= i.max_deliver {
+            // The broker would stop delivering a page whose dead letter could not be stored on
+            // its last delivery: the one way to lose a page. pagewire keeps the budget itself.
+            tracing::warn!(
+                consumer = %i.consumer,
+                max_deliver = limit,
+                budget = i.max_deliver,
+                "the consumer's max_deliver is not above input.max_deliver; set it to -1 so that a page waiting for its dead letter is never dropped"
+            );
+        }
+        return Ok(consumer);
     }
     let (filter_subject, filter_subjects) = match i.subjects.as_slice() {
         [one] => (one.clone(), Vec::new()),
@@ -210,7 +254,10 @@ pub async fn bind_consumer(
         description: Some("pagewire: raw pages to articles".to_owned()),
         ack_policy: jetstream::consumer::AckPolicy::Explicit,
         ack_wait: i.ack_wait,
-        max_deliver: i.max_deliver,
+        // No limit on the broker's side: pagewire counts deliveries against its own budget
+        // (input.max_deliver) and dead-letters at the end of it, and a page whose dead letter
+        // cannot be stored yet must come back, not be dropped.
+        max_deliver: -1,
         filter_subject,
         filter_subjects,
         num_replicas: if s.output.replicas > 1 {
@@ -224,4 +271,29 @@ pub async fn bind_consumer(
         .create_consumer(config)
         .await
         .map_err(|e| err(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_2_10_are_refused_with_their_version() {
+        for old in ["2.9.10", "2.9.25", "v2.2.0", "1.4.1"] {
+            let e = check_server_version(old).unwrap_err().to_string();
+            assert!(e.contains(old) && e.contains("2.10.0"), "{e}");
+            assert!(!e.contains('\n'));
+        }
+        for ok in [
+            "2.10.0",
+            "2.10.0-beta.1",
+            "2.11.3",
+            "2.15.1",
+            "3.0.0",
+            "dev",
+            "",
+        ] {
+            assert!(check_server_version(ok).is_ok(), "{ok}");
+        }
+    }
 }

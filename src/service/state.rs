@@ -4,8 +4,10 @@
 //! page task; the HTTP probes ([`super::http`]) and the metrics ([`Metrics`]) read it. Plain
 //! atomics: no lock is ever held across an await.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::metrics::Metrics;
 
@@ -34,6 +36,12 @@ pub struct ServiceState {
     disconnects: AtomicU64,
     /// A connection has been made at least once (so the next one is a reconnect).
     ever_connected: AtomicBool,
+    /// Pages whose dead letter could not be stored, nak-ed to come back: (stream, sequence) ->
+    /// when it was last tried here. Read as `pagewire_dead_letters_waiting`.
+    waiting: Mutex<HashMap<(String, u64), Instant>>,
+    /// How long a waiting page counts without being tried again here (it may have gone to
+    /// another replica): set from the ack wait and the nak delay at start; 0 means 5 minutes.
+    waiting_horizon_ms: AtomicU64,
     /// Prometheus metrics, recorded alongside the counters above.
     metrics: Metrics,
 }
@@ -93,7 +101,34 @@ impl ServiceState {
             self.in_flight.load(Relaxed),
             self.is_connected(),
             self.is_ready(),
+            self.dead_letters_waiting() as u64,
         )
+    }
+
+    /// Pages this instance could not dead-letter and nak-ed, still waiting for their dead
+    /// letter (tried here within the horizon and not stored since).
+    pub fn dead_letters_waiting(&self) -> usize {
+        let horizon = match self.waiting_horizon_ms.load(Relaxed) {
+            0 => Duration::from_secs(300),
+            ms => Duration::from_millis(ms),
+        };
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        waiting.retain(|_, tried| tried.elapsed() <= horizon);
+        waiting.len()
+    }
+
+    /// How long a waiting page counts after it was last tried here.
+    pub(crate) fn set_waiting_horizon(&self, horizon: Duration) {
+        self.waiting_horizon_ms
+            .store(horizon.as_millis().max(1) as u64, Relaxed);
+    }
+
+    pub(crate) fn dead_letter_failed(&self, stream: &str, sequence: u64) {
+        self.metrics.dead_letter_failed();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((stream.to_owned(), sequence), Instant::now());
     }
 
     /// Whether the client currently has a live connection.
@@ -144,9 +179,13 @@ impl ServiceState {
         self.messages_published.fetch_add(published, Relaxed);
         self.messages_duplicate.fetch_add(duplicates, Relaxed);
     }
-    pub(crate) fn page_dead_lettered(&self, code: &'static str) {
+    pub(crate) fn page_dead_lettered(&self, code: &'static str, stream: &str, sequence: u64) {
         self.metrics.page_dead_lettered(code);
         self.pages_dead_lettered.fetch_add(1, Relaxed);
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(stream.to_owned(), sequence));
     }
     pub(crate) fn page_retried(&self) {
         self.metrics.page_retried();
@@ -186,6 +225,23 @@ mod tests {
         s.set_draining();
         assert_eq!(s.not_ready_reason(), Some("draining: shutting down"));
         assert!(!s.is_ready());
+    }
+
+    #[test]
+    fn a_page_waits_for_its_dead_letter_until_it_is_stored_or_the_horizon_passes() {
+        let s = ServiceState::default();
+        s.dead_letter_failed("PAGES", 7);
+        s.dead_letter_failed("PAGES", 7);
+        s.dead_letter_failed("PAGES", 8);
+        assert_eq!(s.dead_letters_waiting(), 2);
+        assert!(s
+            .encode_metrics()
+            .contains("pagewire_dead_letters_waiting 2"));
+        s.page_dead_lettered("retries_exhausted", "PAGES", 7);
+        assert_eq!(s.dead_letters_waiting(), 1);
+        s.set_waiting_horizon(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(s.dead_letters_waiting(), 0, "gone to another replica");
     }
 
     #[test]

@@ -102,17 +102,26 @@ struct Cache {
     bytes: usize,
 }
 
-/// Subject- and key-safe token: the value itself when it is plain ASCII, else a hash.
+/// Key-safe token, injective: each byte of `A-Z a-z 0-9 - _` stands for itself, every other
+/// byte becomes `=` and two uppercase hex digits, and the empty value is a lone `=`. `=` never
+/// stands for itself, so no raw value can imitate an escaped one: two different values never
+/// share a token (a hash could not promise that, and its `x<hex>` form was a plain value
+/// too). Plain ASCII values keep the token they always had. At most 3 bytes per byte: an
+/// edition (64 bytes at most) is at most 192.
 fn token(s: &str) -> String {
-    if !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        s.to_owned()
-    } else {
-        format!("x{}", &blake3::hash(s.as_bytes()).to_hex()[..16])
+    use std::fmt::Write as _;
+    if s.is_empty() {
+        return "=".to_owned();
     }
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "={b:02X}");
+        }
+    }
+    out
 }
 
 /// `<publication>.<date>.<edition or main>`, key-safe.
@@ -590,6 +599,45 @@ mod tests {
             "baotou-daily.2025-07-10.main"
         );
         let odd = issue_path("p", "2025-07-10", "晚 版.*");
-        assert!(odd.starts_with("p.2025-07-10.x") && !odd.contains('*'));
+        assert_eq!(odd, "p.2025-07-10.=E6=99=9A=20=E7=89=88=2E=2A");
+    }
+
+    #[test]
+    fn no_raw_value_imitates_another_values_token() {
+        // The issue's collision: the hash token of 晚版 was an ASCII edition of its own.
+        let hashed = format!("x{}", &blake3::hash("晚版".as_bytes()).to_hex()[..16]);
+        assert_eq!(hashed, "x3aebf6e012c3c50f");
+        assert_ne!(token("晚版"), token(&hashed));
+        // Escapes cannot be imitated: '=' itself is escaped.
+        assert_ne!(token("=E6"), token("\u{e6}"));
+        assert_ne!(token(""), token("=3D"));
+        let values = [
+            "",
+            "=",
+            "==",
+            "=3D",
+            "main",
+            "晚版",
+            "x3aebf6e012c3c50f",
+            "a.b",
+            "a=2Eb",
+            "_",
+            "-",
+            "A",
+            "a",
+            "=41",
+        ];
+        let tokens: std::collections::BTreeSet<_> = values.iter().map(|v| token(v)).collect();
+        assert_eq!(tokens.len(), values.len(), "{tokens:?}");
+        for t in &tokens {
+            assert!(async_nats_key_safe(t), "{t}");
+        }
+    }
+
+    /// async-nats's key rule, for one token (no dots).
+    fn async_nats_key_safe(t: &str) -> bool {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
     }
 }

@@ -8,8 +8,14 @@
 //! | bad input, dead letter stored            | term         | never redelivers it            |
 //! | broker trouble, deliveries left          | nak(delay)   | redelivers after the delay     |
 //! | broker trouble, last delivery            | dead letter, term (`retries_exhausted`)       |
+//! | delivered beyond the budget              | dead letter, term (`retries_exhausted`), not processed again |
 //! | dead letter itself cannot be stored      | nak(delay)   | redelivers; tried again        |
 //! | still working after a third of ack_wait  | in progress  | restarts the ack wait          |
+//!
+//! The last delivery is pagewire's decision (`input.max_deliver`, its budget), not the
+//! broker's: the consumer has no delivery limit, so a page whose dead letter cannot be stored,
+//! on any delivery, is nak-ed and comes back until it is. No page ends neither acked nor
+//! dead-lettered.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -161,6 +167,22 @@ impl Worker {
     }
 
     async fn handle_delivery(&self, message: &jetstream::Message, d: Delivery) {
+        let budget = self.settings.input.max_deliver;
+        if d.delivered > budget {
+            // The budget is spent: earlier deliveries failed, or their dead letter could not be
+            // stored and the page was nak-ed. Not processed again (a page that crashed the
+            // process would crash it again); only set aside, with its bytes.
+            let hint = incoming(&d, &message.payload).publication_hint();
+            let reason = format!(
+                "delivered {} times, over input.max_deliver = {budget}: not processed again \
+                 (earlier deliveries failed transiently, or their dead letter could not be \
+                 stored)",
+                d.delivered
+            );
+            self.dead_letter(message, &d, RETRIES_EXHAUSTED, &reason, hint.as_deref())
+                .await;
+            return;
+        }
         let outcome = match self.process(&d, &message.payload).await {
             Ok(p) => {
                 let span = tracing::Span::current();
@@ -238,8 +260,8 @@ impl Worker {
             }
             Outcome::Transient(e) => {
                 if d.delivered >= self.settings.input.max_deliver {
-                    // The broker will not deliver this page again: set it aside with the reason
-                    // instead of letting it vanish.
+                    // pagewire's budget for this page is spent: set it aside with the reason
+                    // instead of retrying for ever.
                     tracing::error!(error = %e, "transient failure on the last allowed delivery");
                     let hint = incoming(&d, &message.payload).publication_hint();
                     let reason =
@@ -371,8 +393,9 @@ impl Worker {
         Ok((acks.len(), duplicates))
     }
 
-    /// Stores a dead letter for the input, then terms it; naks if the dead letter cannot be
-    /// stored (unless this was the last delivery, where nothing more can be done).
+    /// Stores a dead letter for the input (cut to fit the broker, see
+    /// [`route::fitting_dead_letter`]), then terms it; naks if the dead letter cannot be
+    /// stored, on any delivery: the page comes back until it is.
     async fn dead_letter(
         &self,
         message: &jetstream::Message,
@@ -390,33 +413,32 @@ impl Worker {
             stream: &d.stream,
             publication,
         };
-        let mut letter = route::dead_letter(&rejected, code, reason, &self.pipeline.topics);
-        if letter.check_size(self.pipeline.max_payload).is_err() {
-            // The original bytes plus headers do not fit: keep the letter, drop the copy; the
-            // input stays in its stream at the recorded sequence.
-            let mut stub = rejected.clone();
-            stub.payload = &[];
-            let reason = format!(
-                "{reason} (payload of {} bytes not copied: over max_payload; see the input stream)",
-                message.payload.len()
-            );
-            letter = route::dead_letter(&stub, code, &reason, &self.pipeline.topics);
-        }
+        let (letter, cuts) = route::fitting_dead_letter(
+            &rejected,
+            code,
+            reason,
+            &self.pipeline.topics,
+            self.pipeline.max_payload,
+        );
         match self.publish_all(vec![letter]).await {
             Ok(_) => {
                 // Term: the broker will not redeliver it; the dead letter is its record.
                 if let Err(e) = message.ack_with(AckKind::Term).await {
                     tracing::warn!(error = %e, "term not sent; page will be redelivered and dead-lettered again (deduplicated)");
                 }
-                self.state.page_dead_lettered(code);
-                tracing::info!(code, "page dead-lettered");
-            }
-            Err(e) if d.delivered >= self.settings.input.max_deliver => {
-                // Nothing left to try: the broker stops delivering, the input stays in its
-                // stream, and this log line is the record.
-                tracing::error!(error = %e, code, "dead letter not stored on the last delivery; page left in the input stream");
+                self.state
+                    .page_dead_lettered(code, &d.stream, d.stream_sequence);
+                for part in cuts.labels() {
+                    self.state.metrics().dead_letter_cut(part);
+                }
+                tracing::info!(code, ?cuts, "page dead-lettered");
             }
             Err(e) => {
+                // Not termed, not dropped: the consumer has no delivery limit, so the nak
+                // brings the page back, and it waits (pagewire_dead_letters_waiting) until the
+                // dead-letter stream takes it.
+                tracing::error!(error = %e, code, "dead letter not stored; page nak-ed to wait for the dead-letter stream");
+                self.state.dead_letter_failed(&d.stream, d.stream_sequence);
                 self.nak(message, d, &format!("dead letter not stored: {e}"))
                     .await
             }

@@ -187,6 +187,11 @@ impl ChildService {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Process id, for reading `/proc/<pid>`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (`KILL`, `TERM`, `STOP`, `CONT`) to the process.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")

@@ -34,7 +34,11 @@ impl NatsServer {
 
     /// Starts a server with extra configuration text appended (e.g. `max_payload: 65536`).
     pub fn with_config(extra: &str) -> Self {
-        let bin = nats_server_bin();
+        Self::of(nats_server_bin(), extra)
+    }
+
+    /// Starts the server binary `bin` (another version than the suite's) with JetStream.
+    pub fn of(bin: PathBuf, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for nats-server");
         let port = free_port();
         let store = dir.path().join("jetstream");
