@@ -99,6 +99,15 @@ pub enum InputError {
         /// Length of the longest valid UTF-8 prefix.
         valid_up_to: usize,
     },
+    /// A text body (`text/plain`, `text/markdown`) holds binary bytes: a NUL, or control
+    /// characters near its start (a protobuf page sent with the wrong `Content-Type`).
+    #[error("text body holds binary bytes (byte {offset:#04x} at offset {at}); was it sent with the wrong Content-Type?")]
+    BinaryText {
+        /// The first offending byte.
+        offset: u8,
+        /// Its offset in the body.
+        at: usize,
+    },
     /// The payload or the page text is over the configured limit.
     #[error("page is {size} bytes, over the limit of {limit}")]
     TooLarge {
@@ -168,6 +177,7 @@ impl InputError {
     pub fn code(&self) -> &'static str {
         match self {
             InputError::InvalidUtf8 { .. } => "invalid_utf8",
+            InputError::BinaryText { .. } => "binary_text",
             InputError::TooLarge { .. } => "too_large",
             InputError::BadEnvelope { .. } => "bad_envelope",
             InputError::UnsupportedContentType { .. } => "unsupported_content_type",
@@ -184,6 +194,7 @@ impl InputError {
     pub fn is_permanent(&self) -> bool {
         match self {
             InputError::InvalidUtf8 { .. }
+            | InputError::BinaryText { .. }
             | InputError::TooLarge { .. }
             | InputError::BadEnvelope { .. }
             | InputError::UnsupportedContentType { .. }
@@ -295,6 +306,7 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
                     limit: limits.max_bytes,
                 });
             }
+            binary_check(incoming.payload)?;
             let content =
                 std::str::from_utf8(incoming.payload).map_err(|e| InputError::InvalidUtf8 {
                     valid_up_to: e.valid_up_to(),
@@ -315,6 +327,23 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
     }
     validate(&mut raw)?;
     Ok(raw)
+}
+
+/// Refuses a text body that is binary: any NUL byte, or two control characters other than
+/// tab, line feed, form feed and carriage return among its first 64 bytes (where a protobuf
+/// envelope puts its field tags and lengths). Stray controls further in are OCR noise the
+/// parser removes and reports.
+fn binary_check(body: &[u8]) -> Result<(), InputError> {
+    let is_control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0c | b'\r');
+    if let Some(at) = memchr::memchr(0, body) {
+        return Err(InputError::BinaryText { offset: 0, at });
+    }
+    let head = &body[..body.len().min(64)];
+    let mut controls = head.iter().enumerate().filter(|(_, b)| is_control(**b));
+    if let (Some((at, b)), Some(_)) = (controls.next(), controls.next()) {
+        return Err(InputError::BinaryText { offset: *b, at });
+    }
+    Ok(())
 }
 
 /// Builds a `RawPage` from a text body and the `Pagewire-*` headers.
@@ -610,6 +639,51 @@ mod tests {
         let raw = decode_with("pages.raw.baotou-daily", &[], &sent.encode_to_vec()).unwrap();
         assert_eq!(raw.page_number, 3);
         assert_eq!(raw.page_label, "03");
+    }
+
+    #[test]
+    fn a_protobuf_page_sent_as_text_is_refused_not_published_as_text() {
+        let sent = RawPage {
+            publication: "baotou-daily".into(),
+            issue_date: "2025-07-10".into(),
+            page_number: 1,
+            content: "本报讯 一篇文章。".repeat(200),
+            ..Default::default()
+        };
+        let mut short = sent.clone();
+        short.content = "本报讯 一篇文章。".into();
+        // a long page's length prefix is not UTF-8, a short one's is: both are binary
+        for (ct, sent) in [
+            ("text/plain", &sent),
+            ("text/markdown", &short),
+            ("text/plain", &short),
+        ] {
+            let err = decode_with(
+                "pages.raw.baotou-daily",
+                &[
+                    ("Content-Type", ct),
+                    ("Pagewire-Issue-Date", "2025-07-10"),
+                    ("Pagewire-Page", "1"),
+                ],
+                &sent.encode_to_vec(),
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), "binary_text", "{ct}: {err}");
+        }
+        let headers = [
+            ("Content-Type", "text/plain"),
+            ("Pagewire-Issue-Date", "2025-07-10"),
+            ("Pagewire-Page", "1"),
+        ];
+        let err = decode_with("pages.raw.baotou-daily", &headers, b"text\0with a NUL").unwrap_err();
+        assert_eq!(err.code(), "binary_text");
+        // one stray control character in OCR text is noise, not binary
+        let ok = decode_with(
+            "pages.raw.baotou-daily",
+            &headers,
+            "标题\n正文\u{7}里有一个响铃符。".as_bytes(),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

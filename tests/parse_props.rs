@@ -147,6 +147,13 @@ fn hostile_shapes_finish_with_a_result_or_a_stable_code() {
     parses_or_fails_with("<a".repeat(300_000), &[]);
     parses_or_fails_with(format!("e{}", "\u{0301}".repeat(500_000)), &[]);
     parses_or_fails_with("短\n".repeat(200_000), &["too_many_articles"]);
+    // a run of `[` without `]` (the inline-markup stripper once looked 2,048 characters
+    // ahead for each), and headline-shaped lines between bodies by the hundred thousand
+    parses_or_fails_with("[".repeat(4 << 20), &["no_articles"]);
+    parses_or_fails_with(
+        "标题\n正文很长的一段话，说的是一件事情。\n".repeat(60_000),
+        &["too_many_articles"],
+    );
 }
 
 #[test]

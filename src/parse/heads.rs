@@ -417,13 +417,12 @@ fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], hea
             Some((a, signature(lines[a].text)?))
         })
         .collect();
-    for (i, (line, sig)) in weak.iter().enumerate() {
-        let siblings = weak
-            .iter()
-            .enumerate()
-            .filter(|(j, (_, s))| *j != i && s == sig)
-            .count();
-        if siblings >= 1 {
+    let mut count: std::collections::HashMap<&Signature, usize> = std::collections::HashMap::new();
+    for (_, sig) in &weak {
+        *count.entry(sig).or_insert(0) += 1;
+    }
+    for (line, sig) in &weak {
+        if count.get(sig).is_some_and(|&n| n >= 2) {
             heads[*line] = false;
         }
     }

@@ -222,12 +222,15 @@ pub fn strip_inline_markup(line: &str) -> (String, bool) {
     let mut had_image = false;
     let mut out = String::with_capacity(line.len());
     let chars: Vec<char> = line.chars().collect();
+    // where the next `]` and `)` are: found once, so a run of `[` without `]` stays linear
+    let mut brackets = NextOf::new(']');
+    let mut parens = NextOf::new(')');
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
             '!' if chars.get(i + 1) == Some(&'[') => {
-                if let Some(end) = link_end(&chars, i + 1) {
+                if let Some(end) = link_end(&chars, i + 1, &mut brackets, &mut parens) {
                     had_image = true;
                     i = end;
                     continue;
@@ -235,7 +238,7 @@ pub fn strip_inline_markup(line: &str) -> (String, bool) {
                 out.push(c);
             }
             '[' => {
-                if let Some(end) = link_end(&chars, i) {
+                if let Some(end) = link_end(&chars, i, &mut brackets, &mut parens) {
                     // keep the link text
                     let close = chars[i..].iter().position(|&c| c == ']').map(|p| p + i);
                     if let Some(close) = close {
@@ -275,16 +278,53 @@ pub fn strip_inline_markup(line: &str) -> (String, bool) {
 }
 
 /// If `chars[open]` starts `[text](target)`, the index just past the `)`.
-fn link_end(chars: &[char], open: usize) -> Option<usize> {
-    // bounded look-ahead keeps this linear on pathological input
-    let limit = (open + 2048).min(chars.len());
-    let close = chars[open..limit].iter().position(|&c| c == ']')? + open;
+fn link_end(
+    chars: &[char],
+    open: usize,
+    brackets: &mut NextOf,
+    parens: &mut NextOf,
+) -> Option<usize> {
+    // a link's text and target are short: a `]` or `)` further away does not close it
+    let close = brackets
+        .at_or_after(chars, open)
+        .filter(|&c| c - open <= 2048)?;
     if chars.get(close + 1) != Some(&'(') {
         return None;
     }
-    let limit = (close + 2048).min(chars.len());
-    let paren = chars[close + 1..limit].iter().position(|&c| c == ')')? + close + 1;
+    let paren = parens
+        .at_or_after(chars, close + 1)
+        .filter(|&p| p - close <= 2048)?;
     Some(paren + 1)
+}
+
+/// The next position of one character at or after a position. Callers ask with positions
+/// that only move forward, so each character of the line is looked at once however often it
+/// is asked (a position behind the last one asked searches again, correctly but not cheaply).
+struct NextOf {
+    target: char,
+    /// The last position asked, and the answer: the target's position or the line's length.
+    asked: Option<(usize, usize)>,
+}
+
+impl NextOf {
+    fn new(target: char) -> Self {
+        Self {
+            target,
+            asked: None,
+        }
+    }
+
+    fn at_or_after(&mut self, chars: &[char], from: usize) -> Option<usize> {
+        let found = match self.asked {
+            Some((last, found)) if last <= from && from <= found => found,
+            _ => chars
+                .get(from..)
+                .and_then(|rest| rest.iter().position(|&c| c == self.target))
+                .map_or(chars.len(), |p| p + from),
+        };
+        self.asked = Some((from, found));
+        (found < chars.len()).then_some(found)
+    }
 }
 
 /// Length of an HTML tag such as `<br>`, `</span>`, `<img src="...">` at the start of `chars`.
