@@ -15,6 +15,16 @@ use pagewire::proto::{PageFormat, RawPage};
 
 /// The seed page, byte for byte (a copy of `shared/corpus`, so a clean clone has it).
 const SEED: &str = include_str!("../tests/fixtures/zh-baotou-daily-2025-07-10-p01.md");
+/// English plain OCR: three fixture pages of narrow columns, capitals headlines, bylines, jumps.
+const EN_OCR: [&str; 3] = [
+    include_str!("../tests/fixtures/pages/en-jump-a6.txt"),
+    include_str!("../tests/fixtures/pages/en-plain-ocr-front.txt"),
+    include_str!("../tests/fixtures/pages/en-jump-heads-a8.txt"),
+];
+/// Chinese plain text of an archive: one paragraph a line, headline stacks, datelines.
+const ZH_PLAIN: &str = include_str!("../tests/fixtures/pages/zh-plain-daily-archive-page.txt");
+/// Plain pages are repeated up to about this size (a full printed page of OCR text).
+const PLAIN_PAGE_BYTES: usize = 48 * 1024;
 
 /// Size the large page grows to, in bytes of page text.
 const LARGE_PAGE_BYTES: usize = 1 << 20;
@@ -75,13 +85,40 @@ fn report(name: &str, raw: &RawPage, limits: &Limits) {
     }
 }
 
+/// `parts` repeated, one after the other, until the text reaches `target` bytes.
+fn repeated(parts: &[&str], target: usize) -> String {
+    let mut text = String::with_capacity(target + 4096);
+    while text.len() < target {
+        for p in parts {
+            text.push_str(p.trim_end());
+            text.push_str("\n\n");
+        }
+    }
+    text
+}
+
+fn plain(content: String) -> RawPage {
+    RawPage {
+        format: PageFormat::PlainText as i32,
+        ..raw_page(content)
+    }
+}
+
 fn parse_pages(c: &mut Criterion) {
     let seed = raw_page(SEED.to_owned());
+    let en_ocr = plain(repeated(&EN_OCR, PLAIN_PAGE_BYTES));
+    let zh_plain = plain(repeated(&[ZH_PLAIN], PLAIN_PAGE_BYTES));
+    // hostile: 1 MiB of `[` without `]`, once 2,048 steps a character in the markup stripper
+    let brackets = raw_page("[".repeat(1 << 20));
+    let plain_limits = limits_for(&en_ocr.content);
     let seed_limits = Limits::default();
     let large = raw_page(large_page_text(LARGE_PAGE_BYTES));
     let large_limits = limits_for(&large.content);
     report("seed_page", &seed, &seed_limits);
     report("large_page", &large, &large_limits);
+    report("en_ocr_page", &en_ocr, &plain_limits);
+    report("zh_plain_page", &zh_plain, &plain_limits);
+    report("brackets_1mib", &brackets, &large_limits);
 
     let mut group = c.benchmark_group("parse_page");
     group
@@ -93,11 +130,22 @@ fn parse_pages(c: &mut Criterion) {
         b.iter(|| parse_page(black_box(&seed), black_box(&seed_limits)))
     });
 
+    for (name, raw) in [("en_ocr_page", &en_ocr), ("zh_plain_page", &zh_plain)] {
+        group.throughput(Throughput::Bytes(raw.content.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| parse_page(black_box(raw), black_box(&plain_limits)))
+        });
+    }
+
     // Milliseconds per iteration: flat sampling with fewer samples keeps this within ~3 s.
     group.sampling_mode(SamplingMode::Flat).sample_size(20);
     group.throughput(Throughput::Bytes(large.content.len() as u64));
     group.bench_function("large_page", |b| {
         b.iter(|| parse_page(black_box(&large), black_box(&large_limits)))
+    });
+    group.throughput(Throughput::Bytes(brackets.content.len() as u64));
+    group.bench_function("brackets_1mib", |b| {
+        b.iter(|| parse_page(black_box(&brackets), black_box(&large_limits)))
     });
     group.finish();
 }

@@ -7,7 +7,7 @@ use crate::parse::furniture::{self, Furniture};
 use crate::parse::heads;
 use crate::parse::markers::{self, Found};
 use crate::parse::text::{self, collapse_ws, strip_inline_markup};
-use crate::proto::{Credit, PageReferenceKind};
+use crate::proto::{Credit, CreditRole, PageReferenceKind};
 
 /// How the page text is written, after sniffing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub enum Item {
     Image,
     /// A section label such as 导读 / INSIDE: what follows are teasers.
     TeaserSection,
+    /// A separator line of symbols (`***`, `☆☆☆`): the item above ends here.
+    Separator,
 }
 
 /// Sniffs markdown: any ATX heading or image link.
@@ -246,6 +248,11 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
         if image {
             push(&mut out, Pre::Other(Item::Image));
         }
+        // a separator line of symbols (`***`, `———`, `☆☆☆`) ends the item above
+        if is_separator(&clean) {
+            push(&mut out, Pre::Other(Item::Separator));
+            continue;
+        }
         if clean.is_empty() {
             if !image {
                 push(&mut out, Pre::Blank);
@@ -258,6 +265,32 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
         }
     }
     out
+}
+
+/// Is the page one paragraph a line (archive text, OCR tagged by line), rather than lines
+/// wrapped at a column? Then most long lines end a sentence; wrapped lines rarely do.
+fn one_paragraph_a_line(lines: &[PreLine]) -> bool {
+    let (mut long, mut ending) = (0usize, 0usize);
+    for l in lines {
+        if let Pre::Text(t) = &l.pre {
+            if text::text_weight(t) >= 30 {
+                long += 1;
+                ending += usize::from(ends_paragraph(t));
+            }
+        }
+    }
+    long >= 3 && ending * 10 >= long * 6
+}
+
+/// A line of three or more separator symbols and nothing else.
+fn is_separator(line: &str) -> bool {
+    line.chars().count() >= 3
+        && line.chars().all(|c| {
+            matches!(
+                c,
+                '*' | '＊' | '☆' | '★' | '—' | '-' | '=' | '·' | '…' | '×' | '※' | ' '
+            )
+        })
 }
 
 /// Second pass, for pages without heading markup: which text lines are guessed headlines.
@@ -273,6 +306,12 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
             role: match &l.pre {
                 Pre::Blank => heads::Role::Blank,
                 Pre::Text(_) => heads::Role::Text,
+                // a photo credit ends a caption; a byline sits between headline and body
+                Pre::Other(Item::Credit(c))
+                    if c.iter().any(|c| c.role() == CreditRole::Photographer) =>
+                {
+                    heads::Role::Other
+                }
                 Pre::Other(Item::Credit(_)) => heads::Role::Credit,
                 Pre::Other(Item::Reference(_)) => heads::Role::Reference,
                 _ => heads::Role::Other,
@@ -285,6 +324,7 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 /// Splits the page into items.
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let lines = pre_lines(content, syntax, page_name);
+    let line_per_paragraph = one_paragraph_a_line(&lines);
     // Headlines are guessed where the text has no heading markup for articles: plain text,
     // and markdown whose few headings (page links, section labels) head no articles.
     let headings = lines
@@ -353,7 +393,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     }
     flush(&mut items, &mut para, &mut para_hard);
     if syntax == Syntax::Plain {
-        split_plain_paragraphs(items)
+        split_plain_paragraphs(items, line_per_paragraph)
     } else {
         items
     }
@@ -413,7 +453,7 @@ fn join_jump_word(found: &mut [Found], items: &mut Vec<Item>, para: &mut Vec<Str
 
 /// Plain OCR text wraps lines at the column width: inside a block, a line that ends a
 /// sentence well short of the block's widest line ends its paragraph.
-fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
+fn split_plain_paragraphs(items: Vec<Item>, line_per_paragraph: bool) -> Vec<Item> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let Item::Text { lines, hard } = item else {
@@ -449,7 +489,8 @@ fn split_plain_paragraphs(items: Vec<Item>) -> Vec<Item> {
             // ends exactly on one); English needs the line to be short as well
             let cjk_stop = line.ends_with(['。', '！', '？', '”', '」'])
                 && line.chars().rev().nth(1).is_some_and(text::is_cjk_like);
-            let short = cjk_stop || text::text_weight(&line) * 100 < width * 85;
+            let short =
+                cjk_stop || line_per_paragraph || text::text_weight(&line) * 100 < width * 85;
             let ends = ends_paragraph(&line);
             current.push(line);
             if short && ends {

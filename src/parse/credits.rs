@@ -31,7 +31,7 @@ static ZH_REPORTED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// An English dateline: `WASHINGTON (AP) — `, `BEIJING, July 9 (Reuters) - `, `LONDON — `.
 static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([A-Z][A-Z .,'’-]{1,40}?(?:,\s*[A-Z][a-z]{2,8}\.?\s+[0-9]{1,2})?)\s*(?:\((AP|Reuters|AFP|Bloomberg|Xinhua|UPI|dpa|CNN)\)\s*)?[—–-]{1,2}\s+")
+    Regex::new(r"^([A-Z][A-Z .,'’-]{1,40}?(?:,\s*[A-Z][a-z]{1,8}\.?(?:\s+[0-9]{1,2})?)?)\s*(?:\((AP|Reuters|AFP|Bloomberg|Xinhua|UPI|dpa|CNN)\)\s*)?[—–-]{1,2}\s+")
         .expect("valid regex")
 });
 
@@ -76,6 +76,37 @@ fn closing_dateline(text: &str) -> Option<Vec<Credit>> {
     let has_place_or_date = !caps[2].is_empty() || caps.get(3).is_some();
     (kind != "消息" && (kind == "讯" || has_place_or_date))
         .then(|| vec![credit(&caps[1], CreditRole::Agency, text.trim())])
+}
+
+/// A photographer's name in capitals, a slash and the paper or agency in title case.
+static EN_NAME_SLASH_PAPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^([A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){1,3})\s*/\s*[A-Z][a-z]+(?: [A-Z][a-z]+){0,3}$",
+    )
+    .expect("valid regex")
+});
+
+/// `Staff Writer` as OCR damages it: two words, the first five or six characters starting
+/// like `St`, the second starting with `W` and five to seven long (`Steff Writer`,
+/// `8t«H Writer`, `SteH Wrtlw`, `St>M WrlUf`).
+fn garbled_staff_writer(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let [first, second] = words.as_slice() else {
+        return false;
+    };
+    let n1 = first.chars().count();
+    let n2 = second.chars().count();
+    let mut c = first.chars();
+    let starts = matches!(c.next(), Some('S' | 's' | '8' | '$' | '5'))
+        && matches!(c.next(), Some('t' | 'l' | 'i'));
+    starts
+        && (4..=6).contains(&n1)
+        && second.starts_with(['W', 'w'])
+        && (5..=7).contains(&n2)
+        && (second.contains("rit")
+            || second.contains("rt")
+            || second.contains("rl")
+            || second.ends_with("er"))
 }
 
 /// What a credit line yielded.
@@ -280,6 +311,21 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     // it needs, found in one lowercase copy.
     let lower = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if garbled_staff_writer(text) {
+        // `Steff Writer`, `8t«H Writer`, `SteH Wrtlw`: the title line under a byline, read badly
+        return Some(CreditLine {
+            credits: Vec::new(),
+        });
+    }
+    // `SHIRLEY THOMPSON/Mustang Daily`: a photographer in capitals, slash, the paper
+    if let Some(c) = (text.contains('/'))
+        .then(|| EN_NAME_SLASH_PAPER.captures(text))
+        .flatten()
+    {
+        return Some(CreditLine {
+            credits: vec![credit(c[1].trim(), CreditRole::Photographer, text)],
+        });
+    }
     if has(&["staff", "correspondent", "contributing", "for the"]) && EN_CREDIT_TITLE.is_match(text)
     {
         // `Staff Writer` under a byline: part of the credit, names nothing new
@@ -558,6 +604,18 @@ mod tests {
         let l = credit_line("（本报伦敦2月21日电）").expect("credit");
         assert_eq!(names(&l), vec![("本报".into(), CreditRole::Agency)]);
         assert!(credit_line("（作者为本报地方部记者）").is_some_and(|l| l.credits.is_empty()));
+        for garbled in ["Steff Writer", "8t«H Writer", "SteH Wrtlw", "St>M WrlUf"] {
+            assert!(
+                credit_line(garbled).is_some_and(|l| l.credits.is_empty()),
+                "{garbled}"
+            );
+        }
+        assert!(credit_line("Staff Wanted").is_none());
+        let l = credit_line("SHIRLEY THOMPSON/Mustang Daily").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![("SHIRLEY THOMPSON".into(), CreditRole::Photographer)]
+        );
         let l = credit_line("王五/摄").expect("credit");
         assert_eq!(names(&l), vec![("王五".into(), CreditRole::Photographer)]);
         assert!(credit_line("记者会上他说了很多话，大家都听见了。").is_none());

@@ -43,7 +43,7 @@ static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Page lines: a date with weekday or a page number in 第N版 form.
 static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$")
+    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9一二三四五六七八九十百]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$")
         .expect("valid regex")
 });
 /// The separators of archived page texts: `第1版()`, `专栏:`, `第1版()专栏:评论`.
@@ -54,7 +54,7 @@ static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}$|^[A-Z][0-9]{1,2}$")
+    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}(?:\s+[0-9]{1,3})?$|^[A-Z][0-9]{1,2}$")
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {

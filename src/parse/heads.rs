@@ -150,6 +150,13 @@ fn opens_with_dateline(t: &str) -> bool {
     credits::dateline(t).is_some()
 }
 
+/// The label of a quotation box (`毛主席语录`, `最高指示`, `毛主席最新指示`; OCR may damage
+/// the name): it always starts an item of its own, whatever the lines under it look like.
+pub fn quotation_label(t: &str) -> bool {
+    let n = char_len(t);
+    (2..=10).contains(&n) && (t.ends_with("语录") || t.ends_with("指示")) && t.chars().all(is_cjk)
+}
+
 /// A numbered subhead inside an article: 一、 （二） 1. 第三，
 fn numbered_subhead(t: &str) -> bool {
     let mut chars = t.chars();
@@ -376,6 +383,11 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
             }
         }
         i = end + 1;
+        // a quotation-box label inside a run starts the item: the lines above it are the
+        // paper's name or issue line beside the box
+        let start = (start..=end)
+            .find(|&k| quotation_label(lines[k].text))
+            .unwrap_or(start);
         if run_heads_article(lines, &shapes, start, end, width, indented_body) {
             for h in &mut heads[start..=end] {
                 *h = true;
@@ -458,25 +470,27 @@ fn run_heads_article(
         return false;
     };
     let next_shape = shapes.get(n).copied().flatten();
-    let followed = match next.role {
-        Role::Credit => true,
-        // a from-marker under a headline: the body must come after it
-        Role::Reference => lines[n + 1..]
-            .iter()
-            .find(|l| l.role != Role::Blank)
-            .is_some_and(|l| l.role == Role::Text && text_weight(l.text) > head_weight),
-        Role::Text => {
-            opens_with_dateline(next.text)
-                || is_body(
-                    next,
-                    next_shape,
-                    shapes[end],
-                    lines[end].indent,
-                    head_weight.max(1),
-                )
-        }
-        _ => false,
-    };
+    let label = run.iter().any(|l| quotation_label(l.text));
+    let followed = label
+        || match next.role {
+            Role::Credit => true,
+            // a from-marker under a headline: the body must come after it
+            Role::Reference => lines[n + 1..]
+                .iter()
+                .find(|l| l.role != Role::Blank)
+                .is_some_and(|l| l.role == Role::Text && text_weight(l.text) > head_weight),
+            Role::Text => {
+                opens_with_dateline(next.text)
+                    || is_body(
+                        next,
+                        next_shape,
+                        shapes[end],
+                        lines[end].indent,
+                        head_weight.max(1),
+                    )
+            }
+            _ => false,
+        };
     if !followed {
         return false;
     }
@@ -488,7 +502,8 @@ fn run_heads_article(
         Some(p) if p.role == Role::Text && !after_blank => !closes_paragraph(p.text),
         _ => false,
     };
-    let dateline_next = next.role == Role::Text && opens_with_dateline(next.text);
+    let dateline_next = (next.role == Role::Text && opens_with_dateline(next.text))
+        || run.iter().any(|l| quotation_label(l.text));
     let credit_next = next.role == Role::Credit;
     let strong = dateline_next || credit_next;
     if prev_open && !strong {

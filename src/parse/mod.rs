@@ -536,6 +536,10 @@ fn segment(
                 close(&mut cur, &mut drafts, masthead)?;
                 teaser_mode = true;
             }
+            Item::Separator => {
+                close(&mut cur, &mut drafts, masthead)?;
+                teaser_mode = false;
+            }
         }
         i += 1;
     }
