@@ -324,7 +324,7 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 /// Splits the page into items.
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let lines = pre_lines(content, syntax, page_name);
-    let line_per_paragraph = one_paragraph_a_line(&lines);
+    let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
     // Headlines are guessed where the text has no heading markup for articles: plain text,
     // and markdown whose few headings (page links, section labels) head no articles.
     let headings = lines

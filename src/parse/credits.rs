@@ -67,6 +67,9 @@ static PHOTO_TAGGED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A dateline that is the whole text (an article's closing line): the agency as a credit.
 fn closing_dateline(text: &str) -> Option<Vec<Credit>> {
+    if !(text.ends_with('电') || text.ends_with('讯')) {
+        return None;
+    }
     let caps = ZH_DATELINE.captures(text)?;
     let whole = caps.get(0)?;
     if whole.end() != text.len() || caps.get(5).is_some() {
@@ -90,8 +93,11 @@ static EN_NAME_SLASH_PAPER: LazyLock<Regex> = LazyLock::new(|| {
 /// like `St`, the second starting with `W` and five to seven long (`Steff Writer`,
 /// `8t«H Writer`, `SteH Wrtlw`, `St>M WrlUf`).
 fn garbled_staff_writer(line: &str) -> bool {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let [first, second] = words.as_slice() else {
+    if !line.starts_with(['S', 's', '8', '$', '5']) || line.len() > 24 {
+        return false;
+    }
+    let mut words = line.split_whitespace();
+    let (Some(first), Some(second), None) = (words.next(), words.next(), words.next()) else {
         return false;
     };
     let n1 = first.chars().count();
@@ -288,7 +294,11 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             return Some(CreditLine { credits });
         }
         // a photo credit with its agency tag: 陈某摄（影像中国）, 某某摄影报道
-        if let Some(body) = PHOTO_TAGGED.captures(text).and_then(|c| c.get(1)) {
+        let tagged = text
+            .contains('摄')
+            .then(|| PHOTO_TAGGED.captures(text))
+            .flatten();
+        if let Some(body) = tagged.and_then(|c| c.get(1)) {
             if let Some(names) = zh_names(body.as_str()) {
                 return Some(CreditLine {
                     credits: names

@@ -75,7 +75,16 @@ fn shape(t: &str) -> Option<Shape> {
     if core.is_empty() {
         return None;
     }
-    let cjk = core.chars().filter(|&c| is_cjk(c)).count();
+    // longer than any headline line: 40 CJK characters (3 bytes each) or 14 English words
+    if core.len() > 200 {
+        return None;
+    }
+    // CJK lead bytes E3..EF or F0 (extensions): count them without decoding English lines
+    let cjk = if core.bytes().any(|b| b >= 0xE3) {
+        core.chars().filter(|&c| is_cjk(c)).count()
+    } else {
+        0
+    };
     if cjk > 0 {
         let n = char_len(core);
         // Mostly CJK; no sentence stops inside or at the end (a kicker may end in a colon or
@@ -105,41 +114,56 @@ fn shape(t: &str) -> Option<Shape> {
         }
         return Some(Shape::Cjk);
     }
-    let words: Vec<&str> = core.split_whitespace().collect();
-    if words.is_empty() || words.len() > MAX_EN_WORDS {
+    // English: one pass over the words, no allocation (this runs on most lines of a page)
+    let small = [
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
+        "from", "as", "is", "are", "be", "de", "la", "du", "vs", "vs.",
+    ];
+    let (mut words, mut capitalised, mut minor) = (0usize, 0usize, 0usize);
+    let mut first_upper = false;
+    for w in core.split_whitespace() {
+        words += 1;
+        if words > MAX_EN_WORDS {
+            return None;
+        }
+        let c = w.chars().next().unwrap_or(' ');
+        if words == 1 {
+            first_upper = c.is_uppercase();
+        }
+        if c.is_uppercase() || !c.is_alphabetic() {
+            capitalised += 1;
+        } else if w.len() <= 4 && small.iter().any(|s| s.eq_ignore_ascii_case(w)) {
+            minor += 1;
+        }
+    }
+    if words == 0 {
         return None;
     }
-    let letters: Vec<char> = core.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() < 3 {
+    let (mut letters, mut upper) = (0usize, 0usize);
+    if core.is_ascii() {
+        for b in core.bytes().filter(u8::is_ascii_alphabetic) {
+            letters += 1;
+            upper += usize::from(b.is_ascii_uppercase());
+        }
+    } else {
+        for c in core.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            upper += usize::from(c.is_uppercase());
+        }
+    }
+    if letters < 3 {
         return None;
     }
-    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
-    if upper * 10 >= letters.len() * 8 {
+    if upper * 10 >= letters * 8 {
         return Some(Shape::Caps);
     }
     if core.ends_with([',', ';']) || (core.ends_with('.') && !core.ends_with("..")) {
         return None;
     }
-    let small = [
-        "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
-        "from", "as", "is", "are", "be", "de", "la", "du", "vs", "vs.",
-    ];
-    let capitalised = words
-        .iter()
-        .filter(|w| {
-            w.chars()
-                .next()
-                .is_some_and(|c| c.is_uppercase() || !c.is_alphabetic())
-        })
-        .count();
-    let minor = words
-        .iter()
-        .filter(|w| small.contains(&w.to_ascii_lowercase().as_str()))
-        .count();
-    if !words[0].chars().next().is_some_and(char::is_uppercase) {
+    if !first_upper {
         return None;
     }
-    if capitalised + minor >= words.len() && capitalised * 2 > words.len() {
+    if capitalised + minor >= words && capitalised * 2 > words {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
@@ -147,7 +171,15 @@ fn shape(t: &str) -> Option<Shape> {
 
 /// Does the line open a body: a dateline (新华社北京5月11日电, 本报讯, WASHINGTON (AP) —)?
 fn opens_with_dateline(t: &str) -> bool {
-    credits::dateline(t).is_some()
+    // cheap cues first: a Chinese dateline names 电, 讯 or 消息; an English one has a dash
+    let b = t.as_bytes();
+    let cue = if b.first().is_some_and(u8::is_ascii_uppercase) {
+        // WASHINGTON (AP) —, PORTLAND, Ore. —: a place in capitals first
+        b.get(1).is_some_and(|c| c.is_ascii_uppercase()) && t.contains(['—', '-', '–'])
+    } else {
+        t.contains(['电', '讯', '息']) || t.contains(['—', '-', '–'])
+    };
+    cue && credits::dateline(t).is_some()
 }
 
 /// The label of a quotation box (`毛主席语录`, `最高指示`, `毛主席最新指示`; OCR may damage
