@@ -52,6 +52,7 @@ const CONTENT_TYPES: &[Option<&str>] = &[
 
 const CODES: &[&str] = &[
     "invalid_utf8",
+    "binary_text",
     "too_large",
     "bad_envelope",
     "unsupported_content_type",

@@ -179,6 +179,12 @@ fn catalogue() -> Vec<Entry> {
             Input::raw(&[], bad_string),
             Dead("bad_envelope"),
         ),
+        // --- a protobuf page in a text payload
+        entry(
+            "a protobuf page sent as text/plain",
+            plain(p(), raw_page(901, "短讯。").encode_to_vec()),
+            Dead("binary_text"),
+        ),
         // --- encodings and invisible characters
         entry("UTF-8 BOM", md(p(), format!("\u{feff}{story}")), Parsed),
         entry(
