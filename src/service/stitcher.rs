@@ -124,6 +124,20 @@ fn token(s: &str) -> String {
     out
 }
 
+/// The clock for step numbers ([`stitch::next_seq`]): microseconds since the Unix epoch.
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros().min(u128::from(u64::MAX)) as u64)
+}
+
+/// After a lost compare-and-set: another replica won; back off a little, growing, then read
+/// again.
+async fn backoff(key: &str, attempt: usize) {
+    let jitter = u64::from(blake3::hash(key.as_bytes()).as_bytes()[attempt % 32]) % 5;
+    tokio::time::sleep(Duration::from_millis(1 + attempt as u64 * 2 + jitter)).await;
+}
+
 /// `<publication>.<date>.<edition or main>`, key-safe.
 fn issue_path(publication: &str, issue_date: &str, edition: &str) -> String {
     let edition = if edition.is_empty() { "main" } else { edition };
@@ -173,7 +187,9 @@ pub(super) async fn provision(
             max_age: st.retention,
             storage,
             num_replicas: s.output.replicas,
-            duplicate_window: s.output.duplicate_window,
+            // A stream's duplicate window cannot outlast its max age; a timer repeated after
+            // the window fires, finds its half reported and publishes nothing new.
+            duplicate_window: s.output.duplicate_window.min(st.retention),
             ..Default::default()
         })
         .await
@@ -257,7 +273,8 @@ impl Stitcher {
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
-        self.remember(&record_key, Arc::new(Record::new(record)), size);
+        let record = Arc::new(Record::new(record));
+        self.remember(&record_key, record.clone(), size);
 
         let index_key = format!("issue.{path}");
         let label = page
@@ -266,37 +283,56 @@ impl Stitcher {
             .map(|p| p.page_label.clone())
             .unwrap_or_default();
         let max = self.settings.max_pages_per_issue;
-        let registered = self
-            .update_index(&index_key, |index| {
-                index.register(raw.page_number, &label, &hash, max)
-            })
-            .await?;
-        let (index, changed) = match registered {
-            Ok(r) => r,
-            Err(_) => return Ok(Err(Skip::IssueFull)),
-        };
-        let records = self.records(&path, &index).await?;
-        let composed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stitch::plan_page(&index, &records, raw.page_number)
-        }));
-        let Ok(plan) = composed else {
-            tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
-            return Ok(Err(Skip::InternalError));
-        };
-        if changed {
-            self.count(&plan);
-        }
-        let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
-        for id in &plan.pending {
-            let timer = Timer {
-                publication: raw.publication.clone(),
-                issue_date: raw.issue_date.clone(),
-                edition: raw.edition.clone(),
-                article_id: id.clone(),
+        let lock = self.lock(&index_key);
+        let _serial = lock.lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (index, revision) = self.read_index(&index_key).await?;
+            // The records the index names, this page's earlier one included: the step compares
+            // the issue before and after it.
+            let records = self.records(&path, &index).await?;
+            let now = now_micros();
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stitch::register(
+                    &index,
+                    &records,
+                    raw.page_number,
+                    &label,
+                    &hash,
+                    record.clone(),
+                    max,
+                    now,
+                )
+            }));
+            let step = match step {
+                Ok(Ok(step)) => step,
+                Ok(Err(_full)) => return Ok(Err(Skip::IssueFull)),
+                Err(_) => {
+                    tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
+                    return Ok(Err(Skip::InternalError));
+                }
             };
-            out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+            if step.changed {
+                if !self.write_index(&index_key, &step.index, revision).await? {
+                    self.state.metrics().stitch_conflict();
+                    backoff(&index_key, attempt).await;
+                    continue;
+                }
+                self.count(&step.plan);
+            }
+            let plan = step.plan;
+            let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
+            for id in &plan.pending {
+                let timer = Timer {
+                    publication: raw.publication.clone(),
+                    issue_date: raw.issue_date.clone(),
+                    edition: raw.edition.clone(),
+                    article_id: id.clone(),
+                };
+                out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+            }
+            return Ok(Ok(out));
         }
-        Ok(Ok(out))
+        Err(StitchError::Contended(index_key))
     }
 
     fn count(&self, plan: &Plan) {
@@ -317,31 +353,28 @@ impl Stitcher {
         let lock = self.lock(&key);
         let _serial = lock.lock().await;
         let id = timer.article_id.as_str();
-        for _ in 0..CAS_ATTEMPTS {
-            let (mut index, revision) = self.read_index(&key).await?;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (index, revision) = self.read_index(&key).await?;
             let records = self.records(&path, &index).await?;
-            if !index.unresolved.contains_key(id) {
-                if !stitch::is_unresolved(&index, &records, id) {
-                    return Ok(Vec::new());
-                }
-                let Some(next) = index.report_unresolved(id) else {
-                    continue;
-                };
-                if !self.write_index(&key, &next, revision).await? {
+            if !index.unresolved.contains_key(id) && !stitch::is_unresolved(&index, &records, id) {
+                return Ok(Vec::new());
+            }
+            // Reported now, or by an earlier delivery of this timer (then its messages are
+            // composed again; the duplicate window absorbs a repeat).
+            let report = stitch::report(&index, &records, id, now_micros());
+            if report.changed {
+                if !self.write_index(&key, &report.index, revision).await? {
                     self.state.metrics().stitch_conflict();
+                    backoff(&key, attempt).await;
                     continue;
                 }
                 self.state.metrics().unresolved();
                 tracing::info!(article = id, "jump unresolved after the stitch timeout");
-                index = next;
             }
-            // Reported (now or by an earlier delivery of this timer): publish what the report
-            // changes; the duplicate window absorbs a repeat.
-            let (updates, event) = stitch::plan_unresolved(&index, &records, id);
             return Ok(route::route_unresolved(
                 &timer.publication,
-                &updates,
-                event.as_ref(),
+                &report.updates,
+                report.event.as_ref(),
                 topics,
             ));
         }
@@ -354,33 +387,6 @@ impl Stitcher {
             locks.retain(|_, l| Arc::strong_count(l) > 1);
         }
         locks.entry(key.to_owned()).or_default().clone()
-    }
-
-    /// Applies `change` to the index by compare-and-set until it sticks. Returns the index as
-    /// it now is and whether this call changed it; `Err` from `change` passes through.
-    async fn update_index<E>(
-        &self,
-        key: &str,
-        change: impl Fn(&IssueIndex) -> Result<Option<IssueIndex>, E>,
-    ) -> Result<Result<(IssueIndex, bool), E>, StitchError> {
-        let lock = self.lock(key);
-        let _serial = lock.lock().await;
-        for attempt in 0..CAS_ATTEMPTS {
-            let (index, revision) = self.read_index(key).await?;
-            let next = match change(&index) {
-                Ok(Some(next)) => next,
-                Ok(None) => return Ok(Ok((index, false))),
-                Err(e) => return Ok(Err(e)),
-            };
-            if self.write_index(key, &next, revision).await? {
-                return Ok(Ok((next, true)));
-            }
-            self.state.metrics().stitch_conflict();
-            // Another replica won: back off a little, growing, then read again.
-            let jitter = u64::from(blake3::hash(key.as_bytes()).as_bytes()[attempt % 32]) % 5;
-            tokio::time::sleep(Duration::from_millis(1 + attempt as u64 * 2 + jitter)).await;
-        }
-        Err(StitchError::Contended(key.to_owned()))
     }
 
     async fn read_index(&self, key: &str) -> Result<(IssueIndex, Option<u64>), StitchError> {

@@ -233,30 +233,6 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
     out
 }
 
-impl Links {
-    /// The links that do not involve page `page`: what [`links`] gives for the index without
-    /// that page. Pairing is decided per pair of pages and a pointer's target per target page,
-    /// so dropping one page's links leaves the others as they were (unless page labels collide,
-    /// e.g. a page labelled `5` that is not page 5, where a reference could resolve elsewhere).
-    pub fn without_page(&self, page: u32) -> Links {
-        let keep = |at: &At| at.0 != page;
-        let mut out = Links::default();
-        for (a, (k, b, l)) in &self.next {
-            if keep(a) && keep(b) {
-                out.next.insert(*a, (*k, *b, *l));
-                out.prev.insert(*b, *a);
-            }
-        }
-        for ((src, k), target) in &self.see_also {
-            if keep(src) && keep(target) {
-                out.see_also.insert((*src, *k), *target);
-                out.referred.entry(*target).or_default().push(*src);
-            }
-        }
-        out
-    }
-}
-
 /// Registered pages whose records are at hand.
 pub fn visible<'a>(
     index: &'a IssueIndex,
