@@ -805,3 +805,95 @@ async fn replicas_killed_at_any_moment_still_stitch_every_issue_once() {
     victim.terminate().await;
     survivor.terminate().await;
 }
+
+// --- reads on a cluster ----------------------------------------------------------------------
+
+/// A page record that the replica answering a direct get does not have yet is read from the
+/// stream leader, not taken for a page gone from the bucket.
+///
+/// The bucket is R3 on three nodes, and the node pagewire is connected to also holds a read
+/// replica of it (a mirror with `mirror_direct`, which answers direct gets in the same queue
+/// group as the R3 peers) that has the issue indexes but none of the page records: the same
+/// "not found" a lagging R3 follower answers for a write it has not applied, but held still
+/// for the whole test, where a follower's lag lasts milliseconds. A restarted pagewire (an
+/// empty record cache) registers the second halves of 12 issues whose first halves another
+/// pagewire registered; about half of its record reads reach the mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_a_replica_misses_is_read_from_the_leader_before_a_page_counts_as_missing() {
+    let cluster = support::cluster::NatsCluster::start(3);
+    let servers = cluster.urls().join(",");
+    let env = [
+        ("PAGEWIRE_STITCH__ENABLED", "true"),
+        ("PAGEWIRE_STITCH__TIMEOUT", "10m"),
+        ("PAGEWIRE_OUTPUT__REPLICAS", "3"),
+    ];
+    let s = support::checker::settings_at(&servers, &env);
+    let (_c, js) = support::checker::client_at(&servers).await;
+    let base = issues::load("en-daily-herald-2025-07-12");
+    let runs: Vec<Manifest> = (0..12)
+        .map(|i| renamed(&base, &format!("reads-{i}")))
+        .collect();
+
+    let first = InProcess::start(s.clone()).await;
+    let mut last = 0;
+    for m in &runs {
+        last = send(&js, &m.raw_pages()[0]).await;
+    }
+    wait_drained(&js, last).await;
+    first.stop().await;
+
+    let bucket = format!("KV_{}", s.stitch.bucket);
+    let mut reader = js
+        .create_stream(jetstream::stream::Config {
+            name: "STITCH_READER".to_owned(),
+            mirror: Some(jetstream::stream::Source {
+                name: bucket.clone(),
+                filter_subject: Some(format!("$KV.{}.issue.>", s.stitch.bucket)),
+                ..Default::default()
+            }),
+            mirror_direct: true,
+            allow_direct: true,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("the read replica");
+    wait_for("the read replica to have every index", || {
+        let js = js.clone();
+        async move {
+            let mut r = js.get_stream("STITCH_READER").await.expect("reader");
+            r.info().await.is_ok_and(|i| i.state.messages >= 12)
+        }
+    })
+    .await;
+    let node = reader
+        .info()
+        .await
+        .expect("reader info")
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("the reader's node");
+    let node = cluster.index_of(&node).expect("a node of the cluster");
+
+    // The second pagewire talks to that node only.
+    let on_node = support::checker::settings_at(&cluster.url(node), &env);
+    let second = InProcess::start(on_node).await;
+    for m in &runs {
+        for raw in &m.raw_pages()[1..] {
+            last = send(&js, raw).await;
+        }
+    }
+    wait_drained(&js, last).await;
+    let text = second.state.encode_metrics();
+    let found = text
+        .lines()
+        .find(|l| l.starts_with("pagewire_stitch_leader_reads_total{outcome=\"found\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("the leader-read metric");
+    eprintln!("{found} record reads missed by a replica and found on the leader");
+    assert!(found > 0, "no read reached the replica that misses records");
+    check_each_issue_once(&js, &s, &runs).await;
+    second.stop().await;
+}

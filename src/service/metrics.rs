@@ -128,6 +128,10 @@ pub struct Metrics {
     stitch_skipped: Family<ReasonLabel, Counter>,
     /// `pagewire_stitch_conflicts_total`: issue-index writes lost to another writer and retried.
     stitch_conflicts: Counter,
+    /// `pagewire_stitch_leader_reads_total{outcome}`: page records a direct get did not find,
+    /// read again from the bucket's stream leader: `found` (a replica had not applied it yet) or
+    /// `missing` (gone: past `stitch.retention`).
+    stitch_leader_reads: Family<OutcomeLabel, Counter>,
 }
 
 /// Why a page was not stitched.
@@ -182,6 +186,7 @@ impl Metrics {
             unresolved: Counter::default(),
             stitch_skipped: Family::default(),
             stitch_conflicts: Counter::default(),
+            stitch_leader_reads: Family::default(),
         };
         r.register(
             "pages",
@@ -308,8 +313,18 @@ impl Metrics {
             "Issue-index writes that lost a compare-and-set to another writer and were retried",
             m.stitch_conflicts.clone(),
         );
+        r.register(
+            "stitch_leader_reads",
+            "Page records a direct get (answered by any replica of the bucket) did not find, read again from the stream leader, by outcome: found (a lagging replica), missing (past stitch.retention)",
+            m.stitch_leader_reads.clone(),
+        );
         for reason in ["issue_full", "record_too_large", "internal_error"] {
             let _ = m.stitch_skipped.get_or_create(&ReasonLabel { reason });
+        }
+        for outcome in ["found", "missing"] {
+            let _ = m
+                .stitch_leader_reads
+                .get_or_create(&OutcomeLabel { outcome });
         }
         // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the
         // first scrape on.
@@ -436,6 +451,13 @@ impl Metrics {
 
     pub(crate) fn stitch_conflict(&self) {
         self.stitch_conflicts.inc();
+    }
+
+    pub(crate) fn stitch_leader_read(&self, found: bool) {
+        let outcome = if found { "found" } else { "missing" };
+        self.stitch_leader_reads
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// Consumer lag as JetStream last reported it.

@@ -453,7 +453,7 @@ impl Stitcher {
             if let Some(hit) = self.cached(&key) {
                 return Ok(Some((n, hit)));
             }
-            let Some(bytes) = self.kv.get(&key).await.map_err(|e| kv_error(&key, e))? else {
+            let Some(bytes) = self.read_record(&key).await? else {
                 tracing::warn!(key, "page record missing from the bucket; page left out");
                 return Ok(None);
             };
@@ -472,6 +472,42 @@ impl Stitcher {
         });
         let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::future::try_join_all(loads).await?;
         Ok(loaded.into_iter().flatten().collect())
+    }
+
+    /// A record's bytes. A direct get is answered by whichever replica of the bucket's stream
+    /// the request reaches (an R3 follower, a mirror serving direct gets), and one that has not
+    /// applied the write yet answers "not found" although the index naming the record is
+    /// committed. So a miss is asked again of the stream leader, which has every committed
+    /// write; only its "not found" means the record is gone.
+    async fn read_record(&self, key: &str) -> Result<Option<bytes::Bytes>, StitchError> {
+        if let Some(bytes) = self.kv.get(key).await.map_err(|e| kv_error(key, e))? {
+            return Ok(Some(bytes));
+        }
+        let subject = format!("{}{key}", self.kv.prefix);
+        let found = match self
+            .kv
+            .stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+        {
+            Ok(message) => {
+                let deleted = message
+                    .headers
+                    .get("KV-Operation")
+                    .is_some_and(|op| op.as_str() != "PUT");
+                (!deleted).then_some(message.payload)
+            }
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
+            Err(e) => return Err(kv_error(key, e)),
+        };
+        self.state.metrics().stitch_leader_read(found.is_some());
+        if found.is_some() {
+            tracing::debug!(
+                key,
+                "page record read from the stream leader after a replica missed it"
+            );
+        }
+        Ok(found)
     }
 
     fn cached(&self, key: &str) -> Option<Arc<Record>> {
