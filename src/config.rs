@@ -618,7 +618,8 @@ pub struct OutputSettings {
     pub pages: TopicSettings,
     /// Dead letters: input pagewire could not process.
     pub dlq: TopicSettings,
-    /// Jumps whose partner did not arrive within `stitch.timeout` (`UnresolvedJump` events).
+    /// Jumps whose partner, and see-also pointers whose target, did not arrive within
+    /// `stitch.timeout` (`UnresolvedJump` and `UnresolvedReference` events).
     pub unresolved: TopicSettings,
 }
 
@@ -842,8 +843,9 @@ pub struct StitchSettings {
     #[serde(with = "duration")]
     pub retention: Duration,
     /// A half whose partner has not arrived after this long is reported unresolved: re-published
-    /// with the warning `unresolved_jump`, and an `UnresolvedJump` event is sent. A partner
-    /// arriving later still stitches.
+    /// with the warning `unresolved_jump`, and an `UnresolvedJump` event is sent. A see-also
+    /// pointer no article has matched by then likewise (`unresolved_reference`,
+    /// `UnresolvedReference`). A partner or target arriving later still stitches or links.
     #[serde(with = "duration")]
     pub timeout: Duration,
     /// Stream carrying one timer message per waiting half, and the subject prefix it captures.

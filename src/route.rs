@@ -12,8 +12,8 @@ use prost::Message as _;
 use crate::alert::{lead_story_id, AlertRules};
 use crate::config::OutputSettings;
 use crate::envelope::InputError;
-use crate::proto::{ArticleKind, DeadLetter, Page, RawPage, UnresolvedJump};
-use crate::stitch::{Composed, Plan, ToSearch};
+use crate::proto::{ArticleKind, DeadLetter, Page, RawPage};
+use crate::stitch::{Composed, Plan, ToSearch, Unresolved};
 
 /// `Content-Type` of every output.
 pub const PROTOBUF: &str = "application/protobuf";
@@ -49,6 +49,8 @@ pub mod type_name {
     pub const RAW_PAGE: &str = "pagewire.v1.RawPage";
     /// `UnresolvedJump`.
     pub const UNRESOLVED_JUMP: &str = "pagewire.v1.UnresolvedJump";
+    /// `UnresolvedReference`.
+    pub const UNRESOLVED_REFERENCE: &str = "pagewire.v1.UnresolvedReference";
     /// A timer message (JSON, internal to pagewire).
     pub const TIMER: &str = "pagewire.timer";
 }
@@ -263,26 +265,46 @@ pub fn route_plan(
 }
 
 /// The messages of a half reported unresolved: the updated articles (archive, search where
-/// the plan says) and the event on the unresolved topic.
+/// the plan says) and the events on the unresolved topic (`unresolved:<id>:<version>` for
+/// jumps, `unresolved-reference:<id>:<version>` for see-also pointers).
 pub fn route_unresolved(
     publication: &str,
     updates: &[Composed],
-    event: Option<&UnresolvedJump>,
+    events: &[Unresolved],
     topics: &Topics,
 ) -> Vec<Outbound> {
-    let mut out = Vec::with_capacity(updates.len() * 2 + 1);
+    let mut out = Vec::with_capacity(updates.len() * 2 + events.len());
     for c in updates {
         push_composed(&mut out, c, &[], publication, topics);
     }
-    if let Some(e) = event {
+    for e in events {
+        let (type_name, msg_id, article_id, revision, payload) = match e {
+            Unresolved::Jump(e) => (
+                type_name::UNRESOLVED_JUMP,
+                format!("unresolved:{}:{}", e.article_id, e.article_version),
+                &e.article_id,
+                e.revision,
+                e.encode_to_vec(),
+            ),
+            Unresolved::Reference(e) => (
+                type_name::UNRESOLVED_REFERENCE,
+                format!(
+                    "unresolved-reference:{}:{}",
+                    e.article_id, e.article_version
+                ),
+                &e.article_id,
+                e.revision,
+                e.encode_to_vec(),
+            ),
+        };
         let mut o = Outbound::new(
             format!("{}.{publication}", topics.unresolved),
-            type_name::UNRESOLVED_JUMP,
-            format!("unresolved:{}:{}", e.article_id, e.article_version),
-            e.encode_to_vec(),
+            type_name,
+            msg_id,
+            payload,
         );
-        o.headers.push((HEADER_ARTICLE_ID, e.article_id.clone()));
-        o.headers.push((HEADER_REVISION, e.revision.to_string()));
+        o.headers.push((HEADER_ARTICLE_ID, article_id.clone()));
+        o.headers.push((HEADER_REVISION, revision.to_string()));
         out.push(o);
     }
     out

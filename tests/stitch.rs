@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use pagewire::parse::{parse_page, Limits};
-use pagewire::proto::{Article, PageReferenceKind, RawPage, UnresolvedJump};
+use pagewire::proto::{Article, PageReferenceKind, RawPage, UnresolvedJump, UnresolvedReference};
 use pagewire::stitch::{
     self, is_unresolved, record_hash, record_of, Composed, IssueIndex, Records,
 };
@@ -51,6 +51,7 @@ struct Sim {
     archive: View,
     search: View,
     events: Vec<UnresolvedJump>,
+    references: Vec<UnresolvedReference>,
     pending: BTreeSet<String>,
 }
 
@@ -99,7 +100,12 @@ impl Sim {
             let report = stitch::report(&self.index, &self.records, &id, 0);
             self.index = report.index;
             self.publish(&report.updates);
-            self.events.extend(report.event);
+            for event in report.events {
+                match event {
+                    stitch::Unresolved::Jump(e) => self.events.push(e),
+                    stitch::Unresolved::Reference(e) => self.references.push(e),
+                }
+            }
         }
     }
 }
@@ -149,6 +155,45 @@ fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
         Timeouts::Late
     };
     check_views(m, &sim.archive, &sim.search, &sim.events, context, timeouts);
+    // Every see-also pointer the manifest does not link is reported once its timer fires: the
+    // warning on the pointing article in the archive, and an UnresolvedReference event.
+    let linked: BTreeSet<String> = m.linked.iter().map(|l| m.id(&l.from)).collect();
+    let pointers: BTreeSet<String> = m
+        .raw_pages()
+        .iter()
+        .flat_map(|raw| parse_page(raw, &Limits::default()).unwrap().articles)
+        .filter(|a| {
+            a.references
+                .iter()
+                .any(|r| r.kind == PageReferenceKind::SeeAlso as i32)
+        })
+        .map(|a| a.id)
+        .filter(|id| !linked.contains(id))
+        .collect();
+    let warned: BTreeSet<String> = sim
+        .archive
+        .0
+        .values()
+        .filter(|a| {
+            a.warnings
+                .iter()
+                .any(|w| w.code == stitch::UNRESOLVED_REFERENCE)
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    let reported: BTreeSet<String> = sim
+        .references
+        .iter()
+        .map(|e| e.article_id.clone())
+        .collect();
+    assert_eq!(warned, pointers, "{context}: unresolved see-also pointers");
+    assert!(
+        reported.is_superset(&pointers),
+        "{context}: reference events"
+    );
+    if !early_timeouts {
+        assert_eq!(reported, pointers, "{context}: reference events");
+    }
 }
 
 fn check_views(
@@ -265,7 +310,9 @@ fn content(v: &View) -> BTreeMap<String, Article> {
             let mut a = a.clone();
             a.version.clear();
             a.revision = 0;
-            a.warnings.retain(|w| w.code != stitch::UNRESOLVED_JUMP);
+            a.warnings.retain(|w| {
+                w.code != stitch::UNRESOLVED_JUMP && w.code != stitch::UNRESOLVED_REFERENCE
+            });
             (id.clone(), a)
         })
         .collect()
@@ -289,6 +336,13 @@ fn every_manifest_comes_out_the_same_in_every_arrival_order() {
             }
             sim.expire();
             check_final(m, &sim, &format!("{name} in order {order:?}"), false);
+            if order == (0..raws.len()).collect::<Vec<_>>() {
+                eprintln!(
+                    "{name}: {} unresolved jumps, {} unresolved see-also pointers reported",
+                    sim.events.len(),
+                    sim.references.len()
+                );
+            }
             finals.push(content(&sim.archive));
         }
         for f in &finals[1..] {
@@ -494,7 +548,11 @@ async fn views(
         }
     }
     for m in stored(js, &s.output.unresolved.stream).await {
-        if m.subject.ends_with(&format!(".{publication}")) {
+        let jump = m
+            .headers
+            .get("Pagewire-Type")
+            .is_some_and(|t| t.as_str() == "pagewire.v1.UnresolvedJump");
+        if jump && m.subject.ends_with(&format!(".{publication}")) {
             out.2
                 .push(UnresolvedJump::decode(m.payload.clone()).expect("event decodes"));
         }
@@ -651,6 +709,93 @@ async fn a_missing_half_times_out_and_a_late_one_still_stitches() {
     let text = svc.state.encode_metrics();
     assert_eq!(metric(&text, "pagewire_stitched_total"), 2);
     assert_eq!(metric(&text, "pagewire_unresolved_jumps_total"), 3);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_see_also_pointer_without_its_target_times_out_and_a_late_target_still_links() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("1s"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let p = "pointers";
+    let subject = format!("pages.raw.{p}");
+    // The seed page: a photo story (详见05版) and two teasers (详见03版, 详见04版); no page 3, 4
+    // or 5 comes within the timeout.
+    let last = publish_to(
+        &js,
+        &subject,
+        support::checker::markdown_headers(1),
+        support::checker::seed().into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let unresolved_stream = s.output.unresolved.stream.clone();
+    wait_for("three unresolved-reference events", || {
+        let js = js.clone();
+        let stream = unresolved_stream.clone();
+        async move { count(&js, &stream).await >= 3 }
+    })
+    .await;
+    let pointing: BTreeSet<String> = [5, 6, 7]
+        .iter()
+        .map(|o| format!("{p}/2025-07-10/main/1/{o}"))
+        .collect();
+    let events: Vec<_> = stored(&js, &unresolved_stream).await;
+    let mut reported = BTreeSet::new();
+    for m in &events {
+        let kind = m
+            .headers
+            .get("Pagewire-Type")
+            .map(|v| v.as_str().to_owned());
+        assert_eq!(kind.as_deref(), Some("pagewire.v1.UnresolvedReference"));
+        let e = UnresolvedReference::decode(m.payload.clone()).expect("event decodes");
+        assert_eq!(e.references.len(), 1);
+        assert_eq!(e.references[0].kind, PageReferenceKind::SeeAlso as i32);
+        reported.insert(e.article_id);
+    }
+    assert_eq!(reported, pointing);
+    let (archive, search, _) = views(&js, &s, p).await;
+    for id in &pointing {
+        let a = &archive.0[id];
+        assert!(
+            a.warnings
+                .iter()
+                .any(|w| w.code == stitch::UNRESOLVED_REFERENCE),
+            "{id} carries the warning"
+        );
+    }
+    let photo = format!("{p}/2025-07-10/main/1/5");
+    assert_eq!(
+        search.0.get(&photo),
+        archive.0.get(&photo),
+        "search has the warned photo story"
+    );
+    let text = svc.state.encode_metrics();
+    assert_eq!(metric(&text, "pagewire_unresolved_references_total"), 3);
+    assert_eq!(metric(&text, "pagewire_unresolved_jumps_total"), 0);
+
+    // Page 3 arrives late with the article the first teaser announces: linked, warning gone.
+    let third = "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
+    let last = publish_to(
+        &js,
+        &subject,
+        support::checker::markdown_headers(3),
+        third.to_owned().into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let (late, _, _) = views(&js, &s, p).await;
+    let teaser = &late.0[&format!("{p}/2025-07-10/main/1/6")];
+    assert!(teaser.revision > archive.0[&teaser.id].revision);
+    assert!(teaser
+        .warnings
+        .iter()
+        .all(|w| w.code != stitch::UNRESOLVED_REFERENCE));
+    assert_eq!(
+        teaser.references[0].article_id,
+        format!("{p}/2025-07-10/main/3/1")
+    );
     svc.stop().await;
 }
 

@@ -124,6 +124,9 @@ pub struct Metrics {
     linked: Counter,
     /// `pagewire_unresolved_jumps_total`: halves reported unresolved (orphaned) at the timeout.
     unresolved: Counter,
+    /// `pagewire_unresolved_references_total`: articles whose see-also pointer found no target
+    /// by the timeout.
+    unresolved_references: Counter,
     /// `pagewire_stitch_skipped_total{reason}`: pages published without stitching.
     stitch_skipped: Family<ReasonLabel, Counter>,
     /// `pagewire_stitch_conflicts_total`: issue-index writes lost to another writer and retried.
@@ -184,6 +187,7 @@ impl Metrics {
             stitched: Counter::default(),
             linked: Counter::default(),
             unresolved: Counter::default(),
+            unresolved_references: Counter::default(),
             stitch_skipped: Family::default(),
             stitch_conflicts: Counter::default(),
             stitch_leader_reads: Family::default(),
@@ -302,6 +306,11 @@ impl Metrics {
             "unresolved_jumps",
             "Jump halves reported unresolved (orphaned): no partner within stitch.timeout",
             m.unresolved.clone(),
+        );
+        r.register(
+            "unresolved_references",
+            "Articles whose see-also pointer (a teaser, a photo story) found no target article within stitch.timeout",
+            m.unresolved_references.clone(),
         );
         r.register(
             "stitch_skipped",
@@ -441,6 +450,10 @@ impl Metrics {
 
     pub(crate) fn unresolved(&self) {
         self.unresolved.inc();
+    }
+
+    pub(crate) fn unresolved_reference(&self) {
+        self.unresolved_references.inc();
     }
 
     pub(crate) fn stitch_skipped(&self, reason: &'static str) {

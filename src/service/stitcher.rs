@@ -368,13 +368,29 @@ impl Stitcher {
                     backoff(&key, attempt).await;
                     continue;
                 }
-                self.state.metrics().unresolved();
-                tracing::info!(article = id, "jump unresolved after the stitch timeout");
+                for event in &report.events {
+                    match event {
+                        stitch::Unresolved::Jump(_) => {
+                            self.state.metrics().unresolved();
+                            tracing::info!(
+                                article = id,
+                                "jump unresolved after the stitch timeout"
+                            );
+                        }
+                        stitch::Unresolved::Reference(_) => {
+                            self.state.metrics().unresolved_reference();
+                            tracing::info!(
+                                article = id,
+                                "see-also pointer unresolved after the stitch timeout"
+                            );
+                        }
+                    }
+                }
             }
             return Ok(route::route_unresolved(
                 &timer.publication,
                 &report.updates,
-                report.event.as_ref(),
+                &report.events,
                 topics,
             ));
         }

@@ -38,12 +38,25 @@ use prost::Message as _;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::{
-    Article, ArticlePart, Credit, Page, PageReference, PageReferenceKind, UnresolvedJump, Warning,
+    Article, ArticlePart, Credit, Page, PageReference, PageReferenceKind, UnresolvedJump,
+    UnresolvedReference, Warning,
 };
 use matching::{At, Links};
 
 /// Code of the warning on a half whose partner did not arrive within the stitch timeout.
 pub const UNRESOLVED_JUMP: &str = "unresolved_jump";
+/// Code of the warning on an article whose see-also pointer found no target within the stitch
+/// timeout.
+pub const UNRESOLVED_REFERENCE: &str = "unresolved_reference";
+
+/// The event of a report: what stayed unresolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unresolved {
+    /// Jumps without a partner.
+    Jump(UnresolvedJump),
+    /// See-also pointers without a target.
+    Reference(UnresolvedReference),
+}
 
 /// The parsed pages of an issue, by page number, as stored in the bucket.
 pub type Records = BTreeMap<u32, Arc<Record>>;
@@ -351,11 +364,13 @@ pub struct Report {
     /// The articles the report changed (the half with its warning, a continuation released to
     /// search), at the report's revision.
     pub updates: Vec<Composed>,
-    /// The event, while the half is still in its reported state.
-    pub event: Option<UnresolvedJump>,
+    /// The events (jumps, see-also pointers: one of each at most), while the article is still
+    /// in its reported state.
+    pub events: Vec<Unresolved>,
 }
 
-/// The step of `article_id` being reported unresolved (its timer is due). Reported before (a
+/// The step of `article_id` being reported unresolved (its timer is due): a jump half without
+/// its partner, or an article whose see-also pointer found no target. Reported before (a
 /// redelivered timer): nothing changes and the report's messages are composed again.
 pub fn report(prev: &IssueIndex, records: &Records, article_id: &str, now: u64) -> Report {
     if let Some(&seq) = prev.unresolved.get(article_id) {
@@ -364,7 +379,7 @@ pub fn report(prev: &IssueIndex, records: &Records, article_id: &str, now: u64) 
             index: prev.clone(),
             changed: false,
             updates: published_at(prev, &snap, seq, |_| true),
-            event: event_for(prev, &snap, article_id, seq),
+            events: events_for(prev, &snap, article_id, seq),
         };
     }
     let seq = next_seq(prev.seq, now);
@@ -377,18 +392,19 @@ pub fn report(prev: &IssueIndex, records: &Records, article_id: &str, now: u64) 
     stamp_changes(&mut next, &before, &after, |_| true, seq);
     Report {
         updates: published_at(&next, &after, seq, |_| true),
-        event: event_for(&next, &after, article_id, seq),
+        events: events_for(&next, &after, article_id, seq),
         index: next,
         changed: true,
     }
 }
 
-/// Whether the article (as parsed, or composed) still has a jump without a partner.
+/// Whether the article (as parsed, or composed) still has a jump without a partner or a
+/// see-also pointer without a target.
 pub fn has_unresolved(a: &Article) -> bool {
-    unresolved_refs(a).next().is_some()
+    unresolved_jumps(a).next().is_some() || unresolved_pointers(a).next().is_some()
 }
 
-fn unresolved_refs(a: &Article) -> impl Iterator<Item = &PageReference> {
+fn unresolved_jumps(a: &Article) -> impl Iterator<Item = &PageReference> {
     a.references.iter().filter(|r| {
         (r.kind == PageReferenceKind::ContinuedOn as i32
             || r.kind == PageReferenceKind::ContinuedFrom as i32)
@@ -396,7 +412,14 @@ fn unresolved_refs(a: &Article) -> impl Iterator<Item = &PageReference> {
     })
 }
 
-/// Whether `article_id` is still a half without a partner in this snapshot.
+fn unresolved_pointers(a: &Article) -> impl Iterator<Item = &PageReference> {
+    a.references
+        .iter()
+        .filter(|r| r.kind == PageReferenceKind::SeeAlso as i32 && r.article_id.is_empty())
+}
+
+/// Whether `article_id` is still a half without a partner (or a pointer without a target) in
+/// this snapshot.
 pub fn is_unresolved(index: &IssueIndex, records: &Records, article_id: &str) -> bool {
     let snap = Snapshot::new(index, records);
     let Some((page, ordinal)) = snap.find(article_id) else {
@@ -406,7 +429,8 @@ pub fn is_unresolved(index: &IssueIndex, records: &Records, article_id: &str) ->
         .is_some_and(|f| is_open_half(&f.article))
 }
 
-/// A half without a partner: not part of a stitch, with a jump unresolved.
+/// A half without a partner: not part of a stitch, with a jump or a see-also pointer
+/// unresolved.
 fn is_open_half(a: &Article) -> bool {
     !a.withdrawn && a.stitched_into.is_empty() && has_unresolved(a)
 }
@@ -614,27 +638,48 @@ fn plan_for(index: &IssueIndex, snap: &Snapshot<'_>, page: u32, seq: u64) -> Pla
     plan
 }
 
-/// The event of `article_id`'s report at `seq`, while the article is still as reported.
-fn event_for(
+/// The events of `article_id`'s report at `seq`, while the article is still as reported: one
+/// for its unresolved jumps, one for its unresolved see-also pointers.
+fn events_for(
     index: &IssueIndex,
     snap: &Snapshot<'_>,
     article_id: &str,
     seq: u64,
-) -> Option<UnresolvedJump> {
-    let (page, ordinal) = snap.find(article_id)?;
-    let c = publish(index, snap, page, ordinal)?;
+) -> Vec<Unresolved> {
+    let Some((page, ordinal)) = snap.find(article_id) else {
+        return Vec::new();
+    };
+    let Some(c) = publish(index, snap, page, ordinal) else {
+        return Vec::new();
+    };
     let a = &c.article;
     if a.revision != seq || !is_open_half(a) {
-        return None;
+        return Vec::new();
     }
-    Some(UnresolvedJump {
-        article_id: a.id.clone(),
-        article_version: a.version.clone(),
-        page: a.page.clone(),
-        references: unresolved_refs(a).cloned().collect(),
-        revision: seq,
-        headline: a.headline.clone(),
-    })
+    let mut out = Vec::new();
+    let jumps: Vec<PageReference> = unresolved_jumps(a).cloned().collect();
+    if !jumps.is_empty() {
+        out.push(Unresolved::Jump(UnresolvedJump {
+            article_id: a.id.clone(),
+            article_version: a.version.clone(),
+            page: a.page.clone(),
+            references: jumps,
+            revision: seq,
+            headline: a.headline.clone(),
+        }));
+    }
+    let pointers: Vec<PageReference> = unresolved_pointers(a).cloned().collect();
+    if !pointers.is_empty() {
+        out.push(Unresolved::Reference(UnresolvedReference {
+            article_id: a.id.clone(),
+            article_version: a.version.clone(),
+            page: a.page.clone(),
+            references: pointers,
+            revision: seq,
+            headline: a.headline.clone(),
+        }));
+    }
+    out
 }
 
 /// The composed form of every article another page touches (or that was reported), by page
@@ -673,16 +718,30 @@ fn compose_with(index: &IssueIndex, records: &Records, links: &Links) -> Composi
                 out.stitched += 1;
             }
             if reported && is_open_half(&c) {
-                c.warnings.push(Warning {
-                    code: UNRESOLVED_JUMP.to_owned(),
-                    message: format!(
-                        "no partner for {} arrived within the stitch timeout",
-                        unresolved_refs(&c)
-                            .map(|r| format!("`{}`", r.text))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
+                let quoted = |refs: Vec<&PageReference>| {
+                    refs.iter()
+                        .map(|r| format!("`{}`", r.text))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let jumps = quoted(unresolved_jumps(&c).collect());
+                let pointers = quoted(unresolved_pointers(&c).collect());
+                if !jumps.is_empty() {
+                    c.warnings.push(Warning {
+                        code: UNRESOLVED_JUMP.to_owned(),
+                        message: format!(
+                            "no partner for {jumps} arrived within the stitch timeout"
+                        ),
+                    });
+                }
+                if !pointers.is_empty() {
+                    c.warnings.push(Warning {
+                        code: UNRESOLVED_REFERENCE.to_owned(),
+                        message: format!(
+                            "no article matching {pointers} arrived within the stitch timeout"
+                        ),
+                    });
+                }
             }
             if c != *a {
                 c.version = content_version(&c);

@@ -48,7 +48,7 @@ impl Issue {
         step.plan
     }
 
-    fn report(&mut self, id: &str) -> (Vec<Composed>, Option<UnresolvedJump>) {
+    fn report(&mut self, id: &str) -> (Vec<Composed>, Vec<Unresolved>) {
         assert!(
             is_unresolved(&self.index, &self.records, id),
             "{id} resolved"
@@ -56,7 +56,7 @@ impl Issue {
         let r = report(&self.index, &self.records, id, 0);
         assert!(r.changed);
         self.index = r.index;
-        (r.updates, r.event)
+        (r.updates, r.events)
     }
 }
 
@@ -178,8 +178,10 @@ fn unresolved_half_is_reported_once_and_a_late_partner_still_stitches() {
     let mut issue = Issue::default();
     issue.add(&page(1, "01", FRONT));
     let id = "p/2025-07-11/main/1/1";
-    let (updates, event) = issue.report(id);
-    let event = event.expect("event");
+    let (updates, events) = issue.report(id);
+    let [Unresolved::Jump(event)] = &events[..] else {
+        panic!("one jump event: {events:?}")
+    };
     assert_eq!(event.article_id, id);
     assert_eq!(event.references.len(), 1);
     let warned = &updates[0].article;
