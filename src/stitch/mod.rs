@@ -31,6 +31,7 @@
 
 pub mod matching;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -307,9 +308,29 @@ pub fn register(
             unsearched: BTreeSet::new(),
         },
     );
-    let before = Snapshot::new(prev, prev_records);
     let shape = next.clone();
-    let after = Snapshot::new(&shape, &records);
+    let links_after = matching::links(&shape, &records);
+    // A new page's links are most of the difference: the links before are those after
+    // without it, when that is exact; otherwise (a correction, colliding labels) they are
+    // matched anew.
+    let carried = match old {
+        None => links_after.before_new_page(prev, &shape, prev_records, page),
+        Some(_) => None,
+    };
+    let links_before = match carried {
+        Some(links) => {
+            debug_assert_eq!(
+                links,
+                matching::links(prev, prev_records),
+                "links before page {page}"
+            );
+            links
+        }
+        None => matching::links(prev, prev_records),
+    };
+    let scope = changed_scope(&links_before, &links_after, page, old_count.max(count));
+    let before = Snapshot::with(prev, prev_records, &links_before, Some(&scope));
+    let after = Snapshot::with(&shape, &records, &links_after, Some(&scope));
     // The page's own ordinals: kept as they were, or new at this step.
     for ordinal in 1..=after.ordinals(page) {
         let (b, a) = (before.form(page, ordinal), after.form(page, ordinal));
@@ -436,14 +457,45 @@ fn is_open_half(a: &Article) -> bool {
 }
 
 /// An article as a snapshot composes it, before the revision: what two snapshots compare.
+/// Borrowed from the composition or the record where it can be.
 #[derive(Debug, Clone, PartialEq)]
-struct Form {
-    article: Article,
+struct Form<'a> {
+    article: Cow<'a, Article>,
     searchable: bool,
 }
 
+/// The articles whose composed form the registration of `page` (whose records have up to
+/// `len` articles) can change: the page's own, both ends of every link that involves the page
+/// or that only one of the two snapshots has (a reference can resolve elsewhere when page
+/// labels collide), and every part of their chains in either snapshot. Everything else is
+/// composed from the same records and the same links either way.
+fn changed_scope(before: &Links, after: &Links, page: u32, len: u32) -> BTreeSet<At> {
+    let mut set: BTreeSet<At> = (0..len as usize).map(|i| (page, i)).collect();
+    for (this, other) in [(before, after), (after, before)] {
+        for (&a, &link) in &this.next {
+            let (_, b, _) = link;
+            if a.0 == page || b.0 == page || other.next.get(&a) != Some(&link) {
+                set.extend([a, b]);
+            }
+        }
+        for (&(src, k), &target) in &this.see_also {
+            if src.0 == page || target.0 == page || other.see_also.get(&(src, k)) != Some(&target) {
+                set.extend([src, target]);
+            }
+        }
+    }
+    let seeds: Vec<At> = set.iter().copied().collect();
+    for links in [before, after] {
+        for &at in &seeds {
+            set.extend(links.chain(links.head(at)));
+        }
+    }
+    set
+}
+
 /// One snapshot of an issue, composed: the links between its pages and the composed form of
-/// every article another page touches.
+/// every article another page touches (within a scope, when one is given: then only forms in
+/// it may be asked for).
 struct Snapshot<'a> {
     index: &'a IssueIndex,
     records: &'a Records,
@@ -453,11 +505,19 @@ struct Snapshot<'a> {
 impl<'a> Snapshot<'a> {
     fn new(index: &'a IssueIndex, records: &'a Records) -> Self {
         let links = matching::links(index, records);
-        let comp = compose_with(index, records, &links);
+        Self::with(index, records, &links, None)
+    }
+
+    fn with(
+        index: &'a IssueIndex,
+        records: &'a Records,
+        links: &Links,
+        scope: Option<&BTreeSet<At>>,
+    ) -> Self {
         Snapshot {
             index,
             records,
-            comp,
+            comp: compose_with(index, records, links, scope),
         }
     }
 
@@ -472,18 +532,21 @@ impl<'a> Snapshot<'a> {
 
     /// The article at `ordinal` of `page` as published in this snapshot: composed, as parsed,
     /// or withdrawn; `None` for an ordinal the page never had or a page without its record.
-    fn form(&self, page: u32, ordinal: u32) -> Option<Form> {
+    fn form(&self, page: u32, ordinal: u32) -> Option<Form<'_>> {
         let entry = self.index.pages.get(&page)?;
         let record = self.records.get(&page)?;
         let count = record.articles.len() as u32;
         if (1..=count).contains(&ordinal) {
-            if let Some(f) = self.comp.forms.get(&(page, ordinal)) {
-                return Some(f.clone());
+            if let Some((a, searchable)) = self.comp.forms.get(&(page, ordinal)) {
+                return Some(Form {
+                    article: Cow::Borrowed(a),
+                    searchable: *searchable,
+                });
             }
             let a = &record.articles[ordinal as usize - 1];
             return Some(Form {
                 searchable: searchable(a, false),
-                article: a.clone(),
+                article: Cow::Borrowed(a),
             });
         }
         if ordinal > count && ordinal <= entry.high {
@@ -504,7 +567,7 @@ impl<'a> Snapshot<'a> {
                 ..Default::default()
             };
             return Some(Form {
-                article: withdrawal_of(&stub),
+                article: Cow::Owned(withdrawal_of(&stub)),
                 searchable: true,
             });
         }
@@ -524,7 +587,7 @@ impl<'a> Snapshot<'a> {
 
 /// Whether an article that was in search (`before`) is not now, so that this message must
 /// take it out.
-fn leaves_search(before: Option<&Form>, after: &Form) -> bool {
+fn leaves_search(before: Option<&Form<'_>>, after: &Form<'_>) -> bool {
     before.is_some_and(|b| b.searchable) && !after.searchable
 }
 
@@ -568,7 +631,7 @@ fn stamp_changes(
 fn publish(index: &IssueIndex, snap: &Snapshot<'_>, page: u32, ordinal: u32) -> Option<Composed> {
     let entry = index.pages.get(&page)?;
     let form = snap.form(page, ordinal)?;
-    let mut article = form.article;
+    let mut article = form.article.into_owned();
     article.revision = entry.revision(ordinal);
     let search = if form.searchable {
         ToSearch::Article
@@ -683,16 +746,21 @@ fn events_for(
 }
 
 /// The composed form of every article another page touches (or that was reported), by page
-/// and ordinal.
+/// and ordinal: the article and whether search receives it.
 #[derive(Debug, Default)]
 struct Composition {
-    forms: BTreeMap<(u32, u32), Form>,
+    forms: BTreeMap<(u32, u32), (Article, bool)>,
     stitched: usize,
     linked: usize,
 }
 
-/// Composes the articles other pages touch.
-fn compose_with(index: &IssueIndex, records: &Records, links: &Links) -> Composition {
+/// Composes the articles other pages touch (only those in `scope`, when given).
+fn compose_with(
+    index: &IssueIndex,
+    records: &Records,
+    links: &Links,
+    scope: Option<&BTreeSet<At>>,
+) -> Composition {
     let article = |at: At| -> &Article { &records[&at.0].articles[at.1] };
     let mut out = Composition {
         linked: links.see_also.len(),
@@ -701,6 +769,9 @@ fn compose_with(index: &IssueIndex, records: &Records, links: &Links) -> Composi
     for (&number, page) in matching::visible(index, records) {
         for (i, a) in page.articles.iter().enumerate() {
             let at = (number, i);
+            if scope.is_some_and(|s| !s.contains(&at)) {
+                continue;
+            }
             let reported = index.unresolved.contains_key(&a.id);
             if !links.involves(at) && !reported {
                 continue;
@@ -746,13 +817,8 @@ fn compose_with(index: &IssueIndex, records: &Records, links: &Links) -> Composi
             if c != *a {
                 c.version = content_version(&c);
             }
-            out.forms.insert(
-                (number, i as u32 + 1),
-                Form {
-                    searchable: searchable(&c, reported),
-                    article: c,
-                },
-            );
+            let search = searchable(&c, reported);
+            out.forms.insert((number, i as u32 + 1), (c, search));
         }
     }
     out
