@@ -118,6 +118,9 @@ pub struct Metrics {
     parse_requests: Family<OutcomeLabel, Counter>,
     /// `pagewire_build_info{version,git_commit}`: always 1.
     build_info: Family<BuildLabels, Gauge>,
+    /// `pagewire_retries_in_place_total`: broker trouble retried within a delivery
+    /// (`retry.hold`) instead of a nak.
+    retries_in_place: Counter,
     /// `pagewire_stitched_total`: jumped articles stitched from their parts.
     stitched: Counter,
     /// `pagewire_linked_total`: see-also pointers linked to the article they announce.
@@ -184,6 +187,7 @@ impl Metrics {
             reconnects: Counter::default(),
             parse_requests: Family::default(),
             build_info: Family::default(),
+            retries_in_place: Counter::default(),
             stitched: Counter::default(),
             linked: Counter::default(),
             unresolved: Counter::default(),
@@ -291,6 +295,11 @@ impl Metrics {
             "build_info",
             "Version and git commit of the running binary (always 1)",
             m.build_info.clone(),
+        );
+        r.register(
+            "retries_in_place",
+            "Attempts at a page's outputs repeated within its delivery after broker trouble (retry.hold), instead of a nak that spends a delivery",
+            m.retries_in_place.clone(),
         );
         r.register(
             "stitched",
@@ -438,6 +447,10 @@ impl Metrics {
         self.parse_requests
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    pub(crate) fn retried_in_place(&self) {
+        self.retries_in_place.inc();
     }
 
     pub(crate) fn stitched(&self, n: u64) {
