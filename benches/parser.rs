@@ -150,12 +150,13 @@ fn parse_pages(c: &mut Criterion) {
     group.finish();
 }
 
-/// `plan_page` for the last page of an issue of `n` pages, every one a copy of the seed page
-/// (each with a photo story and two teasers pointing at pages 3, 4 and 5): composing the issue
-/// before and after the registration, matching every pointer, diffing.
+/// `stitch::register` of the last page of an issue of `n` pages, every one a copy of the seed
+/// page (each with a photo story and two teasers pointing at pages 3, 4 and 5): composing the
+/// issue before and after the registration, matching every pointer, stamping what changed.
 fn plan_pages(c: &mut Criterion) {
-    use pagewire::stitch::{plan_page, record_hash, record_of, IssueIndex, Record, Records};
+    use pagewire::stitch::{record_hash, record_of, register, IssueIndex, Record, Records};
     use prost::Message as _;
+    use std::sync::Arc;
     let mut group = c.benchmark_group("stitch_plan_page");
     group
         .warm_up_time(Duration::from_secs(1))
@@ -163,28 +164,54 @@ fn plan_pages(c: &mut Criterion) {
     for n in [8u32, 24, 96] {
         let mut index = IssueIndex::default();
         let mut records = Records::new();
+        let mut last = None;
         for number in 1..=n {
             let mut raw = raw_page(SEED.to_owned());
             raw.page_number = number;
             raw.page_label = format!("{number:02}");
             let page = parse_page(&raw, &Limits::default()).expect("seed parses");
-            let record = record_of(&page);
-            let hash = record_hash(&record.encode_to_vec());
-            index = index
-                .register(number, &raw.page_label, &hash, 1000)
-                .expect("room")
-                .expect("new page");
-            records.insert(number, std::sync::Arc::new(Record::new(record)));
+            let record = Arc::new(Record::new(record_of(&page)));
+            let hash = record_hash(&record.page.encode_to_vec());
+            if number == n {
+                last = Some((raw.page_label, hash, record));
+                break;
+            }
+            index = register(
+                &index,
+                &records,
+                number,
+                &raw.page_label,
+                &hash,
+                record.clone(),
+                1000,
+                0,
+            )
+            .expect("room")
+            .index;
+            records.insert(number, record);
         }
-        let plan = plan_page(&index, &records, n);
+        let (label, hash, record) = last.expect("the last page");
+        let step =
+            register(&index, &records, n, &label, &hash, record.clone(), 1000, 0).expect("room");
         eprintln!(
             "stitch_plan_page/{n}: {} own, {} updates, {} linked",
-            plan.own.len(),
-            plan.updates.len(),
-            plan.linked
+            step.plan.own.len(),
+            step.plan.updates.len(),
+            step.plan.linked
         );
         group.bench_function(format!("{n}_pages"), |b| {
-            b.iter(|| plan_page(black_box(&index), black_box(&records), n))
+            b.iter(|| {
+                register(
+                    black_box(&index),
+                    black_box(&records),
+                    n,
+                    &label,
+                    &hash,
+                    record.clone(),
+                    1000,
+                    0,
+                )
+            })
         });
     }
     group.finish();

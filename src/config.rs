@@ -260,13 +260,14 @@ impl Settings {
         }
         // The duplicate window must outlast every redelivery of one input, or a late retry
         // could store an article a second time.
-        let worst = (i.ack_wait + self.retry.nak_max).saturating_mul(i.max_deliver as u32);
+        let worst = (i.ack_wait.max(self.retry.hold) + self.retry.nak_max)
+            .saturating_mul(i.max_deliver as u32);
         if o.duplicate_window <= worst {
             return Err(invalid(
                 "output.duplicate_window",
                 format!(
                     "{} is not longer than the worst-case redelivery span \
-                     input.max_deliver x (input.ack_wait + retry.nak_max) = {}",
+                     input.max_deliver x (max(input.ack_wait, retry.hold) + retry.nak_max) = {}",
                     format_duration(o.duplicate_window),
                     format_duration(worst)
                 ),
@@ -618,7 +619,8 @@ pub struct OutputSettings {
     pub pages: TopicSettings,
     /// Dead letters: input pagewire could not process.
     pub dlq: TopicSettings,
-    /// Jumps whose partner did not arrive within `stitch.timeout` (`UnresolvedJump` events).
+    /// Jumps whose partner, and see-also pointers whose target, did not arrive within
+    /// `stitch.timeout` (`UnresolvedJump` and `UnresolvedReference` events).
     pub unresolved: TopicSettings,
 }
 
@@ -788,6 +790,13 @@ pub struct RetrySettings {
     /// Largest nak delay.
     #[serde(with = "duration")]
     pub nak_max: Duration,
+    /// How long one delivery retries broker trouble in place (publishes, stitch state) before
+    /// the page is nak-ed: the page is kept (in-progress acks go on), retried after
+    /// `nak_initial` doubling up to a second. A leader election after a node is lost takes a
+    /// few seconds, and then costs no delivery of the budget. `0s`: nak at the first failure.
+    /// Shutdown ends a hold at once (the page is nak-ed for another replica).
+    #[serde(with = "duration")]
+    pub hold: Duration,
 }
 
 impl Default for RetrySettings {
@@ -795,6 +804,7 @@ impl Default for RetrySettings {
         Self {
             nak_initial: Duration::from_secs(1),
             nak_max: Duration::from_secs(60),
+            hold: Duration::from_secs(20),
         }
     }
 }
@@ -842,8 +852,9 @@ pub struct StitchSettings {
     #[serde(with = "duration")]
     pub retention: Duration,
     /// A half whose partner has not arrived after this long is reported unresolved: re-published
-    /// with the warning `unresolved_jump`, and an `UnresolvedJump` event is sent. A partner
-    /// arriving later still stitches.
+    /// with the warning `unresolved_jump`, and an `UnresolvedJump` event is sent. A see-also
+    /// pointer no article has matched by then likewise (`unresolved_reference`,
+    /// `UnresolvedReference`). A partner or target arriving later still stitches or links.
     #[serde(with = "duration")]
     pub timeout: Duration,
     /// Stream carrying one timer message per waiting half, and the subject prefix it captures.
@@ -1169,6 +1180,7 @@ mod tests {
         let r = RetrySettings {
             nak_initial: Duration::from_secs(1),
             nak_max: Duration::from_secs(10),
+            hold: Duration::ZERO,
         };
         let delays: Vec<u64> = (1..=6).map(|d| r.nak_delay(d).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 10, 10]);

@@ -2,8 +2,9 @@
 //! rejected input becomes its dead letter.
 //!
 //! Pure: builds subjects, headers and encoded payloads; the service only sends them. Message
-//! ids are derived from content (article id + version + topic), so publishing the same list
-//! twice stores nothing new in a stream with a duplicate window.
+//! ids are derived from content (article id + revision + version + topic; without stitch state
+//! article id + version + topic), so publishing the same list twice stores nothing new in a
+//! stream with a duplicate window, while a revision never shares an id with another one.
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -11,8 +12,8 @@ use prost::Message as _;
 use crate::alert::{lead_story_id, AlertRules};
 use crate::config::OutputSettings;
 use crate::envelope::InputError;
-use crate::proto::{ArticleKind, DeadLetter, Page, RawPage, UnresolvedJump};
-use crate::stitch::{Composed, Plan};
+use crate::proto::{ArticleKind, DeadLetter, Page, RawPage};
+use crate::stitch::{Composed, Plan, ToSearch, Unresolved};
 
 /// `Content-Type` of every output.
 pub const PROTOBUF: &str = "application/protobuf";
@@ -31,6 +32,8 @@ pub const HEADER_ERROR_CODE: &str = "Pagewire-Error-Code";
 /// Header with the article's revision (article topics, when stitching is on): a consumer keeps
 /// the highest revision per id.
 pub const HEADER_REVISION: &str = "Pagewire-Revision";
+/// Header `true` on a withdrawal (article topics): the id is gone (see `Article.withdrawn`).
+pub const HEADER_WITHDRAWN: &str = "Pagewire-Withdrawn";
 /// The JetStream deduplication header.
 pub const HEADER_MSG_ID: &str = "Nats-Msg-Id";
 
@@ -46,6 +49,8 @@ pub mod type_name {
     pub const RAW_PAGE: &str = "pagewire.v1.RawPage";
     /// `UnresolvedJump`.
     pub const UNRESOLVED_JUMP: &str = "pagewire.v1.UnresolvedJump";
+    /// `UnresolvedReference`.
+    pub const UNRESOLVED_REFERENCE: &str = "pagewire.v1.UnresolvedReference";
     /// A timer message (JSON, internal to pagewire).
     pub const TIMER: &str = "pagewire.timer";
 }
@@ -226,23 +231,18 @@ pub fn route_page(
     let mut out = Vec::with_capacity(articles.len() * 3 + 1);
     for article in &articles {
         let hits = alerts.matches(article, lead);
-        push_article(
-            &mut out,
-            article,
-            is_searchable(article.kind),
-            &hits,
-            &raw.publication,
-            topics,
-        );
+        let search = is_searchable(article.kind).then_some(article);
+        push_article(&mut out, article, search, &hits, &raw.publication, topics);
     }
     out.push(page_message(raw, page, &articles, topics));
     out
 }
 
 /// Every message for one parsed page once its cross-page references are resolved ([`Plan`]):
-/// the page's own articles as composed (alerts as for [`route_page`]), then the updates of
-/// other pages' articles (archive, and search where the plan says; never alerts: the alert
-/// topic hears of an article when its own page is read), then the page-level message.
+/// the page's own articles as composed (alerts as for [`route_page`]), then its withdrawals and
+/// the updates of other pages' articles (archive, and search where the plan says; never
+/// alerts: the alert topic hears of an article when its own page is read), then the page-level
+/// message.
 pub fn route_plan(
     raw: &RawPage,
     mut page: Page,
@@ -255,50 +255,56 @@ pub fn route_plan(
     let mut out = Vec::with_capacity((plan.own.len() + plan.updates.len()) * 3 + 1);
     for c in &plan.own {
         let hits = alerts.matches(&c.article, lead);
-        push_article(
-            &mut out,
-            &c.article,
-            c.search,
-            &hits,
-            &raw.publication,
-            topics,
-        );
+        push_composed(&mut out, c, &hits, &raw.publication, topics);
     }
     for c in &plan.updates {
-        push_article(
-            &mut out,
-            &c.article,
-            c.search,
-            &[],
-            &raw.publication,
-            topics,
-        );
+        push_composed(&mut out, c, &[], &raw.publication, topics);
     }
     out.push(page_message(raw, page, &articles, topics));
     out
 }
 
 /// The messages of a half reported unresolved: the updated articles (archive, search where
-/// the plan says) and the event on the unresolved topic.
+/// the plan says) and the events on the unresolved topic (`unresolved:<id>:<version>` for
+/// jumps, `unresolved-reference:<id>:<version>` for see-also pointers).
 pub fn route_unresolved(
     publication: &str,
     updates: &[Composed],
-    event: Option<&UnresolvedJump>,
+    events: &[Unresolved],
     topics: &Topics,
 ) -> Vec<Outbound> {
-    let mut out = Vec::with_capacity(updates.len() * 2 + 1);
+    let mut out = Vec::with_capacity(updates.len() * 2 + events.len());
     for c in updates {
-        push_article(&mut out, &c.article, c.search, &[], publication, topics);
+        push_composed(&mut out, c, &[], publication, topics);
     }
-    if let Some(e) = event {
+    for e in events {
+        let (type_name, msg_id, article_id, revision, payload) = match e {
+            Unresolved::Jump(e) => (
+                type_name::UNRESOLVED_JUMP,
+                format!("unresolved:{}:{}", e.article_id, e.article_version),
+                &e.article_id,
+                e.revision,
+                e.encode_to_vec(),
+            ),
+            Unresolved::Reference(e) => (
+                type_name::UNRESOLVED_REFERENCE,
+                format!(
+                    "unresolved-reference:{}:{}",
+                    e.article_id, e.article_version
+                ),
+                &e.article_id,
+                e.revision,
+                e.encode_to_vec(),
+            ),
+        };
         let mut o = Outbound::new(
             format!("{}.{publication}", topics.unresolved),
-            type_name::UNRESOLVED_JUMP,
-            format!("unresolved:{}:{}", e.article_id, e.article_version),
-            e.encode_to_vec(),
+            type_name,
+            msg_id,
+            payload,
         );
-        o.headers.push((HEADER_ARTICLE_ID, e.article_id.clone()));
-        o.headers.push((HEADER_REVISION, e.revision.to_string()));
+        o.headers.push((HEADER_ARTICLE_ID, article_id.clone()));
+        o.headers.push((HEADER_REVISION, revision.to_string()));
         out.push(o);
     }
     out
@@ -331,53 +337,101 @@ pub struct Timer {
     pub article_id: String,
 }
 
-/// Archive, search (if `search`) and alert (if `hits`) messages of one article; the payload
-/// is encoded once and shared (Bytes clones are reference counts).
+/// The messages of a composed article: archive, what search gets of it, alert (if `hits`).
+fn push_composed(
+    out: &mut Vec<Outbound>,
+    c: &Composed,
+    hits: &[&str],
+    publication: &str,
+    topics: &Topics,
+) {
+    let withdrawal;
+    let search = match c.search {
+        ToSearch::Skip => None,
+        ToSearch::Article => Some(&c.article),
+        ToSearch::Withdrawal => {
+            withdrawal = crate::stitch::withdrawal_of(&c.article);
+            Some(&withdrawal)
+        }
+    };
+    push_article(out, &c.article, search, hits, publication, topics);
+}
+
+/// Archive, search (`search`: the article, its withdrawal, or nothing) and alert (if `hits`)
+/// messages of one article; a payload is encoded once and shared (Bytes clones are reference
+/// counts).
 fn push_article(
     out: &mut Vec<Outbound>,
     article: &crate::proto::Article,
-    search: bool,
+    search: Option<&crate::proto::Article>,
     hits: &[&str],
     publication: &str,
     topics: &Topics,
 ) {
     let payload = Bytes::from(article.encode_to_vec());
-    let id_of = |topic: &str| format!("{}:{}:{topic}", article.id, article.version);
-    let with_article_headers = |mut o: Outbound| {
-        o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
-        o.headers
-            .push((HEADER_ARTICLE_VERSION, article.version.clone()));
-        o.headers.push((HEADER_KIND, kind_name(article.kind)));
-        if article.revision > 0 {
-            o.headers
-                .push((HEADER_REVISION, article.revision.to_string()));
-        }
-        o
-    };
-    out.push(with_article_headers(Outbound::new(
-        format!("{}.{publication}", topics.archive),
-        type_name::ARTICLE,
-        id_of("archive"),
+    out.push(article_message(
+        &format!("{}.{publication}", topics.archive),
+        "archive",
+        article,
         payload.clone(),
-    )));
-    if search {
-        out.push(with_article_headers(Outbound::new(
-            format!("{}.{publication}", topics.search),
-            type_name::ARTICLE,
-            id_of("search"),
-            payload.clone(),
-        )));
-    }
-    if !hits.is_empty() {
-        let mut o = with_article_headers(Outbound::new(
-            format!("{}.{publication}", topics.alert),
-            type_name::ARTICLE,
-            id_of("alert"),
+    ));
+    if let Some(s) = search {
+        let payload = if std::ptr::eq(s, article) {
+            payload.clone()
+        } else {
+            Bytes::from(s.encode_to_vec())
+        };
+        out.push(article_message(
+            &format!("{}.{publication}", topics.search),
+            "search",
+            s,
             payload,
         ));
+    }
+    if !hits.is_empty() {
+        let mut o = article_message(
+            &format!("{}.{publication}", topics.alert),
+            "alert",
+            article,
+            payload,
+        );
         o.headers.push((HEADER_ALERT, hits.join(", ")));
         out.push(o);
     }
+}
+
+/// An article message with its headers. The message id is `<id>:<revision>:<version>:<topic>`
+/// (`<id>:<version>:<topic>` at revision 0, without stitch state): a redelivery repeats it,
+/// and no revision shares it with another, even when a reverted correction brings an earlier
+/// version back.
+fn article_message(
+    subject: &str,
+    topic: &str,
+    article: &crate::proto::Article,
+    payload: Bytes,
+) -> Outbound {
+    let msg_id = if article.revision > 0 {
+        format!(
+            "{}:{}:{}:{topic}",
+            article.id, article.revision, article.version
+        )
+    } else {
+        format!("{}:{}:{topic}", article.id, article.version)
+    };
+    let mut o = Outbound::new(subject.to_owned(), type_name::ARTICLE, msg_id, payload);
+    o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
+    o.headers
+        .push((HEADER_ARTICLE_VERSION, article.version.clone()));
+    if article.withdrawn {
+        o.headers.push((HEADER_WITHDRAWN, "true".to_owned()));
+    } else {
+        o.headers.push((HEADER_KIND, kind_name(article.kind)));
+    }
+    if article.revision > 0 {
+        o.headers
+            .push((HEADER_REVISION, article.revision.to_string()));
+    }
+    o
 }
 
 /// The archive's record of the page: ids instead of articles, the raw text and its hash.

@@ -457,7 +457,19 @@ fn seed_parsed(settings: &Settings, page: u32) -> pagewire::proto::Page {
     parsed
 }
 
-/// Every output stream holds exactly the expected ids, each exactly once.
+/// A stored article message id without its revision (`<id>:<revision>:<version>:<topic>` →
+/// `<id>:<version>:<topic>`), as the pure pipeline names it: it has no issue state, so no
+/// revision. Other ids are returned as they are.
+fn without_revision(msg_id: &str) -> String {
+    let parts: Vec<&str> = msg_id.split(':').collect();
+    if parts.len() == 4 && parts[1].bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}:{}:{}", parts[0], parts[2], parts[3])
+    } else {
+        msg_id.to_owned()
+    }
+}
+
+/// Every output stream holds exactly the expected ids (revisions aside), each exactly once.
 async fn check_exactly_once(
     js: &jetstream::Context,
     expected: &BTreeMap<String, BTreeSet<String>>,
@@ -465,7 +477,7 @@ async fn check_exactly_once(
     for (stream, want) in expected {
         let counted = stored_ids(js, stream).await;
         let twice: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
-        let got: BTreeSet<String> = counted.keys().cloned().collect();
+        let got: BTreeSet<String> = counted.keys().map(|k| without_revision(k)).collect();
         let lost: Vec<_> = want.difference(&got).collect();
         let unexpected: Vec<_> = got.difference(want).collect();
         assert!(
@@ -553,7 +565,7 @@ async fn check_stitched_exactly_once(
         ..a.clone()
     };
     for &page in pages {
-        for c in stitch::plan_page(&index, &records, page).own {
+        for c in stitch::replay_page(&index, &records, page).own {
             let stored = last
                 .get(&c.article.id)
                 .unwrap_or_else(|| panic!("{} never archived", c.article.id));
@@ -692,7 +704,10 @@ async fn the_pipeline_runs_end_to_end_as_the_least_privilege_users() {
             "{} saw another topic: {got:?}",
             user.0
         );
-        let ids: BTreeSet<String> = got.into_iter().map(|(_, id)| id).collect();
+        let ids: BTreeSet<String> = got
+            .into_iter()
+            .map(|(_, id)| without_revision(&id))
+            .collect();
         assert_eq!(&ids, want, "{} reads all of {stream}", user.0);
     }
     assert_eq!(
@@ -1028,7 +1043,15 @@ async fn the_producer_publishes_raw_pages_and_cannot_read_articles() {
         .await
         .expect("pagewire's index of the page");
     assert_eq!(index.pages.keys().copied().collect::<Vec<_>>(), [1]);
-    assert_eq!(count(&admin.js, "PAGEWIRE_TIMERS").await, 0);
+    // The timers there are pagewire's own (the seed page's three see-also pointers wait for
+    // pages 3, 4 and 5); none is the forged one.
+    let timers = stored_messages(&admin.js, "PAGEWIRE_TIMERS").await;
+    assert!(
+        timers
+            .iter()
+            .all(|(id, body)| id.starts_with("timer:") && &body[..] != b"forged"),
+        "{timers:?}"
+    );
     svc.stop().await;
 }
 

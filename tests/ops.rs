@@ -1167,3 +1167,67 @@ async fn the_python_subscriber_decodes_the_seed_pages_search_articles() {
     assert_eq!(info.ack_floor.stream_sequence, 5);
     svc.stop().await;
 }
+
+#[tokio::test]
+async fn the_python_subscriber_drops_the_articles_a_correction_withdraws() {
+    let python = python_with_example_deps();
+    let gen = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(&python)
+        .current_dir(manifest(""))
+        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
+        .arg(gen.path())
+        .arg("proto/pagewire/v1/pagewire.proto")
+        .output()
+        .expect("run protoc");
+    assert!(out.status.success(), "protoc:\n{}", text(&out));
+
+    // With issue state on, a corrected page with one brief instead of three withdraws two.
+    let server = NatsServer::start();
+    let s = settings(&server, &[("PAGEWIRE_STITCH__ENABLED", "true")]);
+    let svc = InProcess::start(s).await;
+    let (_c, js) = client(&server).await;
+    let brief = |n: u32| format!("# 第{n}条简讯标题\n\n本市第{n}项民生工程今日开工建设。\n\n");
+    let three: String = (1..=3).map(brief).collect();
+    let last = publish(&js, markdown_headers(2), three).await;
+    wait_drained(&js, last).await;
+    let last = publish(&js, markdown_headers(2), brief(1)).await;
+    wait_drained(&js, last).await;
+    let mut search = stream(&js, "ARTICLES_SEARCH").await;
+    let stored = search.info().await.expect("stream info").state.messages;
+    assert_eq!(stored, 5, "3 briefs, 2 withdrawals");
+
+    let url = server.url();
+    let gen_path = gen.path().to_owned();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(&python)
+            .arg(manifest("examples/python/subscriber.py"))
+            .args(["--server", &url, "--count", "5", "--idle-exit", "20"])
+            .arg("--show-index")
+            .env("PYTHONPATH", &gen_path)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the subscriber")
+    });
+    let out = tokio::time::timeout(WAIT, run)
+        .await
+        .expect("the subscriber exits in time")
+        .expect("subscriber task");
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = |n: u32| format!("baotou-daily/2025-07-10/main/2/{n}");
+    for n in [2, 3] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("  withdraw  ") && l.contains(&format!("{}  ", id(n)))),
+            "{stdout}"
+        );
+    }
+    let indexed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("indexed "))
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(indexed, [id(1)], "{stdout}");
+    svc.stop().await;
+}

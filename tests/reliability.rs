@@ -25,8 +25,8 @@ use async_nats::jetstream::{self, stream::DiscardPolicy};
 
 use support::checker::{
     check, client, client_at, count, drained_within, healthy_pages, poison_page, publish_inputs,
-    runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap, ChildService,
-    Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
+    publish_to, runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap,
+    ChildService, Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
 };
 use support::cluster::NatsCluster;
 use support::proxy::Proxy;
@@ -447,6 +447,152 @@ async fn s5_a_three_node_cluster_with_r3_streams_survives_node_restarts() {
             note: format!(
                 "killed n{}, then rolling restart; pages awaiting ack at each fault {in_flight_at_fault:?}",
                 victim + 1
+            ),
+        });
+    }
+    table.print();
+}
+
+// --- 10 --------------------------------------------------------------------------------------
+
+/// Pages published at once, every 200 ms, during scenario 10.
+const BURST: usize = 150;
+
+/// Waits (up to 10 s) until the consumer has at least `n` pages delivered and not yet acked;
+/// the most seen.
+async fn ack_pending_at_least(js: &jetstream::Context, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut most = 0;
+    while Instant::now() < deadline {
+        if let Ok(s) = js.get_stream("PAGES").await {
+            if let Ok(info) = s.consumer_info("pagewire").await {
+                most = most.max(info.num_ack_pending);
+                if most >= n {
+                    return most;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    most
+}
+
+/// The cluster profile's delivery budget: `input.max_deliver` (5) and `retry.hold` (20s) at
+/// their defaults, which `deploy/k8s/pagewire.toml` and `deploy/compose.yaml` keep, R3 streams
+/// on three nodes, and two rolling restarts of all three nodes while bursts of pages keep
+/// arriving faster than pagewire drains them: a graceful one (SIGTERM, start, wait until
+/// healthy) and a hard one (SIGKILL, start 0.2–1.5 s later, wait until healthy), each restart
+/// landing on dozens of pages in flight. Nak delays are the tests' (100 ms doubling to 1 s):
+/// five deliveries pass in under two seconds, far less than a leader election, so without the
+/// hold the budget is spent within one election. Every page must end processed: no
+/// `retries_exhausted` dead letter (the checker counts a healthy page in the dead-letter
+/// stream as unexpected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_the_cluster_profiles_delivery_budget_survives_a_rolling_restart_under_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut table = Table::new(
+        "10. cluster profile budget (max_deliver 5): rolling restart of 3 nodes under load",
+    );
+    for run in 0..runs(1) {
+        let mut rng = Rng::for_run("s10", run);
+        let mut cluster = tokio::task::block_in_place(|| NatsCluster::start(3));
+        let urls = cluster.urls().join(",");
+        let (_c, js) = client_at(&urls).await;
+        let extra = [
+            ("PAGEWIRE_OUTPUT__REPLICAS", "3"),
+            ("PAGEWIRE_INPUT__MAX_DELIVER", "5"),
+            ("PAGEWIRE_RETRY__HOLD", "20s"),
+        ];
+        let s = settings_at(&urls, &extra);
+        let defaults = pagewire::config::Settings::default();
+        assert_eq!(
+            (s.input.max_deliver, s.retry.hold),
+            (defaults.input.max_deliver, defaults.retry.hold),
+            "the profile's budget is the default"
+        );
+        let inputs = healthy_pages(6000);
+        let (tap_client, _) = client_at(&urls).await;
+        let tap = AckTap::start(&tap_client, "PAGES", "pagewire").await;
+        let svc = InProcess::start(s.clone()).await;
+
+        // Pages keep coming for the whole rolling restart, in bursts faster than pagewire
+        // drains them, so every restart lands on a backlog with max_in_flight pages in work.
+        let done = Arc::new(AtomicBool::new(false));
+        let publisher = {
+            let (js, inputs, done) = (js.clone(), inputs.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for (k, burst) in inputs.chunks(BURST).enumerate() {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let sends = burst.iter().enumerate().map(|(i, input)| {
+                        let js = js.clone();
+                        async move {
+                            publish_to(
+                                &js,
+                                &input.subject,
+                                input.header_map(k * BURST + i),
+                                input.payload.clone(),
+                            )
+                            .await
+                        }
+                    });
+                    seqs.extend(futures::future::join_all(sends).await);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                seqs
+            })
+        };
+        let mut in_flight_at_fault = Vec::new();
+        for (node, hard) in (0..3).map(|n| (n, false)).chain((0..3).map(|n| (n, true))) {
+            in_flight_at_fault.push(ack_pending_at_least(&js, 32).await);
+            if hard {
+                tokio::task::block_in_place(|| cluster.kill(node));
+                tokio::time::sleep(
+                    rng.duration(Duration::from_millis(200), Duration::from_millis(1500)),
+                )
+                .await;
+            } else {
+                tokio::task::block_in_place(|| cluster.stop(node));
+            }
+            // Returns once the node is healthy again: rejoined and caught up.
+            tokio::task::block_in_place(|| cluster.start_node(node));
+        }
+        done.store(true, Ordering::Relaxed);
+        let mut seqs = publisher.await.expect("publisher");
+        seqs.sort_unstable();
+        let restarted = Instant::now();
+        wait_drained(&js, last(&seqs)).await;
+        let recovery = restarted.elapsed();
+        let text = svc.state.encode_metrics();
+        svc.stop().await;
+
+        let expected = Expected::new(&s, MAX_PAYLOAD, &inputs[..seqs.len()]);
+        // Bursts are published concurrently: the checker pairs inputs and sequences by order.
+        let report = check(&js, &s, &expected, &seqs).await;
+        let exhausted = count(&js, "PAGES_DLQ").await;
+        let most = tap.most_delivered(Reply::Ack);
+        eprintln!(
+            "run {run}: {} pages, {} redeliveries, {} naks, most deliveries of an acked page {most}, {exhausted} dead letters, in flight at each restart {in_flight_at_fault:?}\n{}",
+            seqs.len(),
+            report.redeliveries,
+            tap.count(Reply::Nak),
+            text.lines()
+                .filter(|l| l.starts_with("pagewire_pages_total")
+                    || l.starts_with("pagewire_retries_in_place_total"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        report.assert_clean(&format!("run {run}, seed {}", rng.seed));
+        assert_eq!(exhausted, 0, "pages dead-lettered for lack of deliveries");
+        table.push(RunResult {
+            report,
+            recovery,
+            note: format!(
+                "rolling restarts (SIGTERM, then SIGKILL) of n1, n2, n3 with pages arriving throughout; pages awaiting ack at each restart {in_flight_at_fault:?}; {} naks; most deliveries of an acked page {most} (budget 5)",
+                tap.count(Reply::Nak)
             ),
         });
     }

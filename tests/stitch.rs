@@ -12,10 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use pagewire::parse::{parse_page, Limits};
-use pagewire::proto::{Article, PageReferenceKind, RawPage, UnresolvedJump};
+use pagewire::proto::{Article, PageReferenceKind, RawPage, UnresolvedJump, UnresolvedReference};
 use pagewire::stitch::{
-    self, is_unresolved, plan_page, plan_unresolved, record_hash, record_of, Composed, IssueIndex,
-    Records,
+    self, is_unresolved, record_hash, record_of, Composed, IssueIndex, Records,
 };
 use support::issues::{self, Manifest};
 
@@ -52,6 +51,7 @@ struct Sim {
     archive: View,
     search: View,
     events: Vec<UnresolvedJump>,
+    references: Vec<UnresolvedReference>,
     pending: BTreeSet<String>,
 }
 
@@ -59,28 +59,30 @@ impl Sim {
     fn publish(&mut self, composed: &[Composed]) {
         for c in composed {
             self.archive.apply(&c.article);
-            if c.search {
-                self.search.apply(&c.article);
+            if let Some(a) = c.search_article() {
+                self.search.apply(&a);
             }
         }
     }
 
     fn add(&mut self, raw: &RawPage) {
         let page = parse_page(raw, &Limits::default()).expect("fixture parses");
-        let record = record_of(&page);
-        let hash = record_hash(&record.encode_to_vec());
-        if let Some(next) = self
-            .index
-            .register(raw.page_number, &raw.page_label, &hash, 1000)
-            .expect("room")
-        {
-            self.index = next;
-        }
-        self.records.insert(
+        let record = std::sync::Arc::new(stitch::Record::new(record_of(&page)));
+        let hash = record_hash(&record.page.encode_to_vec());
+        let step = stitch::register(
+            &self.index,
+            &self.records,
             raw.page_number,
-            std::sync::Arc::new(stitch::Record::new(record)),
-        );
-        let plan = plan_page(&self.index, &self.records, raw.page_number);
+            &raw.page_label,
+            &hash,
+            record.clone(),
+            1000,
+            0,
+        )
+        .expect("room");
+        self.index = step.index;
+        self.records.insert(raw.page_number, record);
+        let plan = step.plan;
         assert_eq!(plan.own.len(), page.articles.len());
         self.publish(&plan.own);
         self.publish(&plan.updates);
@@ -90,16 +92,20 @@ impl Sim {
     /// Every timer started so far fires.
     fn expire(&mut self) {
         for id in std::mem::take(&mut self.pending) {
-            if !is_unresolved(&self.index, &self.records, &id) {
+            if !self.index.unresolved.contains_key(&id)
+                && !is_unresolved(&self.index, &self.records, &id)
+            {
                 continue;
             }
-            let Some(next) = self.index.report_unresolved(&id) else {
-                continue;
-            };
-            self.index = next;
-            let (updates, event) = plan_unresolved(&self.index, &self.records, &id);
-            self.publish(&updates);
-            self.events.extend(event);
+            let report = stitch::report(&self.index, &self.records, &id, 0);
+            self.index = report.index;
+            self.publish(&report.updates);
+            for event in report.events {
+                match event {
+                    stitch::Unresolved::Jump(e) => self.events.push(e),
+                    stitch::Unresolved::Reference(e) => self.references.push(e),
+                }
+            }
         }
     }
 }
@@ -149,6 +155,45 @@ fn check_final(m: &Manifest, sim: &Sim, context: &str, early_timeouts: bool) {
         Timeouts::Late
     };
     check_views(m, &sim.archive, &sim.search, &sim.events, context, timeouts);
+    // Every see-also pointer the manifest does not link is reported once its timer fires: the
+    // warning on the pointing article in the archive, and an UnresolvedReference event.
+    let linked: BTreeSet<String> = m.linked.iter().map(|l| m.id(&l.from)).collect();
+    let pointers: BTreeSet<String> = m
+        .raw_pages()
+        .iter()
+        .flat_map(|raw| parse_page(raw, &Limits::default()).unwrap().articles)
+        .filter(|a| {
+            a.references
+                .iter()
+                .any(|r| r.kind == PageReferenceKind::SeeAlso as i32)
+        })
+        .map(|a| a.id)
+        .filter(|id| !linked.contains(id))
+        .collect();
+    let warned: BTreeSet<String> = sim
+        .archive
+        .0
+        .values()
+        .filter(|a| {
+            a.warnings
+                .iter()
+                .any(|w| w.code == stitch::UNRESOLVED_REFERENCE)
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    let reported: BTreeSet<String> = sim
+        .references
+        .iter()
+        .map(|e| e.article_id.clone())
+        .collect();
+    assert_eq!(warned, pointers, "{context}: unresolved see-also pointers");
+    assert!(
+        reported.is_superset(&pointers),
+        "{context}: reference events"
+    );
+    if !early_timeouts {
+        assert_eq!(reported, pointers, "{context}: reference events");
+    }
 }
 
 fn check_views(
@@ -265,7 +310,9 @@ fn content(v: &View) -> BTreeMap<String, Article> {
             let mut a = a.clone();
             a.version.clear();
             a.revision = 0;
-            a.warnings.retain(|w| w.code != stitch::UNRESOLVED_JUMP);
+            a.warnings.retain(|w| {
+                w.code != stitch::UNRESOLVED_JUMP && w.code != stitch::UNRESOLVED_REFERENCE
+            });
             (id.clone(), a)
         })
         .collect()
@@ -289,6 +336,13 @@ fn every_manifest_comes_out_the_same_in_every_arrival_order() {
             }
             sim.expire();
             check_final(m, &sim, &format!("{name} in order {order:?}"), false);
+            if order == (0..raws.len()).collect::<Vec<_>>() {
+                eprintln!(
+                    "{name}: {} unresolved jumps, {} unresolved see-also pointers reported",
+                    sim.events.len(),
+                    sim.references.len()
+                );
+            }
             finals.push(content(&sim.archive));
         }
         for f in &finals[1..] {
@@ -339,6 +393,86 @@ fn a_corrected_page_restitches_under_a_higher_revision() {
         .iter()
         .any(|p| p.contains("Monday morning")));
     assert_eq!(after.parts.len(), 2);
+}
+
+/// Corrections of every page of every manifest, one at a time and then restored: a page cut
+/// to its first half (articles dropped, jumps and pointers with them), a page with every line
+/// that carries a page marker taken out. After each, a subscriber's archive and search hold
+/// exactly what a fresh issue of the current pages composes: no stale stitch, no stale part,
+/// every id the pages lost withdrawn. Each correction and restore is also sent twice (the
+/// second changes nothing).
+#[test]
+fn corrections_of_any_page_leave_subscribers_with_what_the_current_pages_compose() {
+    let marker = regex::Regex::new(
+        r"(?i)(下转|上接|转第|接第|详见|见第|continued|from page|, page|page [a-z]?\d)",
+    )
+    .unwrap();
+    let mut checked = 0;
+    for (name, m) in issues::all() {
+        let raws = m.raw_pages();
+        for (i, raw) in raws.iter().enumerate() {
+            let lines: Vec<&str> = raw.content.lines().collect();
+            let half = lines[..lines.len() / 2].join("\n");
+            let unmarked: String = lines
+                .iter()
+                .filter(|l| !marker.is_match(l))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            for (what, text) in [("cut in half", half), ("markers removed", unmarked)] {
+                let mut corrected = raw.clone();
+                corrected.content = text;
+                if parse_page(&corrected, &Limits::default()).is_err() {
+                    continue;
+                }
+                let mut sim = Sim::default();
+                for r in &raws {
+                    sim.add(r);
+                }
+                let mut current = raws.clone();
+                for (step, page) in [(what, corrected), ("restored", raw.clone())] {
+                    sim.add(&page);
+                    sim.add(&page);
+                    current[i] = page;
+                    let context = format!("{name}: page {} {what}, {step}", raw.page_number);
+                    assert_fresh(&sim, &current, &context);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{checked} corrections checked");
+    assert!(checked >= 30, "{checked} corrections checked");
+}
+
+/// The subscriber's views in `sim` against a fresh issue of `pages`.
+fn assert_fresh(sim: &Sim, pages: &[RawPage], context: &str) {
+    let mut fresh = Sim::default();
+    for r in pages {
+        fresh.add(r);
+    }
+    let unrevised = |a: &Article| Article {
+        revision: 0,
+        ..a.clone()
+    };
+    let ids: BTreeSet<&String> = sim.archive.0.keys().chain(fresh.archive.0.keys()).collect();
+    for id in ids {
+        match (sim.archive.0.get(id), fresh.archive.0.get(id)) {
+            (Some(got), Some(want)) => assert_eq!(
+                unrevised(got),
+                unrevised(want),
+                "{context}: archive holds a stale {id}"
+            ),
+            (Some(got), None) => assert!(got.withdrawn, "{context}: {id} not withdrawn"),
+            (None, _) => panic!("{context}: {id} never archived"),
+        }
+    }
+    let live = |v: &View| -> BTreeMap<String, Article> {
+        v.0.iter()
+            .filter(|(_, a)| !a.withdrawn && a.stitched_into.is_empty())
+            .map(|(id, a)| (id.clone(), unrevised(a)))
+            .collect()
+    };
+    assert_eq!(live(&sim.search), live(&fresh.search), "{context}: search");
 }
 
 // --- the service against real brokers --------------------------------------------------------
@@ -414,7 +548,11 @@ async fn views(
         }
     }
     for m in stored(js, &s.output.unresolved.stream).await {
-        if m.subject.ends_with(&format!(".{publication}")) {
+        let jump = m
+            .headers
+            .get("Pagewire-Type")
+            .is_some_and(|t| t.as_str() == "pagewire.v1.UnresolvedJump");
+        if jump && m.subject.ends_with(&format!(".{publication}")) {
             out.2
                 .push(UnresolvedJump::decode(m.payload.clone()).expect("event decodes"));
         }
@@ -575,6 +713,93 @@ async fn a_missing_half_times_out_and_a_late_one_still_stitches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_see_also_pointer_without_its_target_times_out_and_a_late_target_still_links() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("1s"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let p = "pointers";
+    let subject = format!("pages.raw.{p}");
+    // The seed page: a photo story (详见05版) and two teasers (详见03版, 详见04版); no page 3, 4
+    // or 5 comes within the timeout.
+    let last = publish_to(
+        &js,
+        &subject,
+        support::checker::markdown_headers(1),
+        support::checker::seed().into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let unresolved_stream = s.output.unresolved.stream.clone();
+    wait_for("three unresolved-reference events", || {
+        let js = js.clone();
+        let stream = unresolved_stream.clone();
+        async move { count(&js, &stream).await >= 3 }
+    })
+    .await;
+    let pointing: BTreeSet<String> = [5, 6, 7]
+        .iter()
+        .map(|o| format!("{p}/2025-07-10/main/1/{o}"))
+        .collect();
+    let events: Vec<_> = stored(&js, &unresolved_stream).await;
+    let mut reported = BTreeSet::new();
+    for m in &events {
+        let kind = m
+            .headers
+            .get("Pagewire-Type")
+            .map(|v| v.as_str().to_owned());
+        assert_eq!(kind.as_deref(), Some("pagewire.v1.UnresolvedReference"));
+        let e = UnresolvedReference::decode(m.payload.clone()).expect("event decodes");
+        assert_eq!(e.references.len(), 1);
+        assert_eq!(e.references[0].kind, PageReferenceKind::SeeAlso as i32);
+        reported.insert(e.article_id);
+    }
+    assert_eq!(reported, pointing);
+    let (archive, search, _) = views(&js, &s, p).await;
+    for id in &pointing {
+        let a = &archive.0[id];
+        assert!(
+            a.warnings
+                .iter()
+                .any(|w| w.code == stitch::UNRESOLVED_REFERENCE),
+            "{id} carries the warning"
+        );
+    }
+    let photo = format!("{p}/2025-07-10/main/1/5");
+    assert_eq!(
+        search.0.get(&photo),
+        archive.0.get(&photo),
+        "search has the warned photo story"
+    );
+    let text = svc.state.encode_metrics();
+    assert_eq!(metric(&text, "pagewire_unresolved_references_total"), 3);
+    assert_eq!(metric(&text, "pagewire_unresolved_jumps_total"), 0);
+
+    // Page 3 arrives late with the article the first teaser announces: linked, warning gone.
+    let third = "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
+    let last = publish_to(
+        &js,
+        &subject,
+        support::checker::markdown_headers(3),
+        third.to_owned().into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let (late, _, _) = views(&js, &s, p).await;
+    let teaser = &late.0[&format!("{p}/2025-07-10/main/1/6")];
+    assert!(teaser.revision > archive.0[&teaser.id].revision);
+    assert!(teaser
+        .warnings
+        .iter()
+        .all(|w| w.code != stitch::UNRESOLVED_REFERENCE));
+    assert_eq!(
+        teaser.references[0].article_id,
+        format!("{p}/2025-07-10/main/3/1")
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_racing_on_the_halves_publish_one_stitched_version() {
     let server = NatsServer::start();
     let s = settings(&server, &stitch_env("10m"));
@@ -724,4 +949,96 @@ async fn replicas_killed_at_any_moment_still_stitch_every_issue_once() {
     check_each_issue_once(&js, &s, &runs).await;
     victim.terminate().await;
     survivor.terminate().await;
+}
+
+// --- reads on a cluster ----------------------------------------------------------------------
+
+/// A page record that the replica answering a direct get does not have yet is read from the
+/// stream leader, not taken for a page gone from the bucket.
+///
+/// The bucket is R3 on three nodes, and the node pagewire is connected to also holds a read
+/// replica of it (a mirror with `mirror_direct`, which answers direct gets in the same queue
+/// group as the R3 peers) that has the issue indexes but none of the page records: the same
+/// "not found" a lagging R3 follower answers for a write it has not applied, but held still
+/// for the whole test, where a follower's lag lasts milliseconds. A restarted pagewire (an
+/// empty record cache) registers the second halves of 12 issues whose first halves another
+/// pagewire registered; about half of its record reads reach the mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_a_replica_misses_is_read_from_the_leader_before_a_page_counts_as_missing() {
+    let cluster = support::cluster::NatsCluster::start(3);
+    let servers = cluster.urls().join(",");
+    let env = [
+        ("PAGEWIRE_STITCH__ENABLED", "true"),
+        ("PAGEWIRE_STITCH__TIMEOUT", "10m"),
+        ("PAGEWIRE_OUTPUT__REPLICAS", "3"),
+    ];
+    let s = support::checker::settings_at(&servers, &env);
+    let (_c, js) = support::checker::client_at(&servers).await;
+    let base = issues::load("en-daily-herald-2025-07-12");
+    let runs: Vec<Manifest> = (0..12)
+        .map(|i| renamed(&base, &format!("reads-{i}")))
+        .collect();
+
+    let first = InProcess::start(s.clone()).await;
+    let mut last = 0;
+    for m in &runs {
+        last = send(&js, &m.raw_pages()[0]).await;
+    }
+    wait_drained(&js, last).await;
+    first.stop().await;
+
+    let bucket = format!("KV_{}", s.stitch.bucket);
+    let mut reader = js
+        .create_stream(jetstream::stream::Config {
+            name: "STITCH_READER".to_owned(),
+            mirror: Some(jetstream::stream::Source {
+                name: bucket.clone(),
+                filter_subject: Some(format!("$KV.{}.issue.>", s.stitch.bucket)),
+                ..Default::default()
+            }),
+            mirror_direct: true,
+            allow_direct: true,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("the read replica");
+    wait_for("the read replica to have every index", || {
+        let js = js.clone();
+        async move {
+            let mut r = js.get_stream("STITCH_READER").await.expect("reader");
+            r.info().await.is_ok_and(|i| i.state.messages >= 12)
+        }
+    })
+    .await;
+    let node = reader
+        .info()
+        .await
+        .expect("reader info")
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("the reader's node");
+    let node = cluster.index_of(&node).expect("a node of the cluster");
+
+    // The second pagewire talks to that node only.
+    let on_node = support::checker::settings_at(&cluster.url(node), &env);
+    let second = InProcess::start(on_node).await;
+    for m in &runs {
+        for raw in &m.raw_pages()[1..] {
+            last = send(&js, raw).await;
+        }
+    }
+    wait_drained(&js, last).await;
+    let text = second.state.encode_metrics();
+    let found = text
+        .lines()
+        .find(|l| l.starts_with("pagewire_stitch_leader_reads_total{outcome=\"found\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("the leader-read metric");
+    eprintln!("{found} record reads missed by a replica and found on the leader");
+    assert!(found > 0, "no read reached the replica that misses records");
+    check_each_issue_once(&js, &s, &runs).await;
+    second.stop().await;
 }

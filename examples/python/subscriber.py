@@ -5,10 +5,12 @@ through a durable pull consumer, decodes each message with the module generated 
 pagewire's proto/, prints headline, page and references, and acks it. Stop it and start it
 again with the same --durable and it continues where it left off.
 
-It keeps pagewire's update contract the way a search indexer must (README, "Cross-page
-references"): per article id only the highest `revision` counts, so a late lower one is
-skipped; a message with `stitched_into` set withdraws its id (the text now lives in the stitched
-article); a stitched article lists its printed `parts`.
+It keeps pagewire's update contract the way a search indexer must (README, "Subscribing"): per
+article id only the highest `revision` counts, so a late lower one is skipped; a message with
+`withdrawn` set removes its id (a corrected page no longer has the article, or it left search),
+and so does one with `stitched_into` set (the text now lives in the stitched article); any
+later revision of the id brings it back. A stitched article lists its printed `parts`. With
+--show-index it prints, at exit, the ids its index ends with.
 
 See README.md beside this file for how to generate `pagewire_pb2` and run this.
 """
@@ -60,6 +62,11 @@ def parse_args(argv):
         "--idle-exit",
         type=float,
         help="exit when no article arrives for this many seconds",
+    )
+    p.add_argument(
+        "--show-index",
+        action="store_true",
+        help="at exit, print the ids the index holds (`indexed <id> revision <r>`)",
     )
     return p.parse_args(argv)
 
@@ -117,6 +124,7 @@ async def follow(args):
     seen = 0
     idle = 0.0
     revisions = {}  # article id -> highest revision applied: your index keeps this per document
+    index = {}  # article id -> the article as indexed (what a search engine would hold)
     try:
         while args.count is None or seen < args.count:
             try:
@@ -136,11 +144,17 @@ async def follow(args):
                 article.ParseFromString(msg.data)
                 if article.revision < revisions.get(article.id, 0):
                     print(f"{msg.subject}  skipped  {article.id}  revision {article.revision} < {revisions[article.id]}")
+                elif article.withdrawn:
+                    revisions[article.id] = article.revision
+                    index.pop(article.id, None)
+                    print(f"{msg.subject}  withdraw  {article.id}  revision {article.revision}")
                 elif article.stitched_into:
                     revisions[article.id] = article.revision
+                    index.pop(article.id, None)
                     print(f"{msg.subject}  withdraw  {article.id}  (now part of {article.stitched_into})")
                 else:
                     revisions[article.id] = article.revision
+                    index[article.id] = article
                     show(msg, article)
                 await msg.ack()
                 seen += 1
@@ -148,6 +162,9 @@ async def follow(args):
                     break
     finally:
         await nc.drain()
+    if args.show_index:
+        for article_id in sorted(index):
+            print(f"indexed {article_id} revision {index[article_id].revision}")
     print(f"{seen} articles", file=sys.stderr)
 
 

@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use prost::Message as _;
 
 use pagewire::config::Settings;
-use pagewire::proto::{Article, DeadLetter, Page, RawPage, UnresolvedJump};
+use pagewire::proto::{Article, DeadLetter, Page, RawPage, UnresolvedJump, UnresolvedReference};
 use pagewire::route::{type_name, HEADER_TYPE};
 
 /// Which output topic to watch.
@@ -159,6 +159,7 @@ pub fn to_json_line(
         Some(type_name::DEAD_LETTER) => json(DeadLetter::decode(payload)),
         Some(type_name::RAW_PAGE) => json(RawPage::decode(payload)),
         Some(type_name::UNRESOLVED_JUMP) => json(UnresolvedJump::decode(payload)),
+        Some(type_name::UNRESOLVED_REFERENCE) => json(UnresolvedReference::decode(payload)),
         other => serde_json::json!({ "error": format!("unknown message type {other:?}") }),
     };
     serde_json::json!({ "subject": subject, "headers": hs, "message": message })

@@ -118,16 +118,26 @@ pub struct Metrics {
     parse_requests: Family<OutcomeLabel, Counter>,
     /// `pagewire_build_info{version,git_commit}`: always 1.
     build_info: Family<BuildLabels, Gauge>,
+    /// `pagewire_retries_in_place_total`: broker trouble retried within a delivery
+    /// (`retry.hold`) instead of a nak.
+    retries_in_place: Counter,
     /// `pagewire_stitched_total`: jumped articles stitched from their parts.
     stitched: Counter,
     /// `pagewire_linked_total`: see-also pointers linked to the article they announce.
     linked: Counter,
     /// `pagewire_unresolved_jumps_total`: halves reported unresolved (orphaned) at the timeout.
     unresolved: Counter,
+    /// `pagewire_unresolved_references_total`: articles whose see-also pointer found no target
+    /// by the timeout.
+    unresolved_references: Counter,
     /// `pagewire_stitch_skipped_total{reason}`: pages published without stitching.
     stitch_skipped: Family<ReasonLabel, Counter>,
     /// `pagewire_stitch_conflicts_total`: issue-index writes lost to another writer and retried.
     stitch_conflicts: Counter,
+    /// `pagewire_stitch_leader_reads_total{outcome}`: page records a direct get did not find,
+    /// read again from the bucket's stream leader: `found` (a replica had not applied it yet) or
+    /// `missing` (gone: past `stitch.retention`).
+    stitch_leader_reads: Family<OutcomeLabel, Counter>,
 }
 
 /// Why a page was not stitched.
@@ -177,11 +187,14 @@ impl Metrics {
             reconnects: Counter::default(),
             parse_requests: Family::default(),
             build_info: Family::default(),
+            retries_in_place: Counter::default(),
             stitched: Counter::default(),
             linked: Counter::default(),
             unresolved: Counter::default(),
+            unresolved_references: Counter::default(),
             stitch_skipped: Family::default(),
             stitch_conflicts: Counter::default(),
+            stitch_leader_reads: Family::default(),
         };
         r.register(
             "pages",
@@ -284,6 +297,11 @@ impl Metrics {
             m.build_info.clone(),
         );
         r.register(
+            "retries_in_place",
+            "Attempts at a page's outputs repeated within its delivery after broker trouble (retry.hold), instead of a nak that spends a delivery",
+            m.retries_in_place.clone(),
+        );
+        r.register(
             "stitched",
             "Jumped articles stitched from their printed parts (a new stitched version published)",
             m.stitched.clone(),
@@ -299,6 +317,11 @@ impl Metrics {
             m.unresolved.clone(),
         );
         r.register(
+            "unresolved_references",
+            "Articles whose see-also pointer (a teaser, a photo story) found no target article within stitch.timeout",
+            m.unresolved_references.clone(),
+        );
+        r.register(
             "stitch_skipped",
             "Pages published without stitching, by reason: issue_full, record_too_large, internal_error",
             m.stitch_skipped.clone(),
@@ -308,8 +331,18 @@ impl Metrics {
             "Issue-index writes that lost a compare-and-set to another writer and were retried",
             m.stitch_conflicts.clone(),
         );
+        r.register(
+            "stitch_leader_reads",
+            "Page records a direct get (answered by any replica of the bucket) did not find, read again from the stream leader, by outcome: found (a lagging replica), missing (past stitch.retention)",
+            m.stitch_leader_reads.clone(),
+        );
         for reason in ["issue_full", "record_too_large", "internal_error"] {
             let _ = m.stitch_skipped.get_or_create(&ReasonLabel { reason });
+        }
+        for outcome in ["found", "missing"] {
+            let _ = m
+                .stitch_leader_reads
+                .get_or_create(&OutcomeLabel { outcome });
         }
         // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the
         // first scrape on.
@@ -416,6 +449,10 @@ impl Metrics {
             .inc();
     }
 
+    pub(crate) fn retried_in_place(&self) {
+        self.retries_in_place.inc();
+    }
+
     pub(crate) fn stitched(&self, n: u64) {
         self.stitched.inc_by(n);
     }
@@ -428,6 +465,10 @@ impl Metrics {
         self.unresolved.inc();
     }
 
+    pub(crate) fn unresolved_reference(&self) {
+        self.unresolved_references.inc();
+    }
+
     pub(crate) fn stitch_skipped(&self, reason: &'static str) {
         self.stitch_skipped
             .get_or_create(&ReasonLabel { reason })
@@ -436,6 +477,13 @@ impl Metrics {
 
     pub(crate) fn stitch_conflict(&self) {
         self.stitch_conflicts.inc();
+    }
+
+    pub(crate) fn stitch_leader_read(&self, found: bool) {
+        let outcome = if found { "found" } else { "missing" };
+        self.stitch_leader_reads
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// Consumer lag as JetStream last reported it.

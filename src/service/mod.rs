@@ -141,6 +141,7 @@ pub async fn run_with_state(
         pipeline,
         state: state.clone(),
         stitcher: stitcher.clone(),
+        shutdown: shutdown.clone(),
     });
     // Timers stop with the pulling; the one being handled finishes (or is redelivered).
     let timers_stop = CancellationToken::new();

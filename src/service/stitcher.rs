@@ -124,6 +124,20 @@ fn token(s: &str) -> String {
     out
 }
 
+/// The clock for step numbers ([`stitch::next_seq`]): microseconds since the Unix epoch.
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros().min(u128::from(u64::MAX)) as u64)
+}
+
+/// After a lost compare-and-set: another replica won; back off a little, growing, then read
+/// again.
+async fn backoff(key: &str, attempt: usize) {
+    let jitter = u64::from(blake3::hash(key.as_bytes()).as_bytes()[attempt % 32]) % 5;
+    tokio::time::sleep(Duration::from_millis(1 + attempt as u64 * 2 + jitter)).await;
+}
+
 /// `<publication>.<date>.<edition or main>`, key-safe.
 fn issue_path(publication: &str, issue_date: &str, edition: &str) -> String {
     let edition = if edition.is_empty() { "main" } else { edition };
@@ -173,7 +187,9 @@ pub(super) async fn provision(
             max_age: st.retention,
             storage,
             num_replicas: s.output.replicas,
-            duplicate_window: s.output.duplicate_window,
+            // A stream's duplicate window cannot outlast its max age; a timer repeated after
+            // the window fires, finds its half reported and publishes nothing new.
+            duplicate_window: s.output.duplicate_window.min(st.retention),
             ..Default::default()
         })
         .await
@@ -257,7 +273,8 @@ impl Stitcher {
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
-        self.remember(&record_key, Arc::new(Record::new(record)), size);
+        let record = Arc::new(Record::new(record));
+        self.remember(&record_key, record.clone(), size);
 
         let index_key = format!("issue.{path}");
         let label = page
@@ -266,37 +283,56 @@ impl Stitcher {
             .map(|p| p.page_label.clone())
             .unwrap_or_default();
         let max = self.settings.max_pages_per_issue;
-        let registered = self
-            .update_index(&index_key, |index| {
-                index.register(raw.page_number, &label, &hash, max)
-            })
-            .await?;
-        let (index, changed) = match registered {
-            Ok(r) => r,
-            Err(_) => return Ok(Err(Skip::IssueFull)),
-        };
-        let records = self.records(&path, &index).await?;
-        let composed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stitch::plan_page(&index, &records, raw.page_number)
-        }));
-        let Ok(plan) = composed else {
-            tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
-            return Ok(Err(Skip::InternalError));
-        };
-        if changed {
-            self.count(&plan);
-        }
-        let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
-        for id in &plan.pending {
-            let timer = Timer {
-                publication: raw.publication.clone(),
-                issue_date: raw.issue_date.clone(),
-                edition: raw.edition.clone(),
-                article_id: id.clone(),
+        let lock = self.lock(&index_key);
+        let _serial = lock.lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (index, revision) = self.read_index(&index_key).await?;
+            // The records the index names, this page's earlier one included: the step compares
+            // the issue before and after it.
+            let records = self.records(&path, &index).await?;
+            let now = now_micros();
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stitch::register(
+                    &index,
+                    &records,
+                    raw.page_number,
+                    &label,
+                    &hash,
+                    record.clone(),
+                    max,
+                    now,
+                )
+            }));
+            let step = match step {
+                Ok(Ok(step)) => step,
+                Ok(Err(_full)) => return Ok(Err(Skip::IssueFull)),
+                Err(_) => {
+                    tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
+                    return Ok(Err(Skip::InternalError));
+                }
             };
-            out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+            if step.changed {
+                if !self.write_index(&index_key, &step.index, revision).await? {
+                    self.state.metrics().stitch_conflict();
+                    backoff(&index_key, attempt).await;
+                    continue;
+                }
+                self.count(&step.plan);
+            }
+            let plan = step.plan;
+            let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
+            for id in &plan.pending {
+                let timer = Timer {
+                    publication: raw.publication.clone(),
+                    issue_date: raw.issue_date.clone(),
+                    edition: raw.edition.clone(),
+                    article_id: id.clone(),
+                };
+                out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+            }
+            return Ok(Ok(out));
         }
-        Ok(Ok(out))
+        Err(StitchError::Contended(index_key))
     }
 
     fn count(&self, plan: &Plan) {
@@ -317,31 +353,44 @@ impl Stitcher {
         let lock = self.lock(&key);
         let _serial = lock.lock().await;
         let id = timer.article_id.as_str();
-        for _ in 0..CAS_ATTEMPTS {
-            let (mut index, revision) = self.read_index(&key).await?;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (index, revision) = self.read_index(&key).await?;
             let records = self.records(&path, &index).await?;
-            if !index.unresolved.contains_key(id) {
-                if !stitch::is_unresolved(&index, &records, id) {
-                    return Ok(Vec::new());
-                }
-                let Some(next) = index.report_unresolved(id) else {
-                    continue;
-                };
-                if !self.write_index(&key, &next, revision).await? {
-                    self.state.metrics().stitch_conflict();
-                    continue;
-                }
-                self.state.metrics().unresolved();
-                tracing::info!(article = id, "jump unresolved after the stitch timeout");
-                index = next;
+            if !index.unresolved.contains_key(id) && !stitch::is_unresolved(&index, &records, id) {
+                return Ok(Vec::new());
             }
-            // Reported (now or by an earlier delivery of this timer): publish what the report
-            // changes; the duplicate window absorbs a repeat.
-            let (updates, event) = stitch::plan_unresolved(&index, &records, id);
+            // Reported now, or by an earlier delivery of this timer (then its messages are
+            // composed again; the duplicate window absorbs a repeat).
+            let report = stitch::report(&index, &records, id, now_micros());
+            if report.changed {
+                if !self.write_index(&key, &report.index, revision).await? {
+                    self.state.metrics().stitch_conflict();
+                    backoff(&key, attempt).await;
+                    continue;
+                }
+                for event in &report.events {
+                    match event {
+                        stitch::Unresolved::Jump(_) => {
+                            self.state.metrics().unresolved();
+                            tracing::info!(
+                                article = id,
+                                "jump unresolved after the stitch timeout"
+                            );
+                        }
+                        stitch::Unresolved::Reference(_) => {
+                            self.state.metrics().unresolved_reference();
+                            tracing::info!(
+                                article = id,
+                                "see-also pointer unresolved after the stitch timeout"
+                            );
+                        }
+                    }
+                }
+            }
             return Ok(route::route_unresolved(
                 &timer.publication,
-                &updates,
-                event.as_ref(),
+                &report.updates,
+                &report.events,
                 topics,
             ));
         }
@@ -354,33 +403,6 @@ impl Stitcher {
             locks.retain(|_, l| Arc::strong_count(l) > 1);
         }
         locks.entry(key.to_owned()).or_default().clone()
-    }
-
-    /// Applies `change` to the index by compare-and-set until it sticks. Returns the index as
-    /// it now is and whether this call changed it; `Err` from `change` passes through.
-    async fn update_index<E>(
-        &self,
-        key: &str,
-        change: impl Fn(&IssueIndex) -> Result<Option<IssueIndex>, E>,
-    ) -> Result<Result<(IssueIndex, bool), E>, StitchError> {
-        let lock = self.lock(key);
-        let _serial = lock.lock().await;
-        for attempt in 0..CAS_ATTEMPTS {
-            let (index, revision) = self.read_index(key).await?;
-            let next = match change(&index) {
-                Ok(Some(next)) => next,
-                Ok(None) => return Ok(Ok((index, false))),
-                Err(e) => return Ok(Err(e)),
-            };
-            if self.write_index(key, &next, revision).await? {
-                return Ok(Ok((next, true)));
-            }
-            self.state.metrics().stitch_conflict();
-            // Another replica won: back off a little, growing, then read again.
-            let jitter = u64::from(blake3::hash(key.as_bytes()).as_bytes()[attempt % 32]) % 5;
-            tokio::time::sleep(Duration::from_millis(1 + attempt as u64 * 2 + jitter)).await;
-        }
-        Err(StitchError::Contended(key.to_owned()))
     }
 
     async fn read_index(&self, key: &str) -> Result<(IssueIndex, Option<u64>), StitchError> {
@@ -447,7 +469,7 @@ impl Stitcher {
             if let Some(hit) = self.cached(&key) {
                 return Ok(Some((n, hit)));
             }
-            let Some(bytes) = self.kv.get(&key).await.map_err(|e| kv_error(&key, e))? else {
+            let Some(bytes) = self.read_record(&key).await? else {
                 tracing::warn!(key, "page record missing from the bucket; page left out");
                 return Ok(None);
             };
@@ -466,6 +488,42 @@ impl Stitcher {
         });
         let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::future::try_join_all(loads).await?;
         Ok(loaded.into_iter().flatten().collect())
+    }
+
+    /// A record's bytes. A direct get is answered by whichever replica of the bucket's stream
+    /// the request reaches (an R3 follower, a mirror serving direct gets), and one that has not
+    /// applied the write yet answers "not found" although the index naming the record is
+    /// committed. So a miss is asked again of the stream leader, which has every committed
+    /// write; only its "not found" means the record is gone.
+    async fn read_record(&self, key: &str) -> Result<Option<bytes::Bytes>, StitchError> {
+        if let Some(bytes) = self.kv.get(key).await.map_err(|e| kv_error(key, e))? {
+            return Ok(Some(bytes));
+        }
+        let subject = format!("{}{key}", self.kv.prefix);
+        let found = match self
+            .kv
+            .stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+        {
+            Ok(message) => {
+                let deleted = message
+                    .headers
+                    .get("KV-Operation")
+                    .is_some_and(|op| op.as_str() != "PUT");
+                (!deleted).then_some(message.payload)
+            }
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
+            Err(e) => return Err(kv_error(key, e)),
+        };
+        self.state.metrics().stitch_leader_read(found.is_some());
+        if found.is_some() {
+            tracing::debug!(
+                key,
+                "page record read from the stream leader after a replica missed it"
+            );
+        }
+        Ok(found)
     }
 
     fn cached(&self, key: &str) -> Option<Arc<Record>> {

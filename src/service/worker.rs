@@ -6,12 +6,15 @@
 //! |------------------------------------------|--------------|--------------------------------|
 //! | every output has its PubAck              | double ack   | forgets the page               |
 //! | bad input, dead letter stored            | term         | never redelivers it            |
+//! | broker trouble, within `retry.hold`      | (none yet)   | keeps the page; retried in place |
 //! | broker trouble, deliveries left          | nak(delay)   | redelivers after the delay     |
 //! | broker trouble, last delivery            | dead letter, term (`retries_exhausted`)       |
 //! | delivered beyond the budget              | dead letter, term (`retries_exhausted`), not processed again |
 //! | dead letter itself cannot be stored      | nak(delay)   | redelivers; tried again        |
 //! | still working after a third of ack_wait  | in progress  | restarts the ack wait          |
 //!
+//! Broker trouble is first retried within the delivery for up to `retry.hold` (a leader
+//! election after a node is lost lasts seconds; holding the page through it spends no delivery).
 //! The last delivery is pagewire's decision (`input.max_deliver`, its budget), not the
 //! broker's: the consumer has no delivery limit, so a page whose dead letter cannot be stored,
 //! on any delivery, is nak-ed and comes back until it is. No page ends neither acked nor
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
+use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
 
 use super::ServiceState;
@@ -100,6 +104,9 @@ pub(super) struct Worker {
     pub(super) state: Arc<ServiceState>,
     /// Resolves cross-page references; `None` with `stitch.enabled = false`.
     pub(super) stitcher: Option<Arc<super::stitcher::Stitcher>>,
+    /// The service's shutdown: ends a hold at once, so a draining replica naks the page for
+    /// another one instead of waiting out broker trouble.
+    pub(super) shutdown: CancellationToken,
 }
 
 /// The input message's identity, copied out of it for dead letters and logs.
@@ -194,18 +201,7 @@ impl Worker {
                     outputs = p.outputs.len(),
                     "page parsed"
                 );
-                match self.resolve(p).await {
-                    Ok(Ok(outputs)) => match self.publish_all(outputs).await {
-                        Ok((published, duplicates)) => Outcome::Stored {
-                            published,
-                            duplicates,
-                            took: d.received.elapsed(),
-                        },
-                        Err(e) => Outcome::Transient(e),
-                    },
-                    Ok(Err(rejection)) => Outcome::Rejected(rejection),
-                    Err(e) => Outcome::Transient(e),
-                }
+                self.store(&p, d.received).await
             }
             Err(Ok(rejection)) => Outcome::Rejected(rejection),
             Err(Err(panic)) => Outcome::Panicked(panic),
@@ -275,6 +271,50 @@ impl Worker {
         }
     }
 
+    /// Resolves and publishes the page's outputs. Broker trouble is retried in place, the
+    /// delivery kept (the in-progress acks of [`Worker::handle`] go on), for up to
+    /// `retry.hold` from the first failure, every `retry.nak_initial` doubling up to a second;
+    /// every attempt repeats the same message ids, so what an earlier attempt stored is not
+    /// stored again. What still fails after the hold, or at shutdown, is nak-ed by the caller.
+    async fn store(&self, p: &Processed, received: Instant) -> Outcome {
+        let retry = &self.settings.retry;
+        let mut failing_since: Option<Instant> = None;
+        let mut attempt = 0u32;
+        loop {
+            let result = match self.resolve(p).await {
+                Ok(Ok(outputs)) => self.publish_all(outputs).await.map(Ok),
+                Ok(Err(rejection)) => Ok(Err(rejection)),
+                Err(e) => Err(e),
+            };
+            let e = match result {
+                Ok(Ok((published, duplicates))) => {
+                    return Outcome::Stored {
+                        published,
+                        duplicates,
+                        took: received.elapsed(),
+                    }
+                }
+                Ok(Err(rejection)) => return Outcome::Rejected(rejection),
+                Err(e) => e,
+            };
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            let delay = retry
+                .nak_initial
+                .saturating_mul(1 << attempt.min(16))
+                .min(Duration::from_secs(1));
+            if since.elapsed() + delay > retry.hold || self.shutdown.is_cancelled() {
+                return Outcome::Transient(e);
+            }
+            tracing::debug!(error = %e, retry_in = ?delay, "broker trouble; retrying in place");
+            self.state.metrics().retried_in_place();
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Outcome::Transient(e),
+                () = tokio::time::sleep(delay) => {}
+            }
+            attempt += 1;
+        }
+    }
+
     /// Decodes, parses and routes, off the runtime when the page is large.
     /// `Err(Err(_))` carries a panic message.
     async fn process(
@@ -312,20 +352,20 @@ impl Worker {
     /// page is registered in its issue. A page stitching must skip is published as parsed.
     async fn resolve(
         &self,
-        p: Processed,
+        p: &Processed,
     ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
-        let (Some(parsed), Some(stitcher)) = (p.parsed, &self.stitcher) else {
-            return Ok(Ok(p.outputs));
+        let (Some(parsed), Some(stitcher)) = (&p.parsed, &self.stitcher) else {
+            return Ok(Ok(p.outputs.clone()));
         };
-        let (raw, page) = *parsed;
+        let (raw, page) = parsed.as_ref();
         let topics = &self.pipeline.topics;
         let alerts = &self.pipeline.alerts;
-        let outputs = match stitcher.page(&raw, &page, topics, alerts).await? {
+        let outputs = match stitcher.page(raw, page, topics, alerts).await? {
             Ok(outputs) => outputs,
             Err(skip) => {
                 tracing::warn!(reason = skip.label(), "page published without stitching");
                 self.state.metrics().stitch_skipped(skip.label());
-                route::route_page(&raw, page, topics, alerts)
+                route::route_page(raw, page.clone(), topics, alerts)
             }
         };
         Ok(self

@@ -234,11 +234,44 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
 }
 
 impl Links {
-    /// The links that do not involve page `page`: what [`links`] gives for the index without
-    /// that page. Pairing is decided per pair of pages and a pointer's target per target page,
-    /// so dropping one page's links leaves the others as they were (unless page labels collide,
-    /// e.g. a page labelled `5` that is not page 5, where a reference could resolve elsewhere).
-    pub fn without_page(&self, page: u32) -> Links {
+    /// The links of the issue before `page` was first registered, from the links after
+    /// (`self`, for `after`), when that is exact; `None` when they must be computed anew.
+    ///
+    /// Pairing is decided per pair of pages and a pointer's target per target page, so
+    /// dropping the new page's links leaves the others as they were, unless (a) registering
+    /// it moved a reference elsewhere that already had a target (page labels that collide,
+    /// e.g. a page labelled `5` that is not page 5), or (b) an article has two jumps of one
+    /// direction, so that pairing it with the new page could block its other pairing (the
+    /// first pairing wins).
+    pub fn before_new_page(
+        &self,
+        before: &IssueIndex,
+        after: &IssueIndex,
+        records: &Records,
+        page: u32,
+    ) -> Option<Links> {
+        for (&number, record) in visible_records(before, records) {
+            if number == page {
+                continue;
+            }
+            for a in &record.articles {
+                let mut jumps = [0u8; 2];
+                for r in &a.references {
+                    match kind(r) {
+                        PageReferenceKind::ContinuedOn => jumps[0] += 1,
+                        PageReferenceKind::ContinuedFrom => jumps[1] += 1,
+                        _ => {}
+                    }
+                    let was = target_page(before, r, number);
+                    if was.is_some() && was != target_page(after, r, number) {
+                        return None;
+                    }
+                }
+                if jumps.iter().any(|n| *n > 1) {
+                    return None;
+                }
+            }
+        }
         let keep = |at: &At| at.0 != page;
         let mut out = Links::default();
         for (a, (k, b, l)) in &self.next {
@@ -253,7 +286,11 @@ impl Links {
                 out.referred.entry(*target).or_default().push(*src);
             }
         }
-        out
+        for sources in out.referred.values_mut() {
+            sources.sort();
+            sources.dedup();
+        }
+        Some(out)
     }
 }
 

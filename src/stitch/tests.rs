@@ -29,28 +29,34 @@ struct Issue {
 
 impl Issue {
     fn add(&mut self, p: &Page) -> Plan {
-        let record = record_of(p);
-        let hash = record_hash(&record.encode_to_vec());
+        let record = Arc::new(Record::new(record_of(p)));
+        let hash = record_hash(&record.page.encode_to_vec());
         let position = p.page.clone().unwrap_or_default();
-        if let Some(next) = self
-            .index
-            .register(position.page_number, &position.page_label, &hash, 100)
-            .unwrap()
-        {
-            self.index = next;
-        }
-        self.records
-            .insert(position.page_number, Arc::new(Record::new(record)));
-        plan_page(&self.index, &self.records, position.page_number)
+        let step = register(
+            &self.index,
+            &self.records,
+            position.page_number,
+            &position.page_label,
+            &hash,
+            record.clone(),
+            100,
+            0,
+        )
+        .unwrap();
+        self.index = step.index;
+        self.records.insert(position.page_number, record);
+        step.plan
     }
 
-    fn report(&mut self, id: &str) -> (Vec<Composed>, Option<UnresolvedJump>) {
+    fn report(&mut self, id: &str) -> (Vec<Composed>, Vec<Unresolved>) {
         assert!(
             is_unresolved(&self.index, &self.records, id),
             "{id} resolved"
         );
-        self.index = self.index.report_unresolved(id).unwrap();
-        plan_unresolved(&self.index, &self.records, id)
+        let r = report(&self.index, &self.records, id, 0);
+        assert!(r.changed);
+        self.index = r.index;
+        (r.updates, r.events)
     }
 }
 
@@ -74,6 +80,11 @@ fn fold(plans: &[Vec<Composed>]) -> BTreeMap<String, Article> {
 
 fn all(plan: Plan) -> Vec<Composed> {
     plan.own.into_iter().chain(plan.updates).collect()
+}
+
+/// Whether search receives a message for it.
+fn in_search(c: &Composed) -> bool {
+    c.search != ToSearch::Skip
 }
 
 #[test]
@@ -124,26 +135,29 @@ fn search_gets_the_head_then_the_stitched_version_and_never_the_continuation() {
     let mut issue = Issue::default();
     let first = issue.add(&page(1, "01", FRONT));
     let head = &first.own[0];
-    assert!(head.search && head.article.parts.is_empty());
+    assert!(in_search(head) && head.article.parts.is_empty());
     let second = issue.add(&page(2, "02", SECOND));
     let continuation = &second.own[0];
-    assert!(!continuation.search, "continuation withheld from search");
+    assert!(
+        !in_search(continuation),
+        "continuation withheld from search"
+    );
     assert_eq!(continuation.article.stitched_into, "p/2025-07-11/main/1/2");
     let update = second
         .updates
         .iter()
         .find(|c| c.article.id == head.article.id)
         .expect("head updated");
-    assert!(update.search && update.article.revision > head.article.revision);
+    assert!(in_search(update) && update.article.revision > head.article.revision);
     assert_ne!(update.article.version, head.article.version);
     // Continuation first: it waits, and the head arrives already stitched.
     let mut issue = Issue::default();
     let second = issue.add(&page(2, "02", SECOND));
-    assert!(!second.own[0].search && second.own[0].article.stitched_into.is_empty());
+    assert!(!in_search(&second.own[0]) && second.own[0].article.stitched_into.is_empty());
     assert_eq!(second.pending.len(), 2);
     let first = issue.add(&page(1, "01", FRONT));
     assert_eq!(first.own[0].article.parts.len(), 2);
-    assert!(first.updates.iter().all(|c| !c.search));
+    assert!(first.updates.iter().all(|c| !in_search(c)));
 }
 
 #[test]
@@ -164,14 +178,16 @@ fn unresolved_half_is_reported_once_and_a_late_partner_still_stitches() {
     let mut issue = Issue::default();
     issue.add(&page(1, "01", FRONT));
     let id = "p/2025-07-11/main/1/1";
-    let (updates, event) = issue.report(id);
-    let event = event.expect("event");
+    let (updates, events) = issue.report(id);
+    let [Unresolved::Jump(event)] = &events[..] else {
+        panic!("one jump event: {events:?}")
+    };
     assert_eq!(event.article_id, id);
     assert_eq!(event.references.len(), 1);
     let warned = &updates[0].article;
     assert_eq!(warned.warnings.last().unwrap().code, UNRESOLVED_JUMP);
-    assert!(updates[0].search);
-    assert!(issue.index.report_unresolved(id).is_none());
+    assert!(in_search(&updates[0]));
+    assert!(!report(&issue.index, &issue.records, id, 0).changed);
     let late = issue.add(&page(2, "02", SECOND));
     let stitched = late
         .updates
@@ -192,14 +208,14 @@ fn a_reported_continuation_is_withdrawn_from_search_when_stitched_late() {
     issue.add(&page(2, "02", SECOND));
     let id = "p/2025-07-11/main/2/1";
     let (updates, _) = issue.report(id);
-    assert!(updates[0].search, "released to search as it is");
+    assert!(in_search(&updates[0]), "released to search as it is");
     let late = issue.add(&page(1, "01", FRONT));
     let withdrawn = late
         .updates
         .iter()
         .find(|c| c.article.id == id)
         .expect("continuation updated");
-    assert!(withdrawn.search && !withdrawn.article.stitched_into.is_empty());
+    assert!(in_search(withdrawn) && !withdrawn.article.stitched_into.is_empty());
 }
 
 #[test]
@@ -253,19 +269,24 @@ fn teasers_link_to_the_article_they_announce_and_the_target_records_it() {
     assert_eq!(r.kind, PageReferenceKind::ReferredFrom as i32);
     assert_eq!(r.article_id, teaser.article.id);
     assert_eq!(plan.linked, 1, "the 04 teaser has no page yet");
-    assert!(target.search);
+    assert!(in_search(target));
 }
 
 #[test]
 fn the_issue_index_is_bounded() {
-    let mut index = IssueIndex::default();
+    let mut issue = Issue::default();
+    let brief = |n: u32, text: &str| page(n, &format!("{n:02}"), text);
     for n in 1..=3 {
-        index = index.register(n, "", "h", 3).unwrap().unwrap();
+        issue.add(&brief(n, "# 简讯\n\n市民文化节本周末开幕。\n"));
     }
-    assert_eq!(index.register(4, "", "h", 3), Err(IssueFull(3)));
+    let p4 = Arc::new(Record::new(record_of(&brief(4, "# 简讯\n\n正文。\n"))));
+    let full = register(&issue.index, &issue.records, 4, "04", "h4", p4, 3, 0);
+    assert_eq!(full, Err(IssueFull(3)));
     // a correction of a registered page still goes in
-    let corrected = index.register(2, "", "h2", 3).unwrap().unwrap();
-    assert_eq!(corrected.pages[&2].seq, 4);
+    let p2 = Arc::new(Record::new(record_of(&brief(2, "# 简讯\n\n更正。\n"))));
+    let corrected = register(&issue.index, &issue.records, 2, "02", "h2", p2, 3, 0).unwrap();
+    assert!(corrected.changed);
+    assert_eq!(corrected.index.pages[&2].seq, 4);
 }
 
 #[test]
@@ -274,8 +295,10 @@ fn a_registered_page_without_its_record_is_left_out() {
     let front = "# 要闻\n\n正文。\n\n让优质医疗资源  \n请进来留得住\n\n详见03版\n";
     issue.add(&page(1, "01", front));
     // Page 3 is registered, but its record expired from the bucket.
-    issue.index = issue.index.register(3, "03", "gone", 100).unwrap().unwrap();
-    let plan = plan_page(&issue.index, &issue.records, 1);
+    let third = "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行。\n";
+    issue.add(&page(3, "03", third));
+    issue.records.remove(&3);
+    let plan = replay_page(&issue.index, &issue.records, 1);
     assert_eq!(plan.linked, 0);
     assert!(plan
         .own

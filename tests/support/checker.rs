@@ -70,6 +70,9 @@ pub fn test_env(servers: &str, extra: &[(&str, &str)]) -> HashMap<String, String
         ("PAGEWIRE_INPUT__PULL_EXPIRES", "500ms".into()),
         ("PAGEWIRE_RETRY__NAK_INITIAL", "100ms".into()),
         ("PAGEWIRE_RETRY__NAK_MAX", "1s".into()),
+        // Broker trouble is nak-ed at once, so the scenarios see the nak path as measured;
+        // scenario 10 runs with the default hold.
+        ("PAGEWIRE_RETRY__HOLD", "0s".into()),
         ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "15s".into()),
         ("PAGEWIRE_LOG__FILTER", "warn,pagewire=info".into()),
         // Several `pagewire run` processes at once must not fight over the default port.
@@ -1001,6 +1004,19 @@ impl AckTap {
             .iter()
             .filter(|(_, _, r)| *r == kind)
             .count()
+    }
+
+    /// The most deliveries of one input that got a reply of this kind (from the reply
+    /// subjects' delivery counts).
+    pub fn most_delivered(&self, kind: Reply) -> u64 {
+        self.seen
+            .lock()
+            .expect("tap lock")
+            .iter()
+            .filter(|(_, _, r)| *r == kind)
+            .map(|(_, d, _)| *d)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Distinct stream sequences that got a reply of this kind.
