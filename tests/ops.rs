@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1101,12 +1101,11 @@ fn python_with_example_deps() -> PathBuf {
     }
 }
 
-#[tokio::test]
-async fn the_python_subscriber_decodes_the_seed_pages_search_articles() {
-    let python = python_with_example_deps();
+/// Generates the Python module of the proto into a temporary folder, with exactly the README's
+/// generate command.
+fn python_module(python: &Path) -> tempfile::TempDir {
     let gen = tempfile::tempdir().expect("temp dir");
-    // Exactly the README's generate command.
-    let out = Command::new(&python)
+    let out = Command::new(python)
         .current_dir(manifest(""))
         .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
         .arg(gen.path())
@@ -1114,6 +1113,13 @@ async fn the_python_subscriber_decodes_the_seed_pages_search_articles() {
         .output()
         .expect("run protoc");
     assert!(out.status.success(), "protoc:\n{}", text(&out));
+    gen
+}
+
+#[tokio::test]
+async fn the_python_subscriber_decodes_the_seed_pages_search_articles() {
+    let python = python_with_example_deps();
+    let gen = python_module(&python);
 
     let server = NatsServer::start();
     let s = settings(&server, &[]);
@@ -1171,15 +1177,7 @@ async fn the_python_subscriber_decodes_the_seed_pages_search_articles() {
 #[tokio::test]
 async fn the_python_subscriber_drops_the_articles_a_correction_withdraws() {
     let python = python_with_example_deps();
-    let gen = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(&python)
-        .current_dir(manifest(""))
-        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
-        .arg(gen.path())
-        .arg("proto/pagewire/v1/pagewire.proto")
-        .output()
-        .expect("run protoc");
-    assert!(out.status.success(), "protoc:\n{}", text(&out));
+    let gen = python_module(&python);
 
     // With issue state on, a corrected page with one brief instead of three withdraws two.
     let server = NatsServer::start();
