@@ -267,6 +267,59 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
     out
 }
 
+/// An author's name on its own line between a title and the text (poems, essays, foreign
+/// contributors: `穆穆篇` / `郭沫若` / verse) is a credit. Only where it stands tells a name from
+/// a short line of text: under a title-shaped line (short, no sentence end) that stands apart
+/// from the text above it, and over a line of text.
+fn mark_author_lines(lines: &mut [PreLine]) {
+    let non_blank = |lines: &[PreLine], from: usize, back: bool| -> Option<usize> {
+        if back {
+            (0..from)
+                .rev()
+                .find(|&k| !matches!(lines[k].pre, Pre::Blank))
+        } else {
+            (from + 1..lines.len()).find(|&k| !matches!(lines[k].pre, Pre::Blank))
+        }
+    };
+    for i in 0..lines.len() {
+        let Pre::Text(t) = &lines[i].pre else {
+            continue;
+        };
+        // cheap shape check first: a name line is short
+        if t.len() > 60 {
+            continue;
+        }
+        let Some(credits) = credits::author_line(t) else {
+            continue;
+        };
+        // the title stands apart: above it the page starts, a blank line, a heading or
+        // furniture, or a line that ends its paragraph (or a subtitle line under the title)
+        let title_at = |k: usize| match &lines[k].pre {
+            Pre::Text(p) | Pre::Heading { text: p, .. } => {
+                text::char_len(p) <= 30 && !ends_paragraph(p) && text::text_weight(p) > 0
+            }
+            _ => false,
+        };
+        let apart = |k: usize| {
+            k == 0
+                || match &lines[k - 1].pre {
+                    Pre::Text(p) => ends_paragraph(p) || heads::closing_line(p),
+                    _ => true,
+                }
+        };
+        let title = non_blank(lines, i, true).is_some_and(|k| {
+            title_at(k) && (apart(k) || (k > 0 && title_at(k - 1) && apart(k - 1)))
+        });
+        let body = non_blank(lines, i, false).is_some_and(|k| match &lines[k].pre {
+            Pre::Text(n) => text::text_weight(n) >= 6 && credits::author_line(n).is_none(),
+            _ => false,
+        });
+        if title && body {
+            lines[i].pre = Pre::Other(Item::Credit(credits));
+        }
+    }
+}
+
 /// Is the page one paragraph a line (archive text, OCR tagged by line), rather than lines
 /// wrapped at a column? Then most long lines end a sentence; wrapped lines rarely do.
 fn one_paragraph_a_line(lines: &[PreLine]) -> bool {
@@ -323,7 +376,8 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 
 /// Splits the page into items.
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
-    let lines = pre_lines(content, syntax, page_name);
+    let mut lines = pre_lines(content, syntax, page_name);
+    mark_author_lines(&mut lines);
     let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
     // Headlines are guessed where the text has no heading markup for articles: plain text,
     // and markdown whose few headings (page links, section labels) head no articles.

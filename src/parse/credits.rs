@@ -139,6 +139,72 @@ fn is_zh_name(s: &str) -> bool {
             && s.chars().all(|c| c == '·' || crate::parse::text::is_cjk(c)))
 }
 
+/// Common Chinese surnames (the single-character ones that cover nearly all of the population).
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由光臧艾";
+
+/// Compound surnames.
+const COMPOUND_SURNAMES: [&str; 14] = [
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+    "夏侯", "令狐",
+];
+
+/// Does the name start with a common Chinese surname?
+fn has_surname(name: &str) -> bool {
+    COMPOUND_SURNAMES.iter().any(|s| name.starts_with(s))
+        || name.chars().next().is_some_and(|c| SURNAMES.contains(c))
+}
+
+/// A line that is only an author's name, as printed under the title of a poem, an essay or a
+/// foreign contributor's piece: `郭沫若`, `〔越南〕 范能洪`, `〔阿尔巴尼亚〕阿列克斯·恰奇`, `张三 李四`.
+/// Whether it is an author depends on where it stands (under a title, over the text), which
+/// the caller checks; this reads the shape only: one to three names of two or three Han
+/// characters that start with a common surname (any length with a middle dot, or after a
+/// bracketed country).
+pub fn author_line(line: &str) -> Option<Vec<Credit>> {
+    let text = line.trim();
+    let (country, names) = match text.strip_prefix(['〔', '[', '［']) {
+        Some(rest) => {
+            let close = rest.find(['〕', ']', '］'])?;
+            let country = &rest[..close];
+            if !(1..=8).contains(&country.chars().count())
+                || !country.chars().all(crate::parse::text::is_cjk)
+            {
+                return None;
+            }
+            (
+                true,
+                rest[close..].trim_start_matches(['〕', ']', '］']).trim(),
+            )
+        }
+        None => (false, text),
+    };
+    let names: Vec<&str> = names
+        .split(|c: char| c.is_whitespace() || c == '、')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let ok = |n: &str| {
+        let len = n.chars().count();
+        if n.contains('·') || country {
+            is_zh_name(n)
+        } else {
+            n.chars().all(crate::parse::text::is_cjk)
+                && has_surname(n)
+                && (len == 2
+                    || len == 3
+                    || (len == 4 && COMPOUND_SURNAMES.iter().any(|s| n.starts_with(s))))
+        }
+    };
+    if names.is_empty() || names.len() > 3 || !names.iter().all(|n| ok(n)) {
+        return None;
+    }
+    Some(
+        names
+            .iter()
+            .map(|n| credit(n, CreditRole::Reporter, text))
+            .collect(),
+    )
+}
+
 /// Splits a run of names separated by spaces, 、 or ，.
 fn zh_names(s: &str) -> Option<Vec<String>> {
     let names: Vec<String> = s

@@ -201,7 +201,7 @@ fn numbered_subhead(t: &str) -> bool {
 
 /// A line that closes the item above rather than heading the next: a date line under a
 /// letter (`一九五三年十一月五日 北京`), a signature of names (`某某边区政府 张三 李四`).
-fn closing_line(t: &str) -> bool {
+pub fn closing_line(t: &str) -> bool {
     let first = t.split_whitespace().next().unwrap_or("");
     let zh_date = first.ends_with('日')
         && first.contains('年')
@@ -217,7 +217,11 @@ fn closing_line(t: &str) -> bool {
     let bracketed = (t.starts_with(['(', '（', '[', '【']) && t.ends_with([')', '）', ']', '】']))
         || (t.starts_with('《') && t.ends_with('》'));
     let photo_credit = char_len(t) <= 24 && without_column_tag(t).trim_end().ends_with('摄');
-    zh_date || signature || bracketed || photo_credit
+    // the date a poem or letter was written (`七月十七日作`, `一九六四年七月于北京`)
+    let written = char_len(t) <= 20
+        && t.contains('月')
+        && (t.ends_with("日作") || t.ends_with("月作") || t.contains("日于") || t.contains("月于"));
+    zh_date || signature || bracketed || photo_credit || written
 }
 
 /// How long the body lines of the page are: the weight of text lines that are not

@@ -6,7 +6,7 @@
 //!
 //! Stages: [`text::normalize_chars`] (characters) → [`blocks::items`] (lines classified as
 //! headings, paragraphs, credits, markers, furniture) → [`segment`] (items grouped into
-//! articles, kinds decided) → [`assemble`] (paragraph clean-up, ids, versions, dates).
+//! article drafts) → [`assemble`] (paragraph clean-up, ids, versions, dates).
 
 pub mod blocks;
 pub mod credits;
@@ -14,11 +14,11 @@ pub mod dates;
 pub mod furniture;
 pub mod heads;
 pub mod markers;
+mod segment;
 pub mod text;
 
-use blocks::{Item, Syntax};
+use blocks::Syntax;
 use dates::Date;
-use furniture::Furniture;
 use markers::Found;
 
 use crate::proto::{
@@ -145,7 +145,7 @@ pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
 
     let mut masthead = Masthead::default();
     let mut page_credits = Vec::new();
-    let drafts = segment(items, syntax, &mut masthead, &mut page_credits, limits)?;
+    let drafts = segment::segment(&items, syntax, &mut masthead, &mut page_credits, limits)?;
 
     let label = if raw.page_label.is_empty() {
         format!("{:02}", raw.page_number)
@@ -239,28 +239,6 @@ fn char_warnings(r: &text::CharReport) -> Vec<Warning> {
     w
 }
 
-/// An article being put together from items.
-#[derive(Debug, Default)]
-struct Draft {
-    /// Headline lines with their heading level (0 for guessed), in print order.
-    headlines: Vec<(u8, String)>,
-    /// The headline lines were one headline wrapped with hard breaks.
-    headline_wrapped: bool,
-    /// Paragraphs as lines still to be joined.
-    paragraphs: Vec<Vec<String>>,
-    credits: Vec<Credit>,
-    references: Vec<Found>,
-    image: bool,
-    teaser: bool,
-    headline_guessed: bool,
-}
-
-impl Draft {
-    fn is_empty(&self) -> bool {
-        self.headlines.is_empty() && self.paragraphs.is_empty()
-    }
-}
-
 /// Body weight (CJK characters, or two per English word) from which an article of plain text
 /// is a story rather than a brief. On the real-page corpus briefs reach about 300 at the 90th
 /// percentile and stories start there (QUALITY.md).
@@ -268,326 +246,6 @@ const STORY_WEIGHT: usize = 320;
 /// The same for headings marked up by a converter: the heading level already tells a lead
 /// from the briefs under it, and modern briefs run longer (the seed's are 440–590).
 const STORY_WEIGHT_MARKED: usize = 1000;
-
-/// Can this paragraph be a headline? Short, not a finished sentence.
-fn headline_like(lines: &[String]) -> bool {
-    // a headline is at most ~40 CJK characters or 16 words: longer text is not one
-    if lines.is_empty() || lines.len() > 3 || lines.iter().map(String::len).sum::<usize>() > 200 {
-        return false;
-    }
-    let joined: String = lines.join(" ");
-    let cjk = joined.chars().filter(|&c| text::is_cjk(c)).count();
-    if cjk > 0 {
-        let n = text::char_len(&joined);
-        n <= 40 && !text::ends_sentence(&joined) && !joined.contains('，') && !joined.contains('。')
-    } else {
-        let words = joined.split_whitespace().count();
-        let first_upper = joined.chars().next().is_some_and(char::is_uppercase);
-        (1..=16).contains(&words) && first_upper && !text::ends_sentence(&joined)
-    }
-}
-
-/// An English line in capitals (OCR headlines).
-fn all_caps(lines: &[String]) -> bool {
-    let letters: Vec<char> = lines
-        .iter()
-        .flat_map(|l| l.chars())
-        .filter(|c| c.is_alphabetic())
-        .collect();
-    letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase() && c.is_ascii())
-}
-
-/// Only English continued-from markers: the opening of a continuation.
-fn english_opening(found: &[Found]) -> bool {
-    !found.is_empty()
-        && found.iter().all(|f| {
-            f.reference.kind() == PageReferenceKind::ContinuedFrom
-                && !f.reference.text.chars().any(text::is_cjk)
-        })
-}
-
-fn first_see_also(item: Option<&Item>) -> bool {
-    matches!(item, Some(Item::Reference(found)) if found.first().is_some_and(|f| f.reference.kind() == PageReferenceKind::SeeAlso))
-}
-
-/// Groups items into article drafts; masthead lines and page credits go to the page.
-fn segment(
-    items: Vec<Item>,
-    syntax: Syntax,
-    masthead: &mut Masthead,
-    page_credits: &mut Vec<Credit>,
-    limits: &Limits,
-) -> Result<Vec<Draft>, ParseError> {
-    // Headlines of plain text were guessed line by line (`heads`); the paragraph-level guess
-    // below is for markdown pages without headings that the line guesser left alone.
-    let has_headings = items.iter().any(|i| matches!(i, Item::Heading { .. }));
-    let guess_headlines = syntax == Syntax::Markdown && !has_headings;
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut cur = Draft::default();
-    // Credits and CONTINUED_FROM markers seen before their article's first text.
-    let mut pending_refs: Vec<Found> = Vec::new();
-    let mut pending_credits: Vec<Credit> = Vec::new();
-    let mut pending_image = false;
-    let mut teaser_mode = false;
-
-    let close = |cur: &mut Draft,
-                 drafts: &mut Vec<Draft>,
-                 masthead: &mut Masthead|
-     -> Result<(), ParseError> {
-        let done = std::mem::take(cur);
-        // A heading with nothing under it (the paper's name set as a heading, a section
-        // label) is page furniture, not an article.
-        if !done.teaser
-            && done.paragraphs.is_empty()
-            && done.references.is_empty()
-            && done.credits.is_empty()
-            && !done.image
-            && !done.headlines.is_empty()
-        {
-            masthead
-                .lines
-                .extend(done.headlines.into_iter().map(|(_, t)| t));
-            return Ok(());
-        }
-        if !done.is_empty() {
-            if drafts.len() >= limits.max_articles {
-                return Err(ParseError::TooManyArticles {
-                    limit: limits.max_articles,
-                });
-            }
-            drafts.push(done);
-        }
-        Ok(())
-    };
-    let start = |cur: &mut Draft,
-                 pending_refs: &mut Vec<Found>,
-                 pending_credits: &mut Vec<Credit>,
-                 pending_image: &mut bool| {
-        cur.references.append(pending_refs);
-        cur.credits.append(pending_credits);
-        cur.image |= std::mem::take(pending_image);
-    };
-
-    let mut i = 0;
-    while i < items.len() {
-        let item = &items[i];
-        let next = items.get(i + 1);
-        match item {
-            Item::Heading { level, text } => {
-                // A heading directly under another heading (nothing between) is part of
-                // its headline stack; marked-up stacks hold at most three lines, guessed
-                // ones (level 0: kicker, headline and decks of plain text) a few more.
-                let cap = if *level == 0 { 24 } else { 3 };
-                let stacking = !cur.headlines.is_empty()
-                    && cur.paragraphs.is_empty()
-                    && !cur.teaser
-                    && cur.headlines.len() < cap
-                    && matches!(items.get(i.wrapping_sub(1)), Some(Item::Heading { .. }));
-                if !stacking {
-                    close(&mut cur, &mut drafts, masthead)?;
-                    start(
-                        &mut cur,
-                        &mut pending_refs,
-                        &mut pending_credits,
-                        &mut pending_image,
-                    );
-                }
-                cur.headlines.push((*level, text.clone()));
-                cur.headline_guessed |= *level == 0;
-                teaser_mode = false;
-            }
-            Item::Text { lines, hard } => {
-                // A teaser: a short title followed by a see-also marker (导读 style), or a
-                // short title with the marker on the same line.
-                let headline_shaped = headline_like(lines);
-                let inline = if headline_shaped && teaser_mode {
-                    markers::find(&lines.join(" "))
-                } else {
-                    Vec::new()
-                };
-                let inline_see = inline.len() == 1
-                    && inline[0].reference.kind() == PageReferenceKind::SeeAlso
-                    && inline[0].range.end + 6 >= lines.join(" ").len();
-                if headline_shaped && (first_see_also(next) || inline_see) {
-                    close(&mut cur, &mut drafts, masthead)?;
-                    let mut teaser = Draft {
-                        teaser: true,
-                        headline_wrapped: *hard,
-                        ..Draft::default()
-                    };
-                    if inline_see {
-                        let joined = lines.join(" ");
-                        teaser.headlines.push((0, cut_ranges(&joined, &inline)));
-                        teaser.references.extend(inline);
-                    } else {
-                        for l in lines {
-                            teaser.headlines.push((0, l.clone()));
-                        }
-                    }
-                    if let Some(Item::Reference(found)) = next {
-                        teaser.references.extend(found.iter().cloned());
-                        i += 1;
-                    }
-                    close(&mut teaser, &mut drafts, masthead)?;
-                    i += 1;
-                    continue;
-                }
-                if inline_see && teaser_mode {
-                    // handled above when headline-like; otherwise plain text
-                }
-                let starts_article = guess_headlines
-                    && (headline_shaped || all_caps(lines))
-                    && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
-                    && (cur.is_empty() || !cur.paragraphs.is_empty());
-                // An English headline over a continued-from marker and its text (a jump page
-                // repeating the headline) heads the continuation; it is not the last line of
-                // the article above, nor masthead.
-                let heads_continuation = headline_shaped
-                    && matches!(next, Some(Item::Reference(found)) if english_opening(found))
-                    && !lines.iter().any(|l| l.chars().any(text::is_cjk))
-                    && next_is_body(items.get(i + 2), lines)
-                    && (cur.is_empty() || !cur.paragraphs.is_empty());
-                // Short lines above the first article (the paper's name, a slogan) are
-                // masthead, not a headless article.
-                let above_everything =
-                    drafts.is_empty() && cur.is_empty() && pending_refs.is_empty();
-                if above_everything
-                    && !heads_continuation
-                    && headline_shaped
-                    && text::char_len(&lines.join(" ")) <= 24
-                    && !next_is_body(next, lines)
-                {
-                    masthead.lines.push(lines.join(" "));
-                    i += 1;
-                    continue;
-                }
-                if (starts_article && next_is_body(next, lines)) || heads_continuation {
-                    close(&mut cur, &mut drafts, masthead)?;
-                    start(
-                        &mut cur,
-                        &mut pending_refs,
-                        &mut pending_credits,
-                        &mut pending_image,
-                    );
-                    cur.headline_guessed = true;
-                    cur.headline_wrapped = *hard;
-                    for l in lines {
-                        cur.headlines.push((0, l.clone()));
-                    }
-                } else {
-                    if cur.is_empty() {
-                        start(
-                            &mut cur,
-                            &mut pending_refs,
-                            &mut pending_credits,
-                            &mut pending_image,
-                        );
-                    }
-                    cur.paragraphs.push(lines.clone());
-                }
-            }
-            Item::Credit(credits) => {
-                if cur.is_empty() {
-                    pending_credits.extend(credits.iter().cloned());
-                } else {
-                    cur.credits.extend(credits.iter().cloned());
-                }
-            }
-            Item::Reference(found) => {
-                // A continued-from marker before any text belongs to the article below it.
-                let opening = found
-                    .iter()
-                    .all(|f| f.reference.kind() == PageReferenceKind::ContinuedFrom);
-                if cur.is_empty()
-                    || (opening && cur.paragraphs.is_empty() && cur.headlines.is_empty())
-                {
-                    pending_refs.extend(found.iter().cloned());
-                } else if opening && !cur.paragraphs.is_empty() {
-                    close(&mut cur, &mut drafts, masthead)?;
-                    pending_refs.extend(found.iter().cloned());
-                } else {
-                    cur.references.extend(found.iter().cloned());
-                }
-            }
-            Item::Furniture(f, line) => match f {
-                Furniture::Serial(s) if masthead.serial_number.is_empty() => {
-                    masthead.serial_number = s.clone()
-                }
-                Furniture::Issn(s) if masthead.issn.is_empty() => masthead.issn = s.clone(),
-                Furniture::Publisher(p) if masthead.publisher.is_empty() => {
-                    masthead.publisher = p.clone()
-                }
-                Furniture::Editors(e) => page_credits.extend(e.iter().cloned()),
-                _ => masthead.lines.push(line.clone()),
-            },
-            Item::Image => {
-                // A picture followed by its caption and photo credit is a photo story of
-                // its own, even when it follows another article's text.
-                if !cur.paragraphs.is_empty() && photo_unit_ahead(&items[i + 1..]) {
-                    close(&mut cur, &mut drafts, masthead)?;
-                }
-                if cur.is_empty() {
-                    pending_image = true;
-                } else {
-                    cur.image = true;
-                }
-            }
-            Item::TeaserSection => {
-                close(&mut cur, &mut drafts, masthead)?;
-                teaser_mode = true;
-            }
-            Item::Separator => {
-                close(&mut cur, &mut drafts, masthead)?;
-                teaser_mode = false;
-            }
-        }
-        i += 1;
-    }
-    close(&mut cur, &mut drafts, masthead)?;
-    // Markers and credits left over at the page end belong to the last article.
-    if let Some(last) = drafts.last_mut() {
-        last.references.append(&mut pending_refs);
-        last.credits.append(&mut pending_credits);
-    }
-    Ok(drafts)
-}
-
-/// Do the next items read as a caption and a photo credit (one or two short paragraphs,
-/// then a photographer's credit, on its own line or closing the caption)?
-fn photo_unit_ahead(rest: &[Item]) -> bool {
-    let is_photographer = |c: &Credit| c.role() == CreditRole::Photographer;
-    for (n, item) in rest.iter().take(3).enumerate() {
-        match item {
-            Item::Text { lines, .. } => {
-                let (para, _) = text::join_lines(lines.iter().map(String::as_str));
-                if text::text_weight(&para) > 400 {
-                    return false;
-                }
-                if credits::trailing_credit(&para)
-                    .is_some_and(|(_, c)| c.iter().any(is_photographer))
-                {
-                    return true;
-                }
-            }
-            Item::Credit(c) => return n > 0 && c.iter().any(is_photographer),
-            _ => return false,
-        }
-    }
-    false
-}
-
-/// A guessed headline needs a body under it that is longer than itself.
-fn next_is_body(next: Option<&Item>, headline: &[String]) -> bool {
-    match next {
-        Some(Item::Text { lines, .. }) => {
-            let body: usize = lines.iter().map(|l| text::text_weight(l)).sum();
-            let head: usize = headline.iter().map(|l| text::text_weight(l)).sum();
-            body > head * 2 || !headline_like(lines)
-        }
-        Some(Item::Credit(_)) => true,
-        _ => false,
-    }
-}
 
 /// Splits a headline stack into the headline and its kicker/subtitle lines.
 fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<String>) {
@@ -681,7 +339,12 @@ fn cut_ranges(text: &str, found: &[Found]) -> String {
 
 /// Turns a draft into an article: joins and cleans paragraphs, takes credits, datelines
 /// and markers out of the text, decides the kind, computes id, version and dates.
-fn assemble(draft: Draft, position: &PagePosition, ordinal: u32, issue: Date) -> Option<Article> {
+fn assemble(
+    draft: segment::Draft,
+    position: &PagePosition,
+    ordinal: u32,
+    issue: Date,
+) -> Option<Article> {
     let mut warnings = Vec::new();
     let (headline, mut subheadlines) = resolve_headlines(&draft.headlines, draft.headline_wrapped);
     let mut credits = draft.credits;

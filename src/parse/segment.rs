@@ -1,0 +1,429 @@
+//! Segmentation: the page's items grouped into article drafts.
+//!
+//! One pass over the items in print order. A [`Segmenter`] holds the article being put
+//! together and what waits for the next one (credits and continued-from markers printed
+//! above a headline, a picture above its caption); each kind of item has its own method, and
+//! each decision about a text item is a small named rule:
+//! - [`Segmenter::teaser`]: a short title with a see-also marker is a teaser of its own;
+//! - [`Segmenter::masthead_line`]: short lines above the first article are the masthead;
+//! - [`Segmenter::heads_article`] / [`Segmenter::heads_continuation`]: a paragraph of a
+//!   markdown page without headings that reads as a headline starts an article.
+//!
+//! Headlines of plain text were already decided line by line ([`super::heads`]) and arrive
+//! as headings of level 0.
+
+use super::blocks::{Item, Syntax};
+use super::furniture::Furniture;
+use super::markers::{self, Found};
+use super::{credits, cut_ranges, text, Limits, ParseError};
+use crate::proto::{Credit, CreditRole, Masthead, PageReferenceKind};
+
+/// An article being put together from items.
+#[derive(Debug, Default)]
+pub(super) struct Draft {
+    /// Headline lines with their heading level (0 for guessed), in print order.
+    pub(super) headlines: Vec<(u8, String)>,
+    /// The headline lines were one headline wrapped with hard breaks.
+    pub(super) headline_wrapped: bool,
+    /// Paragraphs as lines still to be joined.
+    pub(super) paragraphs: Vec<Vec<String>>,
+    pub(super) credits: Vec<Credit>,
+    pub(super) references: Vec<Found>,
+    pub(super) image: bool,
+    pub(super) teaser: bool,
+    pub(super) headline_guessed: bool,
+}
+
+impl Draft {
+    pub(super) fn is_empty(&self) -> bool {
+        self.headlines.is_empty() && self.paragraphs.is_empty()
+    }
+}
+
+/// Groups items into article drafts; masthead lines and page credits go to the page.
+pub(super) fn segment(
+    items: &[Item],
+    syntax: Syntax,
+    masthead: &mut Masthead,
+    page_credits: &mut Vec<Credit>,
+    limits: &Limits,
+) -> Result<Vec<Draft>, ParseError> {
+    // Headlines of plain text were guessed line by line (`heads`); the paragraph-level guess
+    // is for markdown pages without headings that the line guesser left alone.
+    let has_headings = items.iter().any(|i| matches!(i, Item::Heading { .. }));
+    let mut s = Segmenter {
+        guess_headlines: syntax == Syntax::Markdown && !has_headings,
+        max_articles: limits.max_articles,
+        masthead,
+        page_credits,
+        drafts: Vec::new(),
+        cur: Draft::default(),
+        pending_refs: Vec::new(),
+        pending_credits: Vec::new(),
+        pending_image: false,
+        teaser_mode: false,
+    };
+    let mut i = 0;
+    while i < items.len() {
+        i += s.item(items, i)?;
+    }
+    s.close()?;
+    // Markers and credits left over at the page end belong to the last article.
+    if let Some(last) = s.drafts.last_mut() {
+        last.references.append(&mut s.pending_refs);
+        last.credits.append(&mut s.pending_credits);
+    }
+    Ok(s.drafts)
+}
+
+/// The state of one pass over a page's items.
+struct Segmenter<'m> {
+    /// A markdown page without headings: paragraphs may be headlines.
+    guess_headlines: bool,
+    max_articles: usize,
+    masthead: &'m mut Masthead,
+    page_credits: &'m mut Vec<Credit>,
+    drafts: Vec<Draft>,
+    /// The article being put together.
+    cur: Draft,
+    /// Continued-from markers seen before their article's first text.
+    pending_refs: Vec<Found>,
+    /// Credits seen before their article's first text.
+    pending_credits: Vec<Credit>,
+    /// A picture seen before its article's first text.
+    pending_image: bool,
+    /// Inside a 导读 / "Inside" box: short titles are teasers.
+    teaser_mode: bool,
+}
+
+impl Segmenter<'_> {
+    /// Takes the item at `i`; returns how many items it consumed.
+    fn item(&mut self, items: &[Item], i: usize) -> Result<usize, ParseError> {
+        match &items[i] {
+            Item::Heading { level, text } => self.heading(items, i, *level, text)?,
+            Item::Text { lines, hard } => return self.text(items, i, lines, *hard),
+            Item::Credit(credits) => self.credit(credits),
+            Item::Reference(found) => self.reference(found)?,
+            Item::Furniture(f, line) => self.furniture(f, line),
+            Item::Image => self.image(&items[i + 1..])?,
+            Item::TeaserSection => {
+                self.close()?;
+                self.teaser_mode = true;
+            }
+            Item::Separator => {
+                self.close()?;
+                self.teaser_mode = false;
+            }
+        }
+        Ok(1)
+    }
+
+    /// Ends the article being put together. A heading with nothing under it (the paper's
+    /// name set as a heading, a section label) is page furniture, not an article.
+    fn close(&mut self) -> Result<(), ParseError> {
+        let done = std::mem::take(&mut self.cur);
+        self.push(done)
+    }
+
+    fn push(&mut self, done: Draft) -> Result<(), ParseError> {
+        if !done.teaser
+            && done.paragraphs.is_empty()
+            && done.references.is_empty()
+            && done.credits.is_empty()
+            && !done.image
+            && !done.headlines.is_empty()
+        {
+            self.masthead
+                .lines
+                .extend(done.headlines.into_iter().map(|(_, t)| t));
+            return Ok(());
+        }
+        if !done.is_empty() {
+            if self.drafts.len() >= self.max_articles {
+                return Err(ParseError::TooManyArticles {
+                    limit: self.max_articles,
+                });
+            }
+            self.drafts.push(done);
+        }
+        Ok(())
+    }
+
+    /// Opens the current (empty) article: what waited above it becomes its own.
+    fn open(&mut self) {
+        self.cur.references.append(&mut self.pending_refs);
+        self.cur.credits.append(&mut self.pending_credits);
+        self.cur.image |= std::mem::take(&mut self.pending_image);
+    }
+
+    /// A heading directly under another heading (nothing between) is part of its headline
+    /// stack; marked-up stacks hold at most three lines, guessed ones (level 0: kicker,
+    /// headline and decks of plain text) a few more. Any other heading starts an article.
+    fn heading(
+        &mut self,
+        items: &[Item],
+        i: usize,
+        level: u8,
+        text: &str,
+    ) -> Result<(), ParseError> {
+        let cap = if level == 0 { 24 } else { 3 };
+        let stacking = !self.cur.headlines.is_empty()
+            && self.cur.paragraphs.is_empty()
+            && !self.cur.teaser
+            && self.cur.headlines.len() < cap
+            && matches!(items.get(i.wrapping_sub(1)), Some(Item::Heading { .. }));
+        if !stacking {
+            self.close()?;
+            self.open();
+        }
+        self.cur.headlines.push((level, text.to_owned()));
+        self.cur.headline_guessed |= level == 0;
+        self.teaser_mode = false;
+        Ok(())
+    }
+
+    /// A paragraph: a teaser, masthead, a guessed headline, or body text.
+    fn text(
+        &mut self,
+        items: &[Item],
+        i: usize,
+        lines: &[String],
+        hard: bool,
+    ) -> Result<usize, ParseError> {
+        let next = items.get(i + 1);
+        let headline_shaped = headline_like(lines);
+        if headline_shaped {
+            if let Some(consumed) = self.teaser(lines, hard, next)? {
+                return Ok(consumed);
+            }
+        }
+        let continuation = headline_shaped && heads_continuation(&self.cur, lines, items, i);
+        if !continuation && headline_shaped && self.masthead_line(lines, next) {
+            return Ok(1);
+        }
+        if continuation || (self.heads_article(lines, next) && next_is_body(next, lines)) {
+            self.close()?;
+            self.open();
+            self.cur.headline_guessed = true;
+            self.cur.headline_wrapped = hard;
+            self.cur
+                .headlines
+                .extend(lines.iter().map(|l| (0, l.clone())));
+        } else {
+            if self.cur.is_empty() {
+                self.open();
+            }
+            self.cur.paragraphs.push(lines.to_vec());
+        }
+        Ok(1)
+    }
+
+    /// A teaser: a short title followed by a see-also marker (导读 style), or, inside a
+    /// teaser box, a short title with the marker on the same line. Returns the items it
+    /// consumed, or `None` when the paragraph is not a teaser.
+    fn teaser(
+        &mut self,
+        lines: &[String],
+        hard: bool,
+        next: Option<&Item>,
+    ) -> Result<Option<usize>, ParseError> {
+        let inline = if self.teaser_mode {
+            markers::find(&lines.join(" "))
+        } else {
+            Vec::new()
+        };
+        let inline_see = inline.len() == 1
+            && inline[0].reference.kind() == PageReferenceKind::SeeAlso
+            && inline[0].range.end + 6 >= lines.join(" ").len();
+        if !(first_see_also(next) || inline_see) {
+            return Ok(None);
+        }
+        self.close()?;
+        let mut teaser = Draft {
+            teaser: true,
+            headline_wrapped: hard,
+            ..Draft::default()
+        };
+        if inline_see {
+            let joined = lines.join(" ");
+            teaser.headlines.push((0, cut_ranges(&joined, &inline)));
+            teaser.references.extend(inline);
+        } else {
+            teaser
+                .headlines
+                .extend(lines.iter().map(|l| (0, l.clone())));
+        }
+        let mut consumed = 1;
+        if let Some(Item::Reference(found)) = next {
+            teaser.references.extend(found.iter().cloned());
+            consumed += 1;
+        }
+        self.push(teaser)?;
+        Ok(Some(consumed))
+    }
+
+    /// Short lines above the first article (the paper's name, a slogan) are masthead, not a
+    /// headless article.
+    fn masthead_line(&mut self, lines: &[String], next: Option<&Item>) -> bool {
+        let above_everything =
+            self.drafts.is_empty() && self.cur.is_empty() && self.pending_refs.is_empty();
+        if above_everything && text::char_len(&lines.join(" ")) <= 24 && !next_is_body(next, lines)
+        {
+            self.masthead.lines.push(lines.join(" "));
+            return true;
+        }
+        false
+    }
+
+    /// On a markdown page without headings, a headline-shaped paragraph (or one in
+    /// capitals) followed by text or a credit starts an article, unless the article above
+    /// has only a headline so far.
+    fn heads_article(&self, lines: &[String], next: Option<&Item>) -> bool {
+        self.guess_headlines
+            && (headline_like(lines) || all_caps(lines))
+            && matches!(next, Some(Item::Text { .. } | Item::Credit(_)))
+            && (self.cur.is_empty() || !self.cur.paragraphs.is_empty())
+    }
+
+    fn credit(&mut self, credits: &[Credit]) {
+        if self.cur.is_empty() {
+            self.pending_credits.extend(credits.iter().cloned());
+        } else {
+            self.cur.credits.extend(credits.iter().cloned());
+        }
+    }
+
+    /// A continued-from marker before any text belongs to the article below it; after
+    /// text, it ends the article above. Other markers belong to the article they are in.
+    fn reference(&mut self, found: &[Found]) -> Result<(), ParseError> {
+        let opening = found
+            .iter()
+            .all(|f| f.reference.kind() == PageReferenceKind::ContinuedFrom);
+        if self.cur.is_empty()
+            || (opening && self.cur.paragraphs.is_empty() && self.cur.headlines.is_empty())
+        {
+            self.pending_refs.extend(found.iter().cloned());
+        } else if opening && !self.cur.paragraphs.is_empty() {
+            self.close()?;
+            self.pending_refs.extend(found.iter().cloned());
+        } else {
+            self.cur.references.extend(found.iter().cloned());
+        }
+        Ok(())
+    }
+
+    /// Masthead facts go to the page's masthead (the first of each kind), editors to the
+    /// page's credits, anything else to the masthead's lines.
+    fn furniture(&mut self, f: &Furniture, line: &str) {
+        let m = &mut *self.masthead;
+        match f {
+            Furniture::Serial(s) if m.serial_number.is_empty() => m.serial_number = s.clone(),
+            Furniture::Issn(s) if m.issn.is_empty() => m.issn = s.clone(),
+            Furniture::Publisher(p) if m.publisher.is_empty() => m.publisher = p.clone(),
+            Furniture::Editors(e) => self.page_credits.extend(e.iter().cloned()),
+            _ => m.lines.push(line.to_owned()),
+        }
+    }
+
+    /// A picture followed by its caption and photo credit is a photo story of its own, even
+    /// when it follows another article's text.
+    fn image(&mut self, rest: &[Item]) -> Result<(), ParseError> {
+        if !self.cur.paragraphs.is_empty() && photo_unit_ahead(rest) {
+            self.close()?;
+        }
+        if self.cur.is_empty() {
+            self.pending_image = true;
+        } else {
+            self.cur.image = true;
+        }
+        Ok(())
+    }
+}
+
+/// An English headline over a continued-from marker and its text (a jump page repeating the
+/// headline) heads the continuation; it is not the last line of the article above, nor
+/// masthead.
+fn heads_continuation(cur: &Draft, lines: &[String], items: &[Item], i: usize) -> bool {
+    matches!(items.get(i + 1), Some(Item::Reference(found)) if english_opening(found))
+        && !lines.iter().any(|l| l.chars().any(text::is_cjk))
+        && next_is_body(items.get(i + 2), lines)
+        && (cur.is_empty() || !cur.paragraphs.is_empty())
+}
+
+/// Can this paragraph be a headline? Short, not a finished sentence.
+fn headline_like(lines: &[String]) -> bool {
+    // a headline is at most ~40 CJK characters or 16 words: longer text is not one
+    if lines.is_empty() || lines.len() > 3 || lines.iter().map(String::len).sum::<usize>() > 200 {
+        return false;
+    }
+    let joined: String = lines.join(" ");
+    let cjk = joined.chars().filter(|&c| text::is_cjk(c)).count();
+    if cjk > 0 {
+        let n = text::char_len(&joined);
+        n <= 40 && !text::ends_sentence(&joined) && !joined.contains('，') && !joined.contains('。')
+    } else {
+        let words = joined.split_whitespace().count();
+        let first_upper = joined.chars().next().is_some_and(char::is_uppercase);
+        (1..=16).contains(&words) && first_upper && !text::ends_sentence(&joined)
+    }
+}
+
+/// An English line in capitals (OCR headlines).
+fn all_caps(lines: &[String]) -> bool {
+    let letters: Vec<char> = lines
+        .iter()
+        .flat_map(|l| l.chars())
+        .filter(|c| c.is_alphabetic())
+        .collect();
+    letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase() && c.is_ascii())
+}
+
+/// Only English continued-from markers: the opening of a continuation.
+fn english_opening(found: &[Found]) -> bool {
+    !found.is_empty()
+        && found.iter().all(|f| {
+            f.reference.kind() == PageReferenceKind::ContinuedFrom
+                && !f.reference.text.chars().any(text::is_cjk)
+        })
+}
+
+fn first_see_also(item: Option<&Item>) -> bool {
+    matches!(item, Some(Item::Reference(found)) if found.first().is_some_and(|f| f.reference.kind() == PageReferenceKind::SeeAlso))
+}
+
+/// Do the next items read as a caption and a photo credit (one or two short paragraphs,
+/// then a photographer's credit, on its own line or closing the caption)?
+fn photo_unit_ahead(rest: &[Item]) -> bool {
+    let is_photographer = |c: &Credit| c.role() == CreditRole::Photographer;
+    for (n, item) in rest.iter().take(3).enumerate() {
+        match item {
+            Item::Text { lines, .. } => {
+                let (para, _) = text::join_lines(lines.iter().map(String::as_str));
+                if text::text_weight(&para) > 400 {
+                    return false;
+                }
+                if credits::trailing_credit(&para)
+                    .is_some_and(|(_, c)| c.iter().any(is_photographer))
+                {
+                    return true;
+                }
+            }
+            Item::Credit(c) => return n > 0 && c.iter().any(is_photographer),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// A guessed headline needs a body under it that is longer than itself.
+fn next_is_body(next: Option<&Item>, headline: &[String]) -> bool {
+    match next {
+        Some(Item::Text { lines, .. }) => {
+            let body: usize = lines.iter().map(|l| text::text_weight(l)).sum();
+            let head: usize = headline.iter().map(|l| text::text_weight(l)).sum();
+            body > head * 2 || !headline_like(lines)
+        }
+        Some(Item::Credit(_)) => true,
+        _ => false,
+    }
+}
