@@ -299,6 +299,17 @@ impl Service {
     }
 }
 
+/// Asserts that the server refused nobody anything: each subscriber did all it does with the
+/// permissions of its user.
+fn assert_no_violations(cluster: &NatsCluster) {
+    let refused: Vec<&str> = cluster
+        .logs()
+        .lines()
+        .filter(|l| l.contains(" Violation - "))
+        .collect();
+    assert!(refused.is_empty(), "permission violations:\n{}", refused.join("\n"));
+}
+
 async fn wait_for<F, Fut>(what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,
@@ -610,6 +621,7 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
         assert_eq!((info.num_pending, info.num_ack_pending), (0, 0), "{durable}");
     }
     svc.stop().await;
+    assert_no_violations(&cluster);
     pg.drop_database(&python, &dsn);
 }
 
@@ -731,6 +743,7 @@ async fn search_applies_revisions_withdrawals_and_stitches_and_finds_a_word_of_t
     assert!(q(&["第2项民生工程"]).is_empty());
     assert_eq!(q(&["第1项民生工程"]).len(), 1);
     svc.stop().await;
+    assert_no_violations(&cluster);
 }
 
 // --- alert -> webhook -----------------------------------------------------------------------------
@@ -926,4 +939,5 @@ async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_th
     );
     assert_eq!(after.len(), keys.len());
     svc.stop().await;
+    assert_no_violations(&cluster);
 }

@@ -117,7 +117,7 @@ class Source:
     async def fetch(self, batch, timeout=1.0):
         try:
             return await self.sub.fetch(batch=batch, timeout=timeout)
-        except FetchTimeoutError:
+        except (FetchTimeoutError, asyncio.TimeoutError):  # nats-py raises either: nothing came
             return []
 
 
