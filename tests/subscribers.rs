@@ -17,7 +17,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -267,7 +267,6 @@ impl Service {
             ("PAGEWIRE_INPUT__PULL_EXPIRES", "500ms".into()),
             ("PAGEWIRE_STITCH__ENABLED", "true".into()),
             ("PAGEWIRE_SHUTDOWN__DRAIN_TIMEOUT", "20s".into()),
-            ("PAGEWIRE_HTTP__LISTEN", "".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -302,12 +301,16 @@ impl Service {
 /// Asserts that the server refused nobody anything: each subscriber did all it does with the
 /// permissions of its user.
 fn assert_no_violations(cluster: &NatsCluster) {
-    let refused: Vec<&str> = cluster
-        .logs()
+    let logs = cluster.logs();
+    let refused: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains(" Violation - "))
         .collect();
-    assert!(refused.is_empty(), "permission violations:\n{}", refused.join("\n"));
+    assert!(
+        refused.is_empty(),
+        "permission violations:\n{}",
+        refused.join("\n")
+    );
 }
 
 async fn wait_for<F, Fut>(what: &str, mut cond: F)
@@ -396,7 +399,10 @@ fn latest(messages: &[(String, HeaderMap, Bytes)]) -> BTreeMap<String, Article> 
     let mut latest: BTreeMap<String, Article> = BTreeMap::new();
     for (_, _, payload) in messages {
         let a = Article::decode(payload.clone()).expect("an Article");
-        if latest.get(&a.id).is_none_or(|have| have.revision < a.revision) {
+        if latest
+            .get(&a.id)
+            .is_none_or(|have| have.revision < a.revision)
+        {
             latest.insert(a.id.clone(), a);
         }
     }
@@ -405,7 +411,12 @@ fn latest(messages: &[(String, HeaderMap, Bytes)]) -> BTreeMap<String, Article> 
 
 /// Publishes `payload` again on `subject` as the admin, without a message id (so the stream's
 /// duplicate window does not drop it): what a late redelivery looks like to a subscriber.
-async fn publish_again(admin: &jetstream::Context, subject: &str, headers: &HeaderMap, payload: Bytes) {
+async fn publish_again(
+    admin: &jetstream::Context,
+    subject: &str,
+    headers: &HeaderMap,
+    payload: Bytes,
+) {
     let mut h = HeaderMap::new();
     for (name, values) in headers.iter() {
         let name = name.to_string();
@@ -430,7 +441,14 @@ fn first_of(
 ) -> (String, HeaderMap, Bytes, Article) {
     messages
         .iter()
-        .map(|(s, h, p)| (s.clone(), h.clone(), p.clone(), Article::decode(p.clone()).expect("an Article")))
+        .map(|(s, h, p)| {
+            (
+                s.clone(),
+                h.clone(),
+                p.clone(),
+                Article::decode(p.clone()).expect("an Article"),
+            )
+        })
         .filter(|m| m.3.id == id)
         .min_by_key(|m| m.3.revision)
         .expect("the id is on the topic")
@@ -482,7 +500,13 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
                 &gen,
                 cluster,
                 "archive",
-                &["examples/subscribers/archive.py", "--idle-exit", "3", "--durable", durable],
+                &[
+                    "examples/subscribers/archive.py",
+                    "--idle-exit",
+                    "3",
+                    "--durable",
+                    durable,
+                ],
                 &[("ARCHIVE_DSN", &dsn)],
             )
             .await
@@ -518,7 +542,10 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
         count_rows(&python, &dsn, "pagewire_article_revisions"),
         articles.len() as u64
     );
-    assert_eq!(count_rows(&python, &dsn, "pagewire_pages"), pages.len() as u64);
+    assert_eq!(
+        count_rows(&python, &dsn, "pagewire_pages"),
+        pages.len() as u64
+    );
     assert_eq!(pages.len(), 5, "5 pages published, none identical");
 
     // The correction withdrew briefs 2 and 3 of page 5; the archive keeps their text, marked.
@@ -527,13 +554,11 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
         &dsn,
         "SELECT id, headline FROM pagewire_articles WHERE withdrawn ORDER BY id",
     );
-    assert_eq!(
-        withdrawn,
-        [
-            vec![jump_id(5, 2).into(), "第2条简讯标题".into()],
-            vec![jump_id(5, 3).into(), "第3条简讯标题".into()],
-        ]
-    );
+    let want_withdrawn: Vec<Vec<serde_json::Value>> = [(2, "第2条简讯标题"), (3, "第3条简讯标题")]
+        .into_iter()
+        .map(|(n, headline)| vec![jump_id(5, n).into(), headline.into()])
+        .collect();
+    assert_eq!(withdrawn, want_withdrawn);
 
     // Two stories stitched across pages 1 and 2: each continuation records `stitched_into`, each
     // head its printed parts in order, as the stitched message lists them.
@@ -604,7 +629,10 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
         count_rows(&python, &dsn, "pagewire_article_revisions"),
         articles.len() as u64
     );
-    assert_eq!(count_rows(&python, &dsn, "pagewire_pages"), pages.len() as u64);
+    assert_eq!(
+        count_rows(&python, &dsn, "pagewire_pages"),
+        pages.len() as u64
+    );
 
     // The durable consumers acked everything.
     for (stream, durable) in [
@@ -618,7 +646,11 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
             .consumer_info(durable)
             .await
             .expect("the durable exists");
-        assert_eq!((info.num_pending, info.num_ack_pending), (0, 0), "{durable}");
+        assert_eq!(
+            (info.num_pending, info.num_ack_pending),
+            (0, 0),
+            "{durable}"
+        );
     }
     svc.stop().await;
     assert_no_violations(&cluster);
@@ -697,7 +729,11 @@ async fn search_applies_revisions_withdrawals_and_stitches_and_finds_a_word_of_t
 
     // A word of the seed's lead story finds it (Chinese, no spaces: found by character pairs).
     let lead = q(&["高效办成"]);
-    assert_eq!(lead.first().map(|h| h.1.as_str()), Some(LEAD_HEADLINE), "{lead:?}");
+    assert_eq!(
+        lead.first().map(|h| h.1.as_str()),
+        Some(LEAD_HEADLINE),
+        "{lead:?}"
+    );
     assert!(q(&["数字政府建设"]).iter().any(|h| h.1 == LEAD_HEADLINE));
     assert!(q(&["没有这个词语"]).is_empty());
 
@@ -714,7 +750,9 @@ async fn search_applies_revisions_withdrawals_and_stitches_and_finds_a_word_of_t
     }
     let page2 = q(&["白名单"]);
     assert!(
-        page2.iter().all(|(id, _)| !id.contains(&format!("{JUMP_ISSUE}/main/2/"))),
+        page2
+            .iter()
+            .all(|(id, _)| !id.contains(&format!("{JUMP_ISSUE}/main/2/"))),
         "{page2:?}"
     );
     assert_eq!(page2.len(), 1, "{page2:?}");
@@ -788,8 +826,14 @@ impl Webhook {
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                         .is_ok();
                     let status = if failing { 500 } else { 204 };
-                    log.lock().expect("log").push(Received { key, body, status });
-                    let reason = if failing { "Internal Server Error" } else { "No Content" };
+                    log.lock()
+                        .expect("log")
+                        .push(Received { key, body, status });
+                    let reason = if failing {
+                        "Internal Server Error"
+                    } else {
+                        "No Content"
+                    };
                     let reply = format!(
                         "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     );
@@ -851,7 +895,8 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<(String, serde
 }
 
 #[tokio::test]
-async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_the_webhook_is_down() {
+async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_the_webhook_is_down()
+{
     let python = python();
     let gen = python_module(&python);
     let cluster = single_node();
@@ -863,7 +908,11 @@ async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_th
         .iter()
         .map(|(_, h, _)| h.get("Nats-Msg-Id").expect("message id").to_string())
         .collect();
-    assert!(alerts.len() >= 3, "the seed page raises alerts: {}", alerts.len());
+    assert!(
+        alerts.len() >= 3,
+        "the seed page raises alerts: {}",
+        alerts.len()
+    );
     assert_eq!(keys.len(), alerts.len());
 
     let alert = |url: String, durable: &'static str, extra: &'static [&'static str]| {
@@ -880,7 +929,15 @@ async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_th
                 "0.05",
             ];
             args.extend_from_slice(extra);
-            subscriber(&python, &gen, cluster, "alert", &args, &[("ALERT_WEBHOOK_URL", &url)]).await
+            subscriber(
+                &python,
+                &gen,
+                cluster,
+                "alert",
+                &args,
+                &[("ALERT_WEBHOOK_URL", &url)],
+            )
+            .await
         }
     };
 
@@ -897,14 +954,23 @@ async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_th
     );
     let delivered: Vec<&Received> = got.iter().filter(|r| r.status == 204).collect();
     assert_eq!(
-        delivered.iter().map(|r| r.key.clone()).collect::<BTreeSet<_>>(),
+        delivered
+            .iter()
+            .map(|r| r.key.clone())
+            .collect::<BTreeSet<_>>(),
         keys,
         "every alert delivered, each once"
     );
     assert_eq!(delivered.len(), keys.len());
     for r in &delivered {
-        assert!(!r.body["rules"].as_array().expect("rules").is_empty(), "{r:?}");
-        assert!(!r.body["headline"].as_str().expect("headline").is_empty(), "{r:?}");
+        assert!(
+            !r.body["rules"].as_array().expect("rules").is_empty(),
+            "{r:?}"
+        );
+        assert!(
+            !r.body["headline"].as_str().expect("headline").is_empty(),
+            "{r:?}"
+        );
         assert_eq!(r.body["msg_id"].as_str(), Some(r.key.as_str()));
     }
     // Run again: the durable acked them all, nothing is posted twice.
@@ -929,10 +995,17 @@ async fn alert_posts_each_alert_once_retrying_after_500s_and_keeps_them_while_th
         .consumer_info("alert-outage")
         .await
         .expect("durable");
-    assert_eq!(info.ack_floor.stream_sequence, 0, "nothing acked while down");
+    assert_eq!(
+        info.ack_floor.stream_sequence, 0,
+        "nothing acked while down"
+    );
     down.failures.store(0, Ordering::SeqCst);
     alert(down.url.clone(), "alert-outage", &["--idle-exit", "15"]).await;
-    let after: Vec<Received> = down.received().into_iter().filter(|r| r.status == 204).collect();
+    let after: Vec<Received> = down
+        .received()
+        .into_iter()
+        .filter(|r| r.status == 204)
+        .collect();
     assert_eq!(
         after.iter().map(|r| r.key.clone()).collect::<BTreeSet<_>>(),
         keys

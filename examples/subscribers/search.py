@@ -16,8 +16,9 @@ document per article id with the highest revision applied:
 
 Chinese text has no spaces between words, so the index is built on character pairs (the CJK
 bigrams search engines use, as pagewire's own see-also matching does): `高效办成` is indexed as
-`高效 效办 办成`, and a query word is looked up as the phrase of its pairs. Latin letters and
-digits are indexed as lowercase words. No dictionary, no model, any word of the text is found.
+`高效 效办 办成`, and a query word is looked up as the phrase of its pairs (a lone character,
+as in `第1项`, in a field of single characters). Latin letters and digits are indexed as
+lowercase words. No dictionary, no model, any word of the text is found.
 
 Run (settings as flags or environment variables, see pagewire_sub.py):
 
@@ -44,19 +45,29 @@ TOKEN = re.compile(f"[{CJK}]+|[^\\W{CJK}]+")
 CJK_RUN = re.compile(f"[{CJK}]+")
 
 
-def tokens(text):
-    """Character pairs of each CJK run (a lone character as itself), lowercase other words."""
-    out = []
+def runs(text):
+    """The text's runs: ("cjk", run) for a run of CJK characters, ("word", w) for the rest."""
     for m in TOKEN.finditer(text):
         run = m.group(0)
-        if CJK_RUN.fullmatch(run):
-            if len(run) == 1:
-                out.append(run)
-            else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-        else:
-            out.append(run.lower())
+        yield ("cjk", run) if CJK_RUN.fullmatch(run) else ("word", run.lower())
+
+
+def pairs(run):
+    """`高效办成` -> 高效 效办 办成; a lone character stays itself."""
+    return [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def tokens(text):
+    """Character pairs of each CJK run, lowercase other words: what the text fields hold."""
+    out = []
+    for kind, run in runs(text):
+        out.extend(pairs(run) if kind == "cjk" else [run])
     return out
+
+
+def characters(text):
+    """Every CJK character once per occurrence: for a query run of one character."""
+    return [c for kind, run in runs(text) if kind == "cjk" for c in run]
 
 
 def schema():
@@ -66,6 +77,7 @@ def schema():
     b.add_boolean_field("live", stored=True, indexed=True)
     b.add_text_field("headline", stored=True, tokenizer_name="whitespace")
     b.add_text_field("body", stored=False, tokenizer_name="whitespace")
+    b.add_text_field("chars", stored=False, tokenizer_name="whitespace")
     b.add_text_field("page", stored=True, tokenizer_name="raw")
     b.add_text_field("kind", stored=True, tokenizer_name="raw")
     # What `query` shows: the headline and the first paragraph as printed.
@@ -96,6 +108,7 @@ def document(article):
         text = [article.headline, *article.subheadlines, *article.paragraphs]
         doc.add_text("headline", " ".join(tokens(article.headline)))
         doc.add_text("body", " ".join(tokens("\n".join(text))))
+        doc.add_text("chars", " ".join(characters("\n".join(text))))
         doc.add_text("page", page_label(article))
         doc.add_text("kind", sub.kind_name(article))
         doc.add_text("headline_text", article.headline)
@@ -160,19 +173,25 @@ def search(index_dir, words, limit):
     schema = index.schema
     clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "live", True))]
     for word in words:
-        terms = tokens(word)
-        if not terms:
-            continue
-        per_field = []
-        for field in ("headline", "body"):
-            if len(terms) == 1:
-                q = tantivy.Query.term_query(schema, field, terms[0])
-            else:
-                q = tantivy.Query.phrase_query(schema, field, terms)
-            if field == "headline":
-                q = tantivy.Query.boost_query(q, 2.0)
-            per_field.append((tantivy.Occur.Should, q))
-        clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(per_field)))
+        # Each run of the word must match: a CJK run as the phrase of its character pairs (in
+        # the headline, boosted, or the body), a lone CJK character in `chars`, another word
+        # as itself. `第1项民生工程` is 第, 1 and the phrase 项民 民生 生工 工程.
+        for kind, run in runs(word):
+            if kind == "cjk" and len(run) == 1:
+                q = tantivy.Query.term_query(schema, "chars", run)
+                clauses.append((tantivy.Occur.Must, q))
+                continue
+            terms = pairs(run) if kind == "cjk" else [run]
+            per_field = []
+            for field in ("headline", "body"):
+                if len(terms) == 1:
+                    q = tantivy.Query.term_query(schema, field, terms[0])
+                else:
+                    q = tantivy.Query.phrase_query(schema, field, terms)
+                if field == "headline":
+                    q = tantivy.Query.boost_query(q, 2.0)
+                per_field.append((tantivy.Occur.Should, q))
+            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(per_field)))
     searcher = index.searcher()
     out = []
     for score, address in searcher.search(tantivy.Query.boolean_query(clauses), limit).hits:
