@@ -184,7 +184,12 @@ async def run(args, name, sources, apply_batch):
             elif args.idle_exit is not None and now - last >= args.idle_exit:
                 break
     finally:
-        await nc.drain()
+        # Every ack is out before the connection closes (flush waits for the server's answer
+        # to a ping sent after them). Not drain(): it waits out its timeout on the pull
+        # consumers' request inboxes.
+        if nc.is_connected:
+            await nc.flush()
+        await nc.close()
     return applied
 
 
