@@ -14,7 +14,7 @@ Settings come from flags or, for a container, from the environment (flags win):
     NATS_PASSWORD       its password
     NATS_INBOX_PREFIX   replies come here; default `_INBOX_<user>`, the only inbox the user's
                         permissions allow (`_INBOX` without a user)
-    NATS_DURABLE    the durable consumer's name (each subscriber has its own default)
+    NATS_DURABLE        the durable consumer's name (each subscriber has its own default)
 
 The generated protobuf module (`pagewire.v1.pagewire_pb2`, see README.md beside this file) must
 be on PYTHONPATH.
