@@ -153,6 +153,8 @@ struct Postgres {
     admin: String,
     /// The embedded server's helper: it stops the server when its stdin closes.
     helper: Option<(Child, ChildStdin)>,
+    /// The databases made for tests, with the python that drops them.
+    created: Mutex<Vec<(PathBuf, String)>>,
 }
 
 impl Postgres {
@@ -162,6 +164,7 @@ impl Postgres {
             return Postgres {
                 admin: "postgresql://postgres@127.0.0.1:5432/postgres".into(),
                 helper: None,
+                created: Mutex::default(),
             };
         }
         let mut child = Command::new(python)
@@ -185,10 +188,11 @@ impl Postgres {
         Postgres {
             admin,
             helper: Some((child, stdin)),
+            created: Mutex::default(),
         }
     }
 
-    /// A new, empty database for one test; its DSN.
+    /// A new, empty database for one test; its DSN. Dropped with `self`, pass or fail.
     fn database(&self, python: &Path) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
@@ -197,6 +201,10 @@ impl Postgres {
             N.fetch_add(1, Ordering::Relaxed)
         );
         sql(python, &self.admin, &format!("CREATE DATABASE {name}"));
+        self.created
+            .lock()
+            .expect("databases")
+            .push((python.to_owned(), name.clone()));
         let (head, query) = match self.admin.split_once('?') {
             Some((head, q)) => (head, format!("?{q}")),
             None => (self.admin.as_str(), String::new()),
@@ -204,23 +212,19 @@ impl Postgres {
         let base = head.rsplit_once('/').expect("the DSN names a database").0;
         format!("{base}/{name}{query}")
     }
-
-    fn drop_database(&self, python: &Path, dsn: &str) {
-        let name = dsn
-            .split('?')
-            .next()
-            .and_then(|d| d.rsplit('/').next())
-            .expect("database name");
-        sql(
-            python,
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        );
-    }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
+        // No panic here (it may run while a failed test unwinds): a database left behind is
+        // named after the test process.
+        for (python, name) in self.created.lock().map(|c| c.clone()).unwrap_or_default() {
+            let _ = Command::new(python)
+                .args(["-c", "import sys, psycopg\nwith psycopg.connect(sys.argv[1], autocommit=True) as c:\n    c.execute(sys.argv[2])"])
+                .arg(&self.admin)
+                .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .output();
+        }
         if let Some((mut child, stdin)) = self.helper.take() {
             drop(stdin);
             let _ = child.wait();
@@ -654,7 +658,6 @@ async fn archive_keeps_the_highest_revision_marks_withdrawals_records_stitches_a
     }
     svc.stop().await;
     assert_no_violations(&cluster);
-    pg.drop_database(&python, &dsn);
 }
 
 // --- search -> Tantivy ----------------------------------------------------------------------------
