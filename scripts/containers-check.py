@@ -130,7 +130,14 @@ async def main(cmd, arg):
                 failed.append(f"{s}: stored twice {twice}")
         if (d := await dlq(js)) != 0:
             failed.append(f"PAGES_DLQ holds {d} dead letters")
-        SEED_FILE.write_text(json.dumps({s: v[2] for s, v in c.items()}))
+        SEED_FILE.write_text(
+            json.dumps(
+                {
+                    "articles": {s: v[2] for s, v in c.items()},
+                    "messages": {s: v[0] for s, v in c.items()},
+                }
+            )
+        )
     elif cmd == "wait-processing":
         want = 1 + int(arg)
         deadline = time.monotonic() + WAIT
@@ -149,7 +156,7 @@ async def main(cmd, arg):
         raw = (await retry(lambda: js.stream_info("PAGES"))).state.messages
         if raw != pages:
             failed.append(f"PAGES holds {raw} pages, published {pages}")
-        seed = json.loads(SEED_FILE.read_text())
+        seed = json.loads(SEED_FILE.read_text())["articles"]
         c = await counts(js)
         for s, (n, distinct, articles, twice) in c.items():
             want = seed[s] * pages
