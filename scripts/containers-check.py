@@ -1,7 +1,7 @@
 """Stream checks of scripts/test-containers, run on the host against the compose stack's NATS.
 
     NATS_URL=nats://127.0.0.1:PORT python containers-check.py seed
-    ... wait-processing N   # until N more pages than the seed are processed
+    ... wait-processing N T # until N of T backfill pages are processed (fails if all T are)
     ... drained             # until consumer `pagewire` has acked every page
     ... backfill N          # the seed plus N copies: nothing lost, nothing twice
 
@@ -146,6 +146,9 @@ async def main(cmd, arg):
                 raise SystemExit(f"only {n} page records after {WAIT}s, waiting for {want}")
             await asyncio.sleep(0.2)
         say(f"{n} page records stored: processing is under way")
+        total = 1 + int(sys.argv[3])
+        if n >= total:
+            raise SystemExit(f"all {total} pages processed already: a kill now is not mid-backfill")
     elif cmd == "drained":
         pages = 1 + int(arg) if arg else 1
         await wait_drained(js, pages)
