@@ -461,6 +461,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stream_read_back_matches_only_on_the_fields_pagewire_sets() {
+        let want = stream::Config {
+            name: "ARTICLES_SEARCH".to_owned(),
+            subjects: vec!["articles.search.>".to_owned(), "x.>".to_owned()],
+            num_replicas: 3,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        // As the server answers: its defaults filled in, subjects in another order.
+        let have = stream::Config {
+            subjects: vec!["x.>".to_owned(), "articles.search.>".to_owned()],
+            max_messages: -1,
+            max_bytes: -1,
+            description: Some("set by the server".to_owned()),
+            ..want.clone()
+        };
+        assert_eq!(stream_differs(&have, &want), None);
+        let other = stream::Config {
+            num_replicas: 1,
+            storage: stream::StorageType::Memory,
+            ..have
+        };
+        let how = stream_differs(&other, &want).expect("differs");
+        assert!(
+            how.contains("1 replicas") && how.contains("Memory"),
+            "{how}"
+        );
+    }
+
+    #[test]
+    fn a_consumer_read_back_matches_only_on_the_fields_pagewire_sets() {
+        let want = jetstream::consumer::pull::Config {
+            durable_name: Some("pagewire".to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            filter_subject: "pages.raw.>".to_owned(),
+            ..Default::default()
+        };
+        let have = jetstream::consumer::Config {
+            durable_name: Some("pagewire".to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            filter_subject: "pages.raw.>".to_owned(),
+            num_replicas: 3,
+            max_ack_pending: 1000,
+            ..Default::default()
+        };
+        assert_eq!(consumer_differs(&have, &want), None);
+        let other = jetstream::consumer::Config {
+            max_deliver: 5,
+            ..have
+        };
+        assert_eq!(
+            consumer_differs(&other, &want).as_deref(),
+            Some("max_deliver 5")
+        );
+    }
+
+    #[test]
     fn servers_older_than_2_10_are_refused_with_their_version() {
         for old in ["2.9.10", "2.9.25", "v2.2.0", "1.4.1"] {
             let e = check_server_version(old).unwrap_err().to_string();
