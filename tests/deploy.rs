@@ -1538,3 +1538,60 @@ fn the_kubernetes_settings_load_and_grace_periods_outlast_the_drain() {
         assert!(grace > needed, "compose grace {grace}s <= {needed}s");
     }
 }
+
+/// compose's first `up`: two replicas start together on an empty 3-node cluster
+/// (cluster.conf, R3) and race to provision the same streams, bucket and consumers. A create
+/// the other replica is making at the same moment can go unanswered (the request times out)
+/// or be refused; provisioning checks what the server holds instead of giving up, so both
+/// become ready, and a page then passes exactly once. (Before: each create timed out and
+/// both replicas exited with `cannot provision stream ...`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_starting_together_on_an_empty_cluster_both_become_ready() {
+    let cluster = three_nodes();
+    let settings = pagewire_settings(&cluster, &[("PAGEWIRE_OUTPUT__REPLICAS", "3")]);
+    let start = |settings: Settings| {
+        let state = Arc::new(ServiceState::default());
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(service::run_with_state(
+            settings,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        Service {
+            state,
+            shutdown,
+            handle,
+        }
+    };
+    let replicas = [start(settings.clone()), start(settings.clone())];
+    let deadline = Instant::now() + WAIT;
+    while !replicas.iter().all(|r| r.state.is_ready()) {
+        for (i, r) in replicas.iter().enumerate() {
+            assert!(
+                !r.handle.is_finished(),
+                "replica {i} stopped before it was ready"
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas not ready within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let expected = expected_outputs(&settings, &[1]);
+    let admin = Session::connect(&cluster, ADMIN).await;
+    admin
+        .js
+        .publish_with_headers("pages.raw.baotou-daily", markdown_headers(1), seed().into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    wait_drained(&admin.js, 1).await;
+    check_exactly_once(&admin.js, &expected).await;
+    assert_no_violations(&cluster);
+    for r in replicas {
+        r.stop().await;
+    }
+}

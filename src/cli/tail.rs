@@ -3,6 +3,10 @@
 //! Reads through an ordered consumer (ephemeral, flow-controlled, no acks, recreated by the
 //! client on gaps) on the topic's stream, so it can start from the newest message or replay
 //! the stream with `--all`, and leaves no state behind on the server.
+//!
+//! SIGTERM and SIGINT end it with exit 0, also while it connects or waits for a message: as a
+//! container's main process (PID 1, where the kernel ignores a signal without a handler) it
+//! stops at once on `docker stop` instead of being killed after the grace period.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -67,6 +71,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn tail(settings: Settings, args: Args) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let stop = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
+    tokio::select! {
+        result = watch(settings, args) => result,
+        () = stop => Ok(()),
+    }
+}
+
+async fn watch(settings: Settings, args: Args) -> anyhow::Result<()> {
     let o = &settings.output;
     let topic = match args.topic {
         Topic::Search => &o.search,

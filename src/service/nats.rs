@@ -194,26 +194,212 @@ pub async fn provision_streams(js: &jetstream::Context, s: &Settings) -> Result<
         subjects: s.input.subjects.clone(),
         ..base.clone()
     };
-    js.create_or_update_stream(input)
-        .await
-        .map_err(|e| ServiceError::Provision {
-            what: format!("stream {}", s.input.stream),
-            source: Box::new(e),
-        })?;
+    ensure_stream(js, input, s.nats.reconnect_delay_max).await?;
     for (_, topic) in o.topics() {
         let cfg = stream::Config {
             name: topic.stream.clone(),
             subjects: vec![format!("{}.>", topic.subject_prefix)],
             ..base.clone()
         };
-        js.create_or_update_stream(cfg)
-            .await
-            .map_err(|e| ServiceError::Provision {
-                what: format!("stream {}", topic.stream),
-                source: Box::new(e),
-            })?;
+        ensure_stream(js, cfg, s.nats.reconnect_delay_max).await?;
     }
     Ok(())
+}
+
+/// How often one stream, bucket or consumer is created again after a create that failed while
+/// the server did not hold it as configured (a few minutes at the default request timeout).
+const PROVISION_ATTEMPTS: usize = 12;
+/// The same, when the server holds the object configured otherwise.
+const CONFLICT_ATTEMPTS: usize = 3;
+
+/// What a failed create found when it read the object back.
+pub(super) enum Found<T> {
+    /// There, as configured: created by another replica, or by our own unanswered request.
+    AsConfigured(T),
+    /// There, configured otherwise (what differs).
+    Differs(String),
+    /// Not there, or not readable now.
+    Missing,
+}
+
+/// Creates one stream, bucket or consumer, safe against replicas doing the same at once.
+///
+/// Replicas that start together (compose's first `up`) create the same objects at the same
+/// moment. A create racing another one for the same name can go unanswered (the request times
+/// out although the object is made) or be refused; so a create that fails is not an answer:
+/// `read_back` reads the object and compares it with the configuration. As configured, it is
+/// done; otherwise the create is retried with backoff ([`PROVISION_ATTEMPTS`] times, or
+/// [`CONFLICT_ATTEMPTS`] when it is there configured otherwise), and the last error is returned with what differs, if anything.
+pub(super) async fn provision_one<T, E, C, CF, R, RF>(
+    what: &str,
+    max_delay: Duration,
+    mut create: C,
+    mut read_back: R,
+) -> Result<T, ServiceError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    C: FnMut() -> CF,
+    CF: std::future::Future<Output = Result<T, E>>,
+    R: FnMut() -> RF,
+    RF: std::future::Future<Output = Found<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        let error = match create().await {
+            Ok(made) => return Ok(made),
+            Err(e) => e,
+        };
+        let differs = match read_back().await {
+            Found::AsConfigured(made) => {
+                tracing::info!(object = what, error = %error, "create not confirmed, but the server holds it as configured");
+                return Ok(made);
+            }
+            Found::Differs(how) => Some(how),
+            Found::Missing => None,
+        };
+        attempt += 1;
+        // Configured otherwise: most likely a real conflict (another version of pagewire, an
+        // operator's change), so fewer tries; unanswered or missing: the race, or an outage.
+        let limit = if differs.is_some() {
+            CONFLICT_ATTEMPTS
+        } else {
+            PROVISION_ATTEMPTS
+        };
+        if attempt >= limit {
+            let what = match differs {
+                Some(how) => format!("{what} (the server holds it with {how})"),
+                None => what.to_owned(),
+            };
+            return Err(ServiceError::Provision {
+                what,
+                source: Box::new(error),
+            });
+        }
+        let delay = backoff(attempt + 2, max_delay);
+        tracing::warn!(object = what, error = %error, differs = ?differs, retry_in = ?delay, "cannot create yet; retrying");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Creates or updates a stream ([`provision_one`]).
+pub(super) async fn ensure_stream(
+    js: &jetstream::Context,
+    config: stream::Config,
+    max_delay: Duration,
+) -> Result<stream::Info, ServiceError> {
+    let what = format!("stream {}", config.name);
+    provision_one(
+        &what,
+        max_delay,
+        || js.create_or_update_stream(config.clone()),
+        || async {
+            match js.get_stream(&config.name).await {
+                Ok(s) => {
+                    let info = s.cached_info().clone();
+                    match stream_differs(&info.config, &config) {
+                        None => Found::AsConfigured(info),
+                        Some(how) => Found::Differs(how),
+                    }
+                }
+                Err(_) => Found::Missing,
+            }
+        },
+    )
+    .await
+}
+
+/// What of `want` (the fields pagewire sets) the server's `have` does not match, if anything.
+pub(super) fn stream_differs(have: &stream::Config, want: &stream::Config) -> Option<String> {
+    let mut subjects = (have.subjects.clone(), want.subjects.clone());
+    subjects.0.sort();
+    subjects.1.sort();
+    let mut d = Vec::new();
+    if subjects.0 != subjects.1 {
+        d.push(format!("subjects {:?}", have.subjects));
+    }
+    if have.storage != want.storage {
+        d.push(format!("storage {:?}", have.storage));
+    }
+    if have.num_replicas.max(1) != want.num_replicas.max(1) {
+        d.push(format!("{} replicas", have.num_replicas));
+    }
+    if have.retention != want.retention {
+        d.push(format!("retention {:?}", have.retention));
+    }
+    if have.max_age != want.max_age {
+        d.push(format!("max_age {:?}", have.max_age));
+    }
+    // Zero asks for the server's default.
+    if want.duplicate_window != Duration::ZERO && have.duplicate_window != want.duplicate_window {
+        d.push(format!("duplicate_window {:?}", have.duplicate_window));
+    }
+    if want.max_messages_per_subject != 0
+        && have.max_messages_per_subject != want.max_messages_per_subject
+    {
+        d.push(format!(
+            "max_messages_per_subject {}",
+            have.max_messages_per_subject
+        ));
+    }
+    (!d.is_empty()).then(|| d.join(", "))
+}
+
+/// Creates or updates a durable pull consumer ([`provision_one`]).
+pub(super) async fn ensure_consumer(
+    stream: &stream::Stream,
+    config: jetstream::consumer::pull::Config,
+    max_delay: Duration,
+) -> Result<PullConsumer, ServiceError> {
+    let name = config.durable_name.clone().unwrap_or_default();
+    let what = format!(
+        "consumer {name} on stream {}",
+        stream.cached_info().config.name
+    );
+    provision_one(
+        &what,
+        max_delay,
+        || stream.create_consumer(config.clone()),
+        || async {
+            match stream
+                .get_consumer::<jetstream::consumer::pull::Config>(&name)
+                .await
+            {
+                Ok(c) => match consumer_differs(&c.cached_info().config, &config) {
+                    None => Found::AsConfigured(c),
+                    Some(how) => Found::Differs(how),
+                },
+                Err(_) => Found::Missing,
+            }
+        },
+    )
+    .await
+}
+
+/// What of `want` the server's consumer `have` does not match, if anything.
+pub(super) fn consumer_differs(
+    have: &jetstream::consumer::Config,
+    want: &jetstream::consumer::pull::Config,
+) -> Option<String> {
+    let mut d = Vec::new();
+    if have.filter_subject != want.filter_subject || have.filter_subjects != want.filter_subjects {
+        d.push(format!(
+            "filter {:?} {:?}",
+            have.filter_subject, have.filter_subjects
+        ));
+    }
+    if have.ack_policy != want.ack_policy {
+        d.push(format!("ack_policy {:?}", have.ack_policy));
+    }
+    if have.ack_wait != want.ack_wait {
+        d.push(format!("ack_wait {:?}", have.ack_wait));
+    }
+    if have.max_deliver != want.max_deliver {
+        d.push(format!("max_deliver {}", have.max_deliver));
+    }
+    if want.num_replicas != 0 && have.num_replicas != want.num_replicas {
+        d.push(format!("{} replicas", have.num_replicas));
+    }
+    (!d.is_empty()).then(|| d.join(", "))
 }
 
 /// Binds the durable pull consumer, creating or updating it when provisioning.
@@ -267,15 +453,73 @@ pub async fn bind_consumer(
         },
         ..Default::default()
     };
-    stream
-        .create_consumer(config)
-        .await
-        .map_err(|e| err(Box::new(e)))
+    ensure_consumer(&stream, config, s.nats.reconnect_delay_max).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_read_back_matches_only_on_the_fields_pagewire_sets() {
+        let want = stream::Config {
+            name: "ARTICLES_SEARCH".to_owned(),
+            subjects: vec!["articles.search.>".to_owned(), "x.>".to_owned()],
+            num_replicas: 3,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        // As the server answers: its defaults filled in, subjects in another order.
+        let have = stream::Config {
+            subjects: vec!["x.>".to_owned(), "articles.search.>".to_owned()],
+            max_messages: -1,
+            max_bytes: -1,
+            description: Some("set by the server".to_owned()),
+            ..want.clone()
+        };
+        assert_eq!(stream_differs(&have, &want), None);
+        let other = stream::Config {
+            num_replicas: 1,
+            storage: stream::StorageType::Memory,
+            ..have
+        };
+        let how = stream_differs(&other, &want).expect("differs");
+        assert!(
+            how.contains("1 replicas") && how.contains("Memory"),
+            "{how}"
+        );
+    }
+
+    #[test]
+    fn a_consumer_read_back_matches_only_on_the_fields_pagewire_sets() {
+        let want = jetstream::consumer::pull::Config {
+            durable_name: Some("pagewire".to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            filter_subject: "pages.raw.>".to_owned(),
+            ..Default::default()
+        };
+        let have = jetstream::consumer::Config {
+            durable_name: Some("pagewire".to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            filter_subject: "pages.raw.>".to_owned(),
+            num_replicas: 3,
+            max_ack_pending: 1000,
+            ..Default::default()
+        };
+        assert_eq!(consumer_differs(&have, &want), None);
+        let other = jetstream::consumer::Config {
+            max_deliver: 5,
+            ..have
+        };
+        assert_eq!(
+            consumer_differs(&other, &want).as_deref(),
+            Some("max_deliver 5")
+        );
+    }
 
     #[test]
     fn servers_older_than_2_10_are_refused_with_their_version() {

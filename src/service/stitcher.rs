@@ -162,7 +162,7 @@ pub(super) async fn provision(
         Storage::Memory => stream::StorageType::Memory,
     };
     let kv = if s.output.provision {
-        js.create_or_update_key_value(kv::Config {
+        let config = kv::Config {
             bucket: st.bucket.clone(),
             description: "pagewire: issue indexes and page records for stitching".to_owned(),
             history: 1,
@@ -170,9 +170,34 @@ pub(super) async fn provision(
             storage,
             num_replicas: s.output.replicas,
             ..Default::default()
-        })
-        .await
-        .map_err(|e| err(format!("key-value bucket {}", st.bucket))(Box::new(e)))?
+        };
+        // The bucket's stream as the client makes it, for comparing with what is there.
+        let want = stream::Config {
+            subjects: vec![format!("$KV.{}.>", st.bucket)],
+            max_messages_per_subject: 1,
+            max_age: st.retention,
+            storage,
+            num_replicas: s.output.replicas,
+            ..Default::default()
+        };
+        super::nats::provision_one(
+            &format!("key-value bucket {}", st.bucket),
+            s.nats.reconnect_delay_max,
+            || js.create_or_update_key_value(config.clone()),
+            || async {
+                let Ok(stream) = js.get_stream(format!("KV_{}", st.bucket)).await else {
+                    return super::nats::Found::Missing;
+                };
+                match super::nats::stream_differs(&stream.cached_info().config, &want) {
+                    Some(how) => super::nats::Found::Differs(how),
+                    None => match js.get_key_value(&st.bucket).await {
+                        Ok(kv) => super::nats::Found::AsConfigured(kv),
+                        Err(_) => super::nats::Found::Missing,
+                    },
+                }
+            },
+        )
+        .await?
     } else {
         js.get_key_value(&st.bucket)
             .await
@@ -180,20 +205,23 @@ pub(super) async fn provision(
     };
     let what = format!("stream {}", st.timer_stream);
     let timers = if s.output.provision {
-        js.create_or_update_stream(stream::Config {
-            name: st.timer_stream.clone(),
-            subjects: vec![format!("{}.>", st.timer_subject_prefix)],
-            retention: stream::RetentionPolicy::WorkQueue,
-            max_age: st.retention,
-            storage,
-            num_replicas: s.output.replicas,
-            // A stream's duplicate window cannot outlast its max age; a timer repeated after
-            // the window fires, finds its half reported and publishes nothing new.
-            duplicate_window: s.output.duplicate_window.min(st.retention),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| err(what.clone())(Box::new(e)))?;
+        super::nats::ensure_stream(
+            js,
+            stream::Config {
+                name: st.timer_stream.clone(),
+                subjects: vec![format!("{}.>", st.timer_subject_prefix)],
+                retention: stream::RetentionPolicy::WorkQueue,
+                max_age: st.retention,
+                storage,
+                num_replicas: s.output.replicas,
+                // A stream's duplicate window cannot outlast its max age; a timer repeated after
+                // the window fires, finds its half reported and publishes nothing new.
+                duplicate_window: s.output.duplicate_window.min(st.retention),
+                ..Default::default()
+            },
+            s.nats.reconnect_delay_max,
+        )
+        .await?;
         js.get_stream(&st.timer_stream)
             .await
             .map_err(|e| err(what.clone())(Box::new(e)))?
@@ -207,8 +235,9 @@ pub(super) async fn provision(
         st.timer_consumer, st.timer_stream
     );
     let consumer = if s.output.provision {
-        timers
-            .create_consumer(jetstream::consumer::pull::Config {
+        super::nats::ensure_consumer(
+            &timers,
+            jetstream::consumer::pull::Config {
                 durable_name: Some(st.timer_consumer.clone()),
                 description: Some("pagewire: stitch timeouts".to_owned()),
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
@@ -221,9 +250,10 @@ pub(super) async fn provision(
                     0
                 },
                 ..Default::default()
-            })
-            .await
-            .map_err(|e| err(what.clone())(Box::new(e)))?
+            },
+            s.nats.reconnect_delay_max,
+        )
+        .await?
     } else {
         timers
             .get_consumer(&st.timer_consumer)
