@@ -580,7 +580,16 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
         let mut credits = vec![credit(src, CreditRole::Agency, &text)];
         if let Some(people) = caps.get(5) {
             let people_text = format!("（{}）", people.as_str());
-            match zh_byline(people.as_str(), &people_text) {
+            // `（记者X）`, or the reporters' names alone: `（付文、涂晓晨）`
+            let named = || {
+                zh_names(people.as_str()).map(|names| {
+                    names
+                        .iter()
+                        .map(|n| credit(n, CreditRole::Reporter, &people_text))
+                        .collect()
+                })
+            };
+            match zh_byline(people.as_str(), &people_text).or_else(named) {
                 Some(more) => credits.extend(more),
                 None => return None,
             }

@@ -171,6 +171,10 @@ fn shape(t: &str) -> Option<Shape> {
 
 /// Does the line open a body: a dateline (新华社北京5月11日电, 本报讯, WASHINGTON (AP) —)?
 fn opens_with_dateline(t: &str) -> bool {
+    // `又电` / `又讯`: a second report of the same agency, its dateline shortened
+    if t.starts_with("又电") || t.starts_with("又讯") {
+        return true;
+    }
     // cheap cues first: a Chinese dateline names 电, 讯 or 消息; an English one has a dash
     let b = t.as_bytes();
     let cue = if b.first().is_some_and(u8::is_ascii_uppercase) {
@@ -222,6 +226,51 @@ pub fn closing_line(t: &str) -> bool {
         && t.contains('月')
         && (t.ends_with("日作") || t.ends_with("月作") || t.contains("日于") || t.contains("月于"));
     zh_date || signature || bracketed || photo_credit || written
+}
+
+/// A short line set far to the right under text (`               本报通联科`): the signature
+/// of the item above, not the first line of the next headline.
+fn signature_set_right(lines: &[Line<'_>], i: usize) -> bool {
+    lines[i].indent >= 8
+        && lines[i - 1].indent + 4 <= lines[i].indent
+        && lines[i].text.chars().any(is_cjk)
+}
+
+/// Lines inside a quotation that opened on an earlier line and has not closed (a toast, a
+/// slogan read out: `“欢迎各位朋友来到中国!` … `祝贺世界和平更加巩固!”`) are speech, not
+/// headlines. A quotation is followed over at most six lines, so a lost closing mark in OCR
+/// text cannot silence the rest of the page.
+fn outside_quotations(lines: &[Line<'_>], mut shapes: Vec<Option<Shape>>) -> Vec<Option<Shape>> {
+    let mut open_since: Option<usize> = None;
+    for (i, l) in lines.iter().enumerate() {
+        // Chinese text only: English OCR loses and confuses its quotation marks
+        if l.role != Role::Text || !l.text.chars().any(is_cjk) {
+            open_since = None;
+            continue;
+        }
+        if open_since.is_some_and(|at| i - at <= 6) {
+            shapes[i] = None;
+        } else {
+            open_since = None;
+        }
+        // only lines with curly quotes can change the state: skip the count otherwise
+        if l.text.contains(['“', '”']) {
+            let mut depth: i32 = i32::from(open_since.is_some());
+            for c in l.text.chars() {
+                match c {
+                    '“' => depth += 1,
+                    '”' => depth = (depth - 1).max(0),
+                    _ => {}
+                }
+            }
+            open_since = match (depth > 0, open_since) {
+                (true, Some(at)) => Some(at),
+                (true, None) => Some(i),
+                (false, _) => None,
+            };
+        }
+    }
+    shapes
 }
 
 /// How long the body lines of the page are: the weight of text lines that are not
@@ -349,10 +398,10 @@ pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
             .iter()
             .any(|cue| a.starts_with(cue));
     let speaker = (char_len(a) <= 7 && char_len(b) >= 2 * char_len(a))
-        || (["发言人", "负责人", "委员会", "政府", "发表声明"]
+        || ["发言人", "负责人", "发表声明", "答记者问"]
             .iter()
             .any(|cue| a.ends_with(cue))
-            && char_len(b) > char_len(a));
+        || (["委员会", "政府"].iter().any(|cue| a.ends_with(cue)) && char_len(b) > char_len(a));
     let halves: Vec<&str> = a.split_whitespace().collect();
     let slogan = halves.len() == 2
         && halves
@@ -377,6 +426,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                 .filter(|_| !opens_with_dateline(l.text))
         })
         .collect();
+    let shapes = outside_quotations(lines, shapes);
     let width = body_width(lines, &shapes);
     let indented_body = {
         let body: Vec<&Line<'_>> = lines
@@ -397,7 +447,10 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         }
         // a run of headline-shaped lines, without blank lines inside; closing lines of the
         // item above (a date, a signature) are not part of it
-        if closing_line(lines[i].text) && i > 0 && lines[i - 1].role == Role::Text {
+        if i > 0
+            && lines[i - 1].role == Role::Text
+            && (closing_line(lines[i].text) || signature_set_right(lines, i))
+        {
             i += 1;
             continue;
         }
@@ -432,7 +485,70 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         }
     }
     unmark_parallel_subheads(lines, &accepted, &mut heads);
+    unmark_section_heads(lines, &accepted, &mut heads);
     heads
+}
+
+/// Is the run `start..=end` followed by a byline or a dateline (its article's opening)?
+fn opens_with_credit(lines: &[Line<'_>], end: usize) -> bool {
+    lines[end + 1..]
+        .iter()
+        .find(|l| l.role != Role::Blank)
+        .is_some_and(|l| {
+            l.role == Role::Credit || (l.role == Role::Text && opens_with_dateline(l.text))
+        })
+}
+
+/// On a page whose articles open with a dateline or a byline (a wire page, most of a modern
+/// daily), a single Chinese line with neither under it, inside an article that opened with
+/// one and has not closed, is a section head of that article (`推动服务业扩能提质` under
+/// `促进服务业优质高效发展` / `新华社记者 X`), not a new article. An article closes with a
+/// closing credit or dateline line (`新华社北京4月28日电`, `（记者 X）`).
+fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: &mut [bool]) {
+    let chinese: Vec<(usize, usize, bool)> = accepted
+        .iter()
+        .filter(|&&(a, _)| lines[a].text.chars().any(is_cjk) && heads[a])
+        .map(|&(a, b)| (a, b, opens_with_credit(lines, b)))
+        .collect();
+    let strong = chinese.iter().filter(|r| r.2).count();
+    if strong < 3 || strong * 3 < chinese.len() * 2 {
+        return;
+    }
+    let mut open_article = false;
+    let mut last_end = 0;
+    for (k, &(a, b, opens)) in chinese.iter().enumerate() {
+        let next_head = chinese.get(k + 1).map_or(lines.len(), |r| r.0);
+        if opens {
+            open_article = true;
+        } else if a == b
+            && open_article
+            && !closes_after_text(&lines[last_end + 1..a], true)
+            && !closes_after_text(&lines[b + 1..next_head], false)
+            && !quotation_label(lines[a].text)
+        {
+            heads[a] = false;
+            continue;
+        } else {
+            open_article = false;
+        }
+        last_end = b;
+    }
+}
+
+/// Is there a closing line after text in `lines`: a photo credit under a caption (a photo
+/// unit of its own), or with `credits`, also a closing dateline or a reporter's name in
+/// brackets (the end of the article above)?
+fn closes_after_text(lines: &[Line<'_>], credits: bool) -> bool {
+    let mut text = false;
+    for l in lines {
+        match l.role {
+            Role::Text => text = true,
+            Role::Other if text => return true,
+            Role::Credit if text && credits => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Section heads inside one Chinese article come in parallel sets (`向远方，扎根奉献` /
@@ -656,6 +772,32 @@ mod tests {
         );
         let page = "The council voted on Thursday to raise the fees that students pay for parking next year.\nSenate panel weighs fee hike\nThe student senate will meet on Monday to consider a proposal that would raise the fee for every student by ten dollars.\n";
         assert_eq!(heads(page), ["Senate panel weighs fee hike"]);
+    }
+
+    #[test]
+    fn lines_of_a_quoted_toast_are_speech_not_headlines() {
+        let page = "市长举行招待会\n本报讯 市长昨晚举行招待会，欢迎来访的友好城市代表团，宾主共有二百多人出席。\n市长举杯说:\n“欢迎各位朋友!\n祝贺我们的友谊更加增进!\n祝贺各位朋友身体健康!”\n他的讲话引起了全场热烈的掌声，代表团团长随后致答词，感谢主人的盛情款待。\n";
+        assert_eq!(heads(page), ["市长举行招待会"]);
+    }
+
+    #[test]
+    fn a_signature_set_right_closes_the_item_above() {
+        let page = "来信照登\n各位通讯员同志:上月寄来的稿件已经收到，编辑部正在逐篇阅读，请大家继续来稿。\n               本报通联科\n警告破坏者\n【新华社二日电】发言人称，凡破坏工厂和仓库者，必将受到严厉的惩处，决不宽恕。\n";
+        assert_eq!(heads(page), ["来信照登", "警告破坏者"]);
+    }
+
+    #[test]
+    fn section_heads_inside_a_wire_story_are_not_articles() {
+        let page = "甲市推进老旧小区改造\n新华社记者 王明 李华\n　　甲市今年启动老旧小区改造，涉及一百二十个小区、四万多户居民，年底前全部完工。\n加装电梯\n　　改造的重点之一是加装电梯，市里为每部电梯补贴二十万元，居民分摊其余费用。\n老化管网一并更换\n　　小区的供水、供暖管网也一并更换，困扰居民多年的跑冒滴漏问题将得到解决。\n　　新华社甲市5月3日电\n乙县农产品上网销售\n　　新华社乙县5月3日电（记者赵强）乙县今年建成电商服务站八十个，农产品网上销售额同比增长三成。\n丙省发布防汛预警\n　　新华社丙市5月3日电 丙省气象台今天发布暴雨预警，提醒各地做好防汛准备工作。\n丁市开通夜间公交\n　　新华社丁市5月3日电（记者钱林）丁市新开通的八条夜间公交线路今晚投入运营，方便市民出行。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "甲市推进老旧小区改造",
+                "乙县农产品上网销售",
+                "丙省发布防汛预警",
+                "丁市开通夜间公交"
+            ]
+        );
     }
 
     #[test]
