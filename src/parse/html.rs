@@ -253,14 +253,13 @@ impl Render {
         }
         // implied end tags: a heading ends an open heading, a list item the item before, ...
         match name {
-            b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" => {
+            b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
                 if self
                     .stack
                     .last()
-                    .is_some_and(|o| heading_level(&o.name).is_some())
-                {
-                    self.pop_one();
-                }
+                    .is_some_and(|o| heading_level(&o.name).is_some()) =>
+            {
+                self.pop_one();
             }
             b"li" => self.close_open(&[b"li"], &[b"ul", b"ol", b"menu"]),
             b"dt" | b"dd" => self.close_open(&[b"dt", b"dd"], &[b"dl"]),
@@ -693,8 +692,8 @@ fn says_something(alt: &str) -> bool {
     let stock = [
         "", "图片", "图", "照片", "image", "img", "photo", "picture", "logo", "icon", "pic",
     ];
-    !stock.contains(&lower.as_str())
-        && !(alt.contains('.') && !alt.contains(char::is_whitespace) && alt.is_ascii())
+    let file_name = alt.contains('.') && !alt.contains(char::is_whitespace) && alt.is_ascii();
+    !stock.contains(&lower.as_str()) && !file_name
 }
 
 #[cfg(test)]
