@@ -251,7 +251,11 @@ impl Render {
             _ if is_void(name) => return,
             _ => {}
         }
-        // implied end tags: a heading ends an open heading, a list item the item before, ...
+        // implied end tags: a block ends an open paragraph, a heading an open heading, a list
+        // item the item before, ...
+        if closes_paragraph(name) {
+            self.close_open(&[b"p"], BUTTON_SCOPE);
+        }
         match name {
             b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
                 if self
@@ -265,7 +269,6 @@ impl Render {
             b"dt" | b"dd" => self.close_open(&[b"dt", b"dd"], &[b"dl"]),
             b"tr" => self.close_open(&[b"tr"], &[b"table"]),
             b"td" | b"th" => self.close_open(&[b"td", b"th"], &[b"tr", b"table"]),
-            b"p" => self.close_open(&[b"p"], &[]),
             _ => {}
         }
         let role = if tag.hidden {
@@ -571,6 +574,62 @@ impl Render {
     }
 }
 
+/// Elements an open paragraph does not reach past (the HTML standard's "button scope").
+const BUTTON_SCOPE: &[&[u8]] = &[
+    b"html",
+    b"table",
+    b"td",
+    b"th",
+    b"caption",
+    b"template",
+    b"button",
+    b"object",
+    b"marquee",
+    b"applet",
+];
+
+/// Start tags that end an open `<p>`, as the HTML standard has them.
+fn closes_paragraph(name: &[u8]) -> bool {
+    heading_level(name).is_some()
+        || matches!(
+            name,
+            b"address"
+                | b"article"
+                | b"aside"
+                | b"blockquote"
+                | b"center"
+                | b"details"
+                | b"dialog"
+                | b"dir"
+                | b"div"
+                | b"dl"
+                | b"dd"
+                | b"dt"
+                | b"fieldset"
+                | b"figcaption"
+                | b"figure"
+                | b"footer"
+                | b"form"
+                | b"header"
+                | b"hgroup"
+                | b"li"
+                | b"listing"
+                | b"main"
+                | b"menu"
+                | b"nav"
+                | b"ol"
+                | b"p"
+                | b"plaintext"
+                | b"pre"
+                | b"search"
+                | b"section"
+                | b"summary"
+                | b"table"
+                | b"ul"
+                | b"xmp"
+        )
+}
+
 fn heading_level(name: &[u8]) -> Option<u8> {
     match name {
         [b'h', d @ b'1'..=b'6'] => Some(d - b'0'),
@@ -789,6 +848,18 @@ mod tests {
         assert_eq!(read(&deep), ["## Deep", "text"]);
         let unclosed = format!("{}<h3>Still a heading</h3><p>body", "<div>".repeat(10_000));
         assert_eq!(read(&unclosed), ["### Still a heading", "body"]);
+    }
+
+    #[test]
+    fn a_block_ends_an_open_paragraph_so_its_context_survives_the_next_one() {
+        let page = r#"<p>intro<div class="daodu"><p><a>甲</a>（详见第2版）<p><a>乙</a><br><a>丙</a></div><p>after"#;
+        assert_eq!(
+            read(page),
+            ["intro", "甲（详见第2版）", "乙", "丙", "after"]
+        );
+        // a paragraph in a table cell does not end the one around the table
+        let page = "<p>before<table><tr><td><p>cell</td></tr></table>after</p>";
+        assert_eq!(read(page), ["before", "cell", "after"]);
     }
 
     #[test]
