@@ -97,7 +97,47 @@ impl Role {
 struct Open {
     /// Tag name, lower case (the tokenizer lower-cases it).
     name: Vec<u8>,
+    /// What the implied end tags look for, as a number: a stack walk compares bytes, not names.
+    kind: Kind,
     role: Role,
+}
+
+/// The elements implied end tags look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    P,
+    Li,
+    /// `ul`, `ol`, `menu`: a list item does not close an item of an outer list.
+    List,
+    /// `dt`, `dd`.
+    Term,
+    Dl,
+    Tr,
+    /// `td`, `th`.
+    Cell,
+    Table,
+    /// The rest of the standard's "button scope": an open paragraph outside it stays open.
+    Scope,
+    Other,
+}
+
+impl Kind {
+    fn of(name: &[u8]) -> Kind {
+        match name {
+            b"p" => Kind::P,
+            b"li" => Kind::Li,
+            b"ul" | b"ol" | b"menu" => Kind::List,
+            b"dt" | b"dd" => Kind::Term,
+            b"dl" => Kind::Dl,
+            b"tr" => Kind::Tr,
+            b"td" | b"th" => Kind::Cell,
+            b"table" => Kind::Table,
+            b"html" | b"caption" | b"template" | b"button" | b"object" | b"marquee" | b"applet" => {
+                Kind::Scope
+            }
+            _ => Kind::Other,
+        }
+    }
 }
 
 /// Whitespace seen since the last character written.
@@ -142,6 +182,8 @@ struct Render {
     pre: usize,
     toc: usize,
     figure: usize,
+    /// Open `<p>` elements: most block starts need no walk for one to close.
+    open_p: usize,
     /// Levels of the open headings, innermost last.
     headings: Vec<u8>,
     /// Inside `<head>` and not yet in the body.
@@ -254,7 +296,9 @@ impl Render {
         // implied end tags: a block ends an open paragraph, a heading an open heading, a list
         // item the item before, ...
         if closes_paragraph(name) {
-            self.close_open(&[b"p"], BUTTON_SCOPE);
+            if self.open_p > 0 {
+                self.close_open(Kind::P, &[Kind::Table, Kind::Cell, Kind::Scope]);
+            }
         }
         match name {
             b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
@@ -265,10 +309,10 @@ impl Render {
             {
                 self.pop_one();
             }
-            b"li" => self.close_open(&[b"li"], &[b"ul", b"ol", b"menu"]),
-            b"dt" | b"dd" => self.close_open(&[b"dt", b"dd"], &[b"dl"]),
-            b"tr" => self.close_open(&[b"tr"], &[b"table"]),
-            b"td" | b"th" => self.close_open(&[b"td", b"th"], &[b"tr", b"table"]),
+            b"li" => self.close_open(Kind::Li, &[Kind::List]),
+            b"dt" | b"dd" => self.close_open(Kind::Term, &[Kind::Dl]),
+            b"tr" => self.close_open(Kind::Tr, &[Kind::Table]),
+            b"td" | b"th" => self.close_open(Kind::Cell, &[Kind::Tr, Kind::Table]),
             _ => {}
         }
         let role = if tag.hidden {
@@ -280,6 +324,7 @@ impl Render {
             self.pop_one();
         }
         self.push(Open {
+            kind: Kind::of(&tag.name),
             name: tag.name,
             role,
         });
@@ -334,11 +379,13 @@ impl Render {
             }
             Role::Block | Role::Inline | Role::Entry => {}
         }
+        self.open_p += usize::from(open.kind == Kind::P);
         self.stack.push(open);
     }
 
     fn pop_one(&mut self) {
         let Some(open) = self.stack.pop() else { return };
+        self.open_p -= usize::from(open.kind == Kind::P);
         if open.role.is_block() {
             self.flush();
         }
@@ -354,16 +401,18 @@ impl Render {
         }
     }
 
-    /// Closes the nearest open element named in `names`, unless one named in `stop` is
+    /// Closes the nearest open element of kind `kind`, unless one of a kind in `stop` is
     /// nearer (a list item does not close an item of the list around its own list).
-    fn close_open(&mut self, names: &[&[u8]], stop: &[&[u8]]) {
-        let found =
-            self.stack.iter().rev().take(END_TAG_REACH).position(|o| {
-                names.contains(&o.name.as_slice()) || stop.contains(&o.name.as_slice())
-            });
+    fn close_open(&mut self, kind: Kind, stop: &[Kind]) {
+        let found = self
+            .stack
+            .iter()
+            .rev()
+            .take(END_TAG_REACH)
+            .position(|o| o.kind == kind || stop.contains(&o.kind));
         if let Some(k) = found {
             let at = self.stack.len() - 1 - k;
-            if names.contains(&self.stack[at].name.as_slice()) {
+            if self.stack[at].kind == kind {
                 self.pop_to(at);
             }
         }
@@ -573,20 +622,6 @@ impl Render {
         self.out.push_str("\n\n");
     }
 }
-
-/// Elements an open paragraph does not reach past (the HTML standard's "button scope").
-const BUTTON_SCOPE: &[&[u8]] = &[
-    b"html",
-    b"table",
-    b"td",
-    b"th",
-    b"caption",
-    b"template",
-    b"button",
-    b"object",
-    b"marquee",
-    b"applet",
-];
 
 /// Start tags that end an open `<p>`, as the HTML standard has them.
 fn closes_paragraph(name: &[u8]) -> bool {
