@@ -19,8 +19,8 @@
 //!   `founder-subtitle`, `founder-pretitle`), so a kicker / headline / subtitle stack comes
 //!   out as `###` / `#` / `##`, as a converter writes it.
 //! - Block elements (`p`, `div`, `li`, `blockquote`, `figcaption`, caption classes, ...) are
-//!   paragraphs; `<br>` is a hard break (two `<br>` or a break followed by an indent of
-//!   `&nbsp;`/`　` end the paragraph, as they do on e-paper pages); a table row is one line,
+//!   paragraphs; `<br>` is a hard break (two `<br>`, or a break followed by an indent of
+//!   two `&nbsp;` or one `　`, end the paragraph, as they do on e-paper pages); a table row is one line,
 //!   its cells separated by a space; in a table of contents (`nav`, or a box whose class or
 //!   id says `toc`, `daodu`, `catalog`, `mulu`) each link and each broken line is an entry.
 //! - `img` becomes an image link; its `alt` text becomes a caption line when the image is
