@@ -295,10 +295,8 @@ impl Render {
         }
         // implied end tags: a block ends an open paragraph, a heading an open heading, a list
         // item the item before, ...
-        if closes_paragraph(name) {
-            if self.open_p > 0 {
-                self.close_open(Kind::P, &[Kind::Table, Kind::Cell, Kind::Scope]);
-            }
+        if self.open_p > 0 && closes_paragraph(name) {
+            self.close_open(Kind::P, &[Kind::Table, Kind::Cell, Kind::Scope]);
         }
         match name {
             b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
