@@ -1,9 +1,10 @@
 //! Throughput of the pure parser, `parse_page`, in bytes of page text per second; and the cost
 //! of the pure stitching step, `stitch::plan_page`, per page registered in an issue.
 //!
-//! `cargo bench --bench parser` measures two pages: the seed front page as a converter produced
-//! it, and a ~1 MiB page made of the seed's masthead and its articles repeated, which shows
-//! whether the parser stays linear. Criterion prints MB/s for each; BENCHMARKS.md records them.
+//! `cargo bench --bench parser` measures the seed front page as a converter produced it, a
+//! ~1 MiB page made of the seed's masthead and its articles repeated (which shows whether the
+//! parser stays linear), plain OCR pages, HTML pages (the Chinese e-paper and English web
+//! fixtures repeated to 48 KiB and to 1 MiB) and hostile shapes of 1 MiB each. Criterion prints MB/s for each; BENCHMARKS.md records them.
 //! Under `cargo test --all-targets` each benchmark runs once, as a smoke test.
 
 use std::hint::black_box;
@@ -23,6 +24,12 @@ const EN_OCR: [&str; 3] = [
 ];
 /// Chinese plain text of an archive: one paragraph a line, headline stacks, datelines.
 const ZH_PLAIN: &str = include_str!("../tests/fixtures/pages/zh-plain-daily-archive-page.txt");
+/// HTML pages: a Chinese e-paper page and an English news site's page (kicker / headline /
+/// subtitle stacks, bylines, photos, a 导读 box, script, style and comments).
+const HTML: [&str; 2] = [
+    include_str!("../tests/fixtures/pages/zh-epaper-p01.html"),
+    include_str!("../tests/fixtures/pages/en-web-a1.html"),
+];
 /// Plain pages are repeated up to about this size (a full printed page of OCR text).
 const PLAIN_PAGE_BYTES: usize = 48 * 1024;
 
@@ -104,12 +111,59 @@ fn plain(content: String) -> RawPage {
     }
 }
 
+fn html(content: String) -> RawPage {
+    RawPage {
+        format: PageFormat::Html as i32,
+        ..raw_page(content)
+    }
+}
+
+/// Hostile HTML, 1 MiB each: shapes that make a tree builder or a tokenizer quadratic.
+fn hostile_html() -> Vec<(&'static str, RawPage)> {
+    let mib = LARGE_PAGE_BYTES;
+    vec![
+        (
+            "html_nested_div_1mib",
+            format!("{}x{}", "<div>".repeat(mib / 11), "</div>".repeat(mib / 11)),
+        ),
+        (
+            "html_unclosed_li_1mib",
+            format!("{}x", "<ul><li>".repeat(mib / 8)),
+        ),
+        (
+            "html_misnested_1mib",
+            format!("{}x", "<b><i><div></b>".repeat(mib / 15)),
+        ),
+        (
+            "html_attributes_1mib",
+            format!(
+                "<p {}>x</p>",
+                (0..mib / 8).map(|i| format!("a{i} ")).collect::<String>()
+            ),
+        ),
+        (
+            "html_attribute_value_1mib",
+            format!("<p title=\"{}\">x</p>", "a>".repeat(mib / 2)),
+        ),
+        (
+            "html_comment_1mib",
+            format!("<p>x</p><!--{}", "<p>".repeat(mib / 3)),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, text)| (name, html(text)))
+    .collect()
+}
+
 fn parse_pages(c: &mut Criterion) {
     let seed = raw_page(SEED.to_owned());
     let en_ocr = plain(repeated(&EN_OCR, PLAIN_PAGE_BYTES));
     let zh_plain = plain(repeated(&[ZH_PLAIN], PLAIN_PAGE_BYTES));
     // hostile: 1 MiB of `[` without `]`, once 2,048 steps a character in the markup stripper
     let brackets = raw_page("[".repeat(1 << 20));
+    let html_page = html(repeated(&HTML, PLAIN_PAGE_BYTES));
+    let html_large = html(repeated(&HTML, LARGE_PAGE_BYTES));
+    let hostile = hostile_html();
     let plain_limits = limits_for(&en_ocr.content);
     let seed_limits = Limits::default();
     let large = raw_page(large_page_text(LARGE_PAGE_BYTES));
@@ -119,6 +173,12 @@ fn parse_pages(c: &mut Criterion) {
     report("en_ocr_page", &en_ocr, &plain_limits);
     report("zh_plain_page", &zh_plain, &plain_limits);
     report("brackets_1mib", &brackets, &large_limits);
+    report("html_page", &html_page, &plain_limits);
+    let html_limits = limits_for(&html_large.content);
+    report("html_large_page", &html_large, &html_limits);
+    for (name, raw) in &hostile {
+        report(name, raw, &html_limits);
+    }
 
     let mut group = c.benchmark_group("parse_page");
     group
@@ -130,7 +190,11 @@ fn parse_pages(c: &mut Criterion) {
         b.iter(|| parse_page(black_box(&seed), black_box(&seed_limits)))
     });
 
-    for (name, raw) in [("en_ocr_page", &en_ocr), ("zh_plain_page", &zh_plain)] {
+    for (name, raw) in [
+        ("en_ocr_page", &en_ocr),
+        ("zh_plain_page", &zh_plain),
+        ("html_page", &html_page),
+    ] {
         group.throughput(Throughput::Bytes(raw.content.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| parse_page(black_box(raw), black_box(&plain_limits)))
@@ -147,6 +211,16 @@ fn parse_pages(c: &mut Criterion) {
     group.bench_function("brackets_1mib", |b| {
         b.iter(|| parse_page(black_box(&brackets), black_box(&large_limits)))
     });
+    group.throughput(Throughput::Bytes(html_large.content.len() as u64));
+    group.bench_function("html_large_page", |b| {
+        b.iter(|| parse_page(black_box(&html_large), black_box(&html_limits)))
+    });
+    for (name, raw) in &hostile {
+        group.throughput(Throughput::Bytes(raw.content.len() as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| parse_page(black_box(raw), black_box(&html_limits)))
+        });
+    }
     group.finish();
 }
 

@@ -44,6 +44,7 @@ const CONTENT_TYPES: &[Option<&str>] = &[
     Some("application/protobuf"),
     Some("application/json"),
     Some("text/markdown"),
+    Some("text/html"),
     Some("text/plain; charset=utf-8"),
     Some("text/plain; charset=latin1"),
     Some("image/png"),

@@ -99,7 +99,7 @@ pub enum InputError {
         /// Length of the longest valid UTF-8 prefix.
         valid_up_to: usize,
     },
-    /// A text body (`text/plain`, `text/markdown`) is a protobuf page: sent with the wrong
+    /// A text body (`text/plain`, `text/markdown`, `text/html`) is a protobuf page: sent with the wrong
     /// `Content-Type`.
     #[error("text body is a protobuf RawPage (first byte {offset:#04x} at offset {at}); send it as application/protobuf")]
     BinaryText {
@@ -232,6 +232,9 @@ pub enum PayloadFormat {
     Markdown,
     /// `text/plain`: the page text, position in headers.
     PlainText,
+    /// `text/html`: the page as an HTML document (an e-paper article page, a news site's
+    /// page), position in headers.
+    Html,
 }
 
 impl PayloadFormat {
@@ -259,6 +262,7 @@ impl PayloadFormat {
             "application/json" => Ok(PayloadFormat::Json),
             "text/markdown" => Ok(PayloadFormat::Markdown),
             "text/plain" => Ok(PayloadFormat::PlainText),
+            "text/html" => Ok(PayloadFormat::Html),
             _ => Err(unsupported()),
         }
     }
@@ -299,7 +303,7 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
             }
             raw
         }
-        PayloadFormat::Markdown | PayloadFormat::PlainText => {
+        PayloadFormat::Markdown | PayloadFormat::PlainText | PayloadFormat::Html => {
             if size > limits.max_bytes {
                 return Err(InputError::TooLarge {
                     size,
@@ -371,6 +375,7 @@ fn raw_from_headers(
         page_name: text(HEADER_PAGE_NAME),
         format: match format {
             PayloadFormat::Markdown => PageFormat::Markdown,
+            PayloadFormat::Html => PageFormat::Html,
             _ => PageFormat::PlainText,
         } as i32,
         content: content.to_owned(),
@@ -604,6 +609,45 @@ mod tests {
     }
 
     #[test]
+    fn html_is_page_text_with_its_position_in_headers() {
+        for ct in [
+            "text/html",
+            "text/html; charset=utf-8",
+            "Text/HTML; charset=\"UTF-8\"",
+        ] {
+            let raw = decode_with(
+                "pages.raw.baotou-daily",
+                &[
+                    ("Content-Type", ct),
+                    ("Pagewire-Issue-Date", "2025-07-10"),
+                    ("Pagewire-Page", "5"),
+                    ("Pagewire-Page-Label", "A5"),
+                ],
+                "<h1>标题</h1><p>正文</p>".as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(raw.format, PageFormat::Html as i32, "{ct}");
+            assert_eq!(raw.page_number, 5);
+            assert_eq!(raw.page_label, "A5");
+            assert_eq!(raw.content, "<h1>标题</h1><p>正文</p>");
+        }
+        let err = decode_with(
+            "pages.raw.baotou-daily",
+            &[("Content-Type", "text/html; charset=gb2312")],
+            b"<p>x</p>",
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "unsupported_content_type");
+        let err = decode_with(
+            "pages.raw.baotou-daily",
+            &[("Content-Type", "text/html"), ("Pagewire-Page", "1")],
+            b"<p>x</p>",
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_metadata");
+    }
+
+    #[test]
     fn header_names_match_case_insensitively() {
         let raw = decode_with(
             "pages.raw.baotou-daily",
@@ -654,6 +698,8 @@ mod tests {
             ("text/plain", &sent),
             ("text/markdown", &short),
             ("text/plain", &short),
+            ("text/html", &sent),
+            ("text/html; charset=utf-8", &short),
         ] {
             let err = decode_with(
                 "pages.raw.baotou-daily",

@@ -138,6 +138,60 @@ fn every_fixture_parses_as_expected() {
     );
 }
 
+/// Parses a page file of `tests/fixtures/pages/` at the print position in `input` (a `RawPage`
+/// in proto3 JSON) in the given format.
+fn parse_file(file: &str, input: &Value, format: &str) -> pagewire::proto::Page {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/pages")
+        .join(file);
+    let mut input = input.clone();
+    input["format"] = Value::from(format);
+    let mut raw: RawPage = serde_json::from_value(input).expect("input is a RawPage");
+    raw.content =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse_page(&raw, &Limits::default()).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// An HTML page and its markdown twin (`x.html` beside `x.md`, as a converter would write the
+/// same page) yield the same articles — headlines, paragraphs, credits, references, ids and
+/// versions — the same masthead and the same page credits.
+#[test]
+fn html_pages_yield_the_articles_of_their_markdown_twins() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+    let mut pairs = 0;
+    for spec_path in fixtures() {
+        let spec: Value =
+            serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read fixture"))
+                .expect("fixture is JSON");
+        let Some(file) = spec["file"].as_str().filter(|f| f.ends_with(".html")) else {
+            continue;
+        };
+        let twin = file.replace(".html", ".md");
+        if !dir.join(&twin).exists() {
+            continue;
+        }
+        pairs += 1;
+        let html = parse_file(file, &spec["input"], "PAGE_FORMAT_HTML");
+        let markdown = parse_file(&twin, &spec["input"], "PAGE_FORMAT_MARKDOWN");
+        assert!(!html.articles.is_empty(), "{file}: no articles");
+        for (i, (h, m)) in html.articles.iter().zip(&markdown.articles).enumerate() {
+            assert_eq!(h, m, "{file}: article {} differs from {twin}'s", i + 1);
+        }
+        assert_eq!(
+            html.articles.len(),
+            markdown.articles.len(),
+            "{file}: article count differs from {twin}'s"
+        );
+        assert_eq!(html.masthead, markdown.masthead, "{file}: masthead");
+        assert_eq!(html.credits, markdown.credits, "{file}: page credits");
+        assert_eq!(html.warnings, markdown.warnings, "{file}: page warnings");
+    }
+    assert!(
+        pairs >= 2,
+        "HTML pages with a markdown twin missing: found {pairs}"
+    );
+}
+
 #[test]
 fn the_subset_matcher_catches_differences() {
     let mut out = Vec::new();

@@ -49,6 +49,20 @@ fn page_text() -> impl Strategy<Value = String> {
         Just("&amp;".to_string()),
         Just("&#x".to_string()),
         Just("<br>".to_string()),
+        // HTML pieces, for pages parsed as HTML
+        Just("<p>".to_string()),
+        Just("</p>".to_string()),
+        Just("<h1>".to_string()),
+        Just("</h3>".to_string()),
+        Just("<div class=\"daodu\">".to_string()),
+        Just("<li><a href=\"x\">".to_string()),
+        Just("<table><tr><td>".to_string()),
+        Just("<script>".to_string()),
+        Just("<!--".to_string()),
+        Just("-->".to_string()),
+        Just("<pre>".to_string()),
+        Just("<img alt=\"图\">".to_string()),
+        Just("&nbsp;".to_string()),
         Just("exam-\nple".to_string()),
         Just("\u{FEFF}\u{200B}\u{202E}\u{0301}\u{0000}\r".to_string()),
         Just("包头日报社主办".to_string()),
@@ -153,6 +167,45 @@ fn hostile_shapes_finish_with_a_result_or_a_stable_code() {
     parses_or_fails_with(
         "标题\n正文很长的一段话，说的是一件事情。\n".repeat(60_000),
         &["too_many_articles"],
+    );
+}
+
+#[test]
+fn hostile_html_finishes_with_a_result_or_a_stable_code() {
+    let parse = |content: String, allowed: &[&str]| match parse_page(
+        &raw(content, PageFormat::Html),
+        &Limits::default(),
+    ) {
+        Ok(page) => assert!(!page.articles.is_empty()),
+        Err(e) => assert!(allowed.contains(&e.code()), "unexpected {}: {e}", e.code()),
+    };
+    let mib = 1 << 20;
+    parse(format!("{}正文。", "<div>".repeat(mib / 5)), &[]);
+    parse(format!("{}正文。", "<ul><li>".repeat(mib / 8)), &[]);
+    parse(
+        "<b><i><div></b>正文。".repeat(mib / 24),
+        &["too_many_articles"],
+    );
+    parse(
+        format!(
+            "<p {}>正文。</p>",
+            (0..mib / 8).map(|i| format!("a{i} ")).collect::<String>()
+        ),
+        &[],
+    );
+    parse(
+        format!("<p title=\"{}\">正文。</p>", "a>".repeat(mib / 2)),
+        &[],
+    );
+    parse(
+        format!("<p>正文。</p><!--{}", "<p>x</p>".repeat(mib / 8)),
+        &[],
+    );
+    parse("<script>".repeat(mib / 8), &["no_articles"]);
+    parse("<".repeat(4 * mib - 1), &["no_articles"]);
+    parse(
+        "<h1>标题</h1>".repeat(mib / 16),
+        &["no_articles", "too_many_articles"],
     );
 }
 

@@ -615,3 +615,100 @@ async fn pages_with_hundreds_of_articles_each_are_stored_completely() {
     assert_eq!(count(&js, "PAGES_DLQ").await, 0);
     svc.stop().await;
 }
+
+/// An article as far as its page's text decides it: the publication (in `id` and `page`) and
+/// the revision taken out.
+fn as_printed(a: &Article) -> Article {
+    let mut a = a.clone();
+    a.id =
+        a.id.split_once('/')
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or_default();
+    if let Some(p) = &mut a.page {
+        p.publication.clear();
+    }
+    a.revision = 0;
+    a
+}
+
+#[tokio::test]
+async fn an_html_page_sent_as_text_html_publishes_the_articles_of_its_markdown_twin() {
+    let server = NatsServer::start();
+    let svc = InProcess::start(settings(&server, &[])).await;
+    let (_c, js) = client(&server).await;
+
+    // each page twice, as HTML and as its markdown twin, each on a publication of its own
+    let pages = [
+        ("zh-epaper-p01", "html-zh", "md-zh", "1", "01"),
+        ("en-web-a1", "html-en", "md-en", "1", "A1"),
+    ];
+    let mut last = 0;
+    for (file, html_publication, md_publication, page, label) in pages {
+        for (publication, ext, content_type) in [
+            (html_publication, "html", "text/html; charset=utf-8"),
+            (md_publication, "md", "text/markdown"),
+        ] {
+            let body = std::fs::read(manifest(&format!("tests/fixtures/pages/{file}.{ext}")))
+                .expect("fixture page");
+            let mut h = HeaderMap::new();
+            h.insert("Content-Type", content_type);
+            h.insert("Pagewire-Issue-Date", "2025-07-10");
+            h.insert("Pagewire-Page", page);
+            h.insert("Pagewire-Page-Label", label);
+            last = support::checker::publish_to(
+                &js,
+                &format!("pages.raw.{publication}"),
+                h,
+                body.into(),
+            )
+            .await;
+        }
+    }
+    wait_drained(&js, last).await;
+
+    assert_eq!(count(&js, "PAGES_DLQ").await, 0, "no page dead-lettered");
+    let archive = stored(&js, "ARTICLES_ARCHIVE").await;
+    let by_publication = |publication: &str| -> Vec<Article> {
+        archive
+            .iter()
+            .filter(|m| m.subject.as_str() == format!("articles.archive.{publication}"))
+            .map(|m| Article::decode(m.payload.clone()).expect("article decodes"))
+            .collect()
+    };
+    for (file, html_publication, md_publication, _, _) in pages {
+        let html = by_publication(html_publication);
+        let markdown = by_publication(md_publication);
+        assert!(
+            html.len() >= 3,
+            "{file}: {} articles from the HTML page",
+            html.len()
+        );
+        assert_eq!(
+            html.iter().map(as_printed).collect::<Vec<_>>(),
+            markdown.iter().map(as_printed).collect::<Vec<_>>(),
+            "{file}: the HTML page and its markdown twin publish different articles"
+        );
+        assert!(html
+            .iter()
+            .all(|a| a.id.starts_with(&format!("{html_publication}/"))));
+    }
+    // the Chinese page: kicker / headline / subtitle, dateline, byline, photo, teasers
+    let zh = by_publication("html-zh");
+    let heads: Vec<(&str, i32)> = zh.iter().map(|a| (a.headline.as_str(), a.kind)).collect();
+    use ArticleKind::*;
+    assert_eq!(
+        heads,
+        [
+            ("抓实抓细防汛备汛各项工作", Brief as i32),
+            ("上半年全市外贸进出口增长一成", Brief as i32),
+            ("荷香满园迎客来", Photo as i32),
+            ("老旧小区改造开工过半", Teaser as i32),
+            ("暑期托管班报名启动", Teaser as i32),
+        ]
+    );
+    assert_eq!(zh[1].dateline, "新华社北城7月9日电");
+    // the English page's jump is there to be stitched
+    let en = by_publication("html-en");
+    assert_eq!(en[0].references[0].page_label, "A5");
+    svc.stop().await;
+}

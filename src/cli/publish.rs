@@ -30,14 +30,16 @@ pub enum Format {
     Protobuf,
     /// A `RawPage` in proto3 JSON (`application/json`).
     Json,
-    /// The file as it is (`text/markdown` for .md, else `text/plain`), position in headers.
+    /// The file as it is (`text/markdown` for .md, `text/html` for .html/.htm, else
+    /// `text/plain`), position in headers.
     Text,
 }
 
 /// Arguments of `pagewire publish`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Page files, or directories to search for `.md`, `.markdown` and `.txt` files.
+    /// Page files, or directories to search for `.md`, `.markdown`, `.txt`, `.html` and `.htm`
+    /// files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Print position; what is not given is read from each file name.
@@ -63,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
     let files = collect_files(&args.paths)?;
     if files.is_empty() {
-        bail!("no page files (.md, .markdown, .txt) under the given paths");
+        bail!("no page files (.md, .markdown, .txt, .html, .htm) under the given paths");
     }
     let prefix = match &args.subject_prefix {
         Some(p) => p.trim_end_matches('.').to_owned(),
@@ -116,7 +118,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             walk(&p, out)?;
         } else if matches!(
             p.extension().and_then(|x| x.to_str()),
-            Some("md" | "markdown" | "txt")
+            Some("md" | "markdown" | "txt" | "html" | "htm")
         ) {
             out.push(p);
         }
@@ -129,6 +131,20 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub fn position_from_file_name(path: &Path) -> Option<(String, String, u32)> {
     let named = crate::cli::parse::infer_from_name(path);
     Some((named.publication?, named.issue_date?, named.page?))
+}
+
+/// How a page file is written, by its extension: markdown, HTML, else plain text.
+fn page_format(file: &Path) -> PageFormat {
+    match file
+        .extension()
+        .and_then(|x| x.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("md" | "markdown") => PageFormat::Markdown,
+        Some("html" | "htm") => PageFormat::Html,
+        _ => PageFormat::PlainText,
+    }
 }
 
 fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
@@ -157,10 +173,7 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
     if !is_calendar_date(&issue_date) {
         bail!("issue date {issue_date:?} is not YYYY-MM-DD");
     }
-    let markdown = matches!(
-        file.extension().and_then(|x| x.to_str()),
-        Some("md" | "markdown")
-    );
+    let format = page_format(file);
     let source_uri = format!("file://{}", file.display());
     let edition = args.position.edition.clone().unwrap_or_default();
     let content_hash = blake3::hash(&bytes).to_hex();
@@ -173,10 +186,10 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
     headers.insert(HEADER_MSG_ID, msg_id.as_str());
     let payload = match args.format {
         Format::Text => {
-            let ct = if markdown {
-                "text/markdown"
-            } else {
-                "text/plain"
+            let ct = match format {
+                PageFormat::Markdown => "text/markdown",
+                PageFormat::Html => "text/html",
+                _ => "text/plain",
             };
             headers.insert("Content-Type", ct);
             headers.insert(HEADER_PUBLICATION, publication.as_str());
@@ -203,11 +216,7 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
                 page_number: page,
                 page_label: args.position.page_label.clone().unwrap_or_default(),
                 page_name: args.position.page_name.clone().unwrap_or_default(),
-                format: if markdown {
-                    PageFormat::Markdown
-                } else {
-                    PageFormat::PlainText
-                } as i32,
+                format: format as i32,
                 content,
                 source_uri,
                 attributes: Default::default(),
@@ -305,5 +314,19 @@ mod tests {
             Some(("baotou-daily".into(), "2025-07-10".into(), 1))
         );
         assert_eq!(position_from_file_name(Path::new("page.md")), None);
+    }
+
+    #[test]
+    fn the_content_type_follows_the_file_extension() {
+        for (file, format) in [
+            ("p.md", PageFormat::Markdown),
+            ("p.markdown", PageFormat::Markdown),
+            ("content_123.htm", PageFormat::Html),
+            ("p.HTML", PageFormat::Html),
+            ("p.txt", PageFormat::PlainText),
+            ("p", PageFormat::PlainText),
+        ] {
+            assert_eq!(page_format(Path::new(file)), format, "{file}");
+        }
     }
 }

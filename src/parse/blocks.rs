@@ -70,48 +70,6 @@ fn heading(line: &str) -> Option<(u8, &str)> {
     Some((level as u8, rest))
 }
 
-/// Converts HTML to the markdown shape: headings to `#`, block elements to blank lines.
-pub fn html_to_markdown(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        rest = &rest[open..];
-        let Some(close) = rest.as_bytes()[..rest.len().min(512)]
-            .iter()
-            .position(|&b| b == b'>')
-        else {
-            out.push('<');
-            rest = &rest[1..];
-            continue;
-        };
-        let tag = rest[1..close].trim().to_ascii_lowercase();
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        let closing = tag.starts_with('/');
-        match name.as_str() {
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if !closing => {
-                let level = name[1..].parse::<usize>().unwrap_or(1);
-                out.push_str("\n\n");
-                out.push_str(&"#".repeat(level));
-                out.push(' ');
-            }
-            "br" => out.push_str("  \n"),
-            "img" => out.push_str("\n\n![](img)\n\n"),
-            "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "tr" | "table"
-            | "section" | "article" | "header" | "footer" | "blockquote" | "figcaption"
-            | "figure" => out.push_str("\n\n"),
-            _ => {}
-        }
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 fn is_teaser_section(text: &str) -> bool {
     let t = text
         .trim()
@@ -728,19 +686,5 @@ mod tests {
         let it = items("STORM\n（上接第一版）\n", Syntax::Plain, "");
         assert_eq!(jumps(&it)[0].0, "");
         assert_eq!(texts(&it), ["STORM"]);
-    }
-
-    #[test]
-    fn html_becomes_markdown() {
-        let md = html_to_markdown("<h1>Title</h1><p>One &amp; two</p><p>Three</p>");
-        let items = items(&md, Syntax::Markdown, "");
-        assert_eq!(
-            items[0],
-            Item::Heading {
-                level: 1,
-                text: "Title".into()
-            }
-        );
-        assert_eq!(items.len(), 3);
     }
 }

@@ -13,6 +13,7 @@ pub mod credits;
 pub mod dates;
 pub mod furniture;
 pub mod heads;
+pub mod html;
 pub mod markers;
 mod segment;
 pub mod text;
@@ -136,7 +137,7 @@ pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
 
     let format = PageFormat::try_from(raw.format).unwrap_or(PageFormat::Unspecified);
     let (syntax, source) = match format {
-        PageFormat::Html => (Syntax::Markdown, blocks::html_to_markdown(&normalized)),
+        PageFormat::Html => (Syntax::Markdown, html::to_markdown(&raw.content)),
         PageFormat::Markdown => (Syntax::Markdown, normalized),
         PageFormat::PlainText => (Syntax::Plain, normalized),
         PageFormat::Unspecified => (blocks::sniff(&normalized), normalized),

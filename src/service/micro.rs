@@ -146,7 +146,7 @@ pub(super) async fn start(
             [
                 (
                     "request",
-                    "pagewire.v1.RawPage (application/protobuf, application/json) or page text (text/markdown, text/plain) with Pagewire-* headers",
+                    "pagewire.v1.RawPage (application/protobuf, application/json) or page text (text/markdown, text/plain, text/html) with Pagewire-* headers",
                 ),
                 (
                     "response",

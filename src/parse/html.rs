@@ -1,0 +1,1011 @@
+//! HTML pages (e-paper article pages, news sites) → the markdown shape [`blocks`] reads:
+//! `#` headings, paragraphs separated by blank lines, hard breaks, image links.
+//!
+//! The page is tokenized by [html5gum], a WHATWG-conformant HTML tokenizer: script and style
+//! are raw text, comments and doctypes are tokens, attribute values are quoted the way
+//! browsers quote them (`>` inside a value does not end the tag), character references are
+//! decoded. The tokens are rendered in one streaming pass with a bounded stack of open
+//! elements instead of a DOM: html5ever's tree builder (behind `scraper`) scans its stack of
+//! open elements on every tag and has no depth cap, so nested or unclosed tags cost time
+//! quadratic in the page (ARCHITECTURE.md has the figures). The stack here holds at most
+//! [`MAX_DEPTH`] elements (deeper ones replace the innermost, as browsers attach them to the
+//! deepest allowed ancestor) and an end tag looks at most [`END_TAG_REACH`] elements down
+//! for its start tag, so every token costs a bounded amount of work.
+//!
+//! What the rendering keeps and drops:
+//! - `h1`–`h6` become `#` headings; so do `<p>`/`<td>` whose class names a title (`title`,
+//!   `headline`, `biaoti`; `pretitle`, `kicker`, `yinti` are kickers at level 3;
+//!   `subtitle`, `futi` subtitles at level 2) and Founder e-paper tags (`founder-title`,
+//!   `founder-subtitle`, `founder-pretitle`), so a kicker / headline / subtitle stack comes
+//!   out as `###` / `#` / `##`, as a converter writes it.
+//! - Block elements (`p`, `div`, `li`, `blockquote`, `figcaption`, caption classes, ...) are
+//!   paragraphs; `<br>` is a hard break (two `<br>`, or a break followed by an indent of
+//!   two `&nbsp;` or one `　`, end the paragraph, as they do on e-paper pages); a table row is one line,
+//!   its cells separated by a space; in a table of contents (`nav`, or a box whose class or
+//!   id says `toc`, `daodu`, `catalog`, `mulu`) each link and each broken line is an entry.
+//! - `img` becomes an image link; its `alt` text becomes a caption line when the image is
+//!   not in a `figure` (whose `figcaption` is the caption) and the alt says something.
+//! - `head`, `script`, `style`, `noscript`, `template`, `svg`, `math`, form controls,
+//!   elements marked `hidden` or `display:none`, and comments are dropped.
+//! - Whitespace collapses as in a browser (a line break between two CJK characters
+//!   disappears, as CSS segment-break rules have it); `<pre>` keeps its lines.
+//! - Text is escaped so that nothing in it reads as markdown (`*`, `#` at a line start, ...).
+//!
+//! Pure: no I/O, linear in the page.
+
+use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
+use html5gum::{Span, Tokenizer};
+
+use crate::parse::text;
+
+/// Most open elements kept; a browser nests no deeper than 512 either.
+pub const MAX_DEPTH: usize = 512;
+/// How many open elements an end tag looks through for its start tag.
+pub const END_TAG_REACH: usize = 64;
+
+/// Converts an HTML page to the markdown shape the rest of the parser reads.
+pub fn to_markdown(html: &str) -> String {
+    let mut render = Render::default();
+    {
+        let mut emitter = CallbackEmitter::new(
+            |event: CallbackEvent<'_>, _: Span<()>| -> Option<std::convert::Infallible> {
+                render.event(event);
+                None
+            },
+        );
+        // script, style, textarea, title, ... are raw text until their end tag
+        emitter.naively_switch_states(true);
+        // reading from a string cannot fail
+        let _ = Tokenizer::new_with_emitter(html, emitter).finish();
+    }
+    render.flush();
+    // character references can make characters the page text was cleaned of (`&#8203;`)
+    text::normalize_chars(&render.out).0
+}
+
+/// What an open element does to the text inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Everything inside is dropped.
+    Skip,
+    /// A heading of this level.
+    Heading(u8),
+    /// Preformatted: lines kept.
+    Pre,
+    /// A table of contents: every link is an entry line.
+    Toc,
+    /// A figure: its `figcaption` is the caption, not its image's `alt`.
+    Figure,
+    /// A link in a table of contents: it starts an entry line, which runs on after it
+    /// (`<a>标题</a>（详见第2版）`).
+    Entry,
+    /// A paragraph boundary before and after.
+    Block,
+    /// A table cell: a space from the cell before.
+    Cell,
+    /// Text flows through.
+    Inline,
+}
+
+impl Role {
+    fn is_block(self) -> bool {
+        !matches!(self, Role::Inline | Role::Cell | Role::Entry)
+    }
+}
+
+/// One open element.
+struct Open {
+    /// Tag name, lower case (the tokenizer lower-cases it).
+    name: Vec<u8>,
+    /// What the implied end tags look for, as a number: a stack walk compares bytes, not names.
+    kind: Kind,
+    role: Role,
+}
+
+/// The elements implied end tags look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    P,
+    Li,
+    /// `ul`, `ol`, `menu`: a list item does not close an item of an outer list.
+    List,
+    /// `dt`, `dd`.
+    Term,
+    Dl,
+    Tr,
+    /// `td`, `th`.
+    Cell,
+    Table,
+    /// The rest of the standard's "button scope": an open paragraph outside it stays open.
+    Scope,
+    Other,
+}
+
+impl Kind {
+    fn of(name: &[u8]) -> Kind {
+        match name {
+            b"p" => Kind::P,
+            b"li" => Kind::Li,
+            b"ul" | b"ol" | b"menu" => Kind::List,
+            b"dt" | b"dd" => Kind::Term,
+            b"dl" => Kind::Dl,
+            b"tr" => Kind::Tr,
+            b"td" | b"th" => Kind::Cell,
+            b"table" => Kind::Table,
+            b"html" | b"caption" | b"template" | b"button" | b"object" | b"marquee" | b"applet" => {
+                Kind::Scope
+            }
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// Whitespace seen since the last character written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+enum Gap {
+    #[default]
+    None,
+    /// Spaces or tabs: one space.
+    Space,
+    /// A run with a line break: nothing between CJK characters, else one space.
+    Break,
+}
+
+/// The start tag being read: its name and the attributes the rendering looks at.
+#[derive(Default)]
+struct StartTag {
+    name: Vec<u8>,
+    /// `class` and `id`, lower case, space-separated.
+    names: String,
+    alt: Option<String>,
+    hidden: bool,
+    /// The attribute whose value comes next.
+    attr: Attr,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Attr {
+    #[default]
+    Other,
+    Class,
+    Alt,
+    Style,
+}
+
+#[derive(Default)]
+struct Render {
+    /// The markdown written so far.
+    out: String,
+    stack: Vec<Open>,
+    /// Open elements by role, so context questions cost nothing.
+    skip: usize,
+    pre: usize,
+    toc: usize,
+    figure: usize,
+    /// Open `<p>` elements: most block starts need no walk for one to close.
+    open_p: usize,
+    /// Levels of the open headings, innermost last.
+    headings: Vec<u8>,
+    /// Inside `<head>` and not yet in the body.
+    in_head: bool,
+    /// Finished lines of the block being written, escaped.
+    lines: Vec<String>,
+    /// The line being written, escaped.
+    line: String,
+    /// The last character written to `line`.
+    last: Option<char>,
+    gap: Gap,
+    /// A `<br>` ended the line before: an indent now starts a new paragraph.
+    after_br: bool,
+    /// Indent (`&nbsp;` counts one, `　` two) at the start of the line.
+    indent: usize,
+    /// Just after `<pre>`: its first line break is not content.
+    pre_start: bool,
+    tag: Option<StartTag>,
+}
+
+impl Render {
+    fn event(&mut self, event: CallbackEvent<'_>) {
+        match event {
+            CallbackEvent::OpenStartTag { name } => {
+                self.tag = Some(StartTag {
+                    name: name.to_vec(),
+                    ..StartTag::default()
+                });
+            }
+            CallbackEvent::AttributeName { name } => {
+                if let Some(tag) = &mut self.tag {
+                    tag.attr = match name {
+                        b"class" | b"id" => Attr::Class,
+                        b"alt" if tag.alt.is_none() => Attr::Alt,
+                        b"style" => Attr::Style,
+                        b"hidden" => {
+                            tag.hidden = true;
+                            Attr::Other
+                        }
+                        _ => Attr::Other,
+                    };
+                    if tag.attr == Attr::Alt {
+                        tag.alt = Some(String::new());
+                    }
+                }
+            }
+            CallbackEvent::AttributeValue { value } => {
+                if let Some(tag) = &mut self.tag {
+                    match tag.attr {
+                        Attr::Class if tag.names.len() < 256 => {
+                            tag.names.push(' ');
+                            tag.names
+                                .push_str(&String::from_utf8_lossy(value).to_lowercase());
+                        }
+                        Attr::Alt => {
+                            if let Some(alt) = &mut tag.alt {
+                                if alt.is_empty() && value.len() <= 1024 {
+                                    alt.push_str(&String::from_utf8_lossy(value));
+                                }
+                            }
+                        }
+                        Attr::Style => {
+                            let v: String = String::from_utf8_lossy(value)
+                                .chars()
+                                .filter(|c| !c.is_whitespace())
+                                .collect::<String>()
+                                .to_ascii_lowercase();
+                            tag.hidden |= v.contains("display:none");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            CallbackEvent::CloseStartTag { .. } => {
+                if let Some(tag) = self.tag.take() {
+                    self.start_tag(tag);
+                }
+            }
+            CallbackEvent::EndTag { name } => {
+                self.tag = None;
+                self.end_tag(name);
+            }
+            CallbackEvent::String { value } => {
+                if self.skip == 0 {
+                    self.text(&String::from_utf8_lossy(value));
+                }
+            }
+            CallbackEvent::Comment { .. }
+            | CallbackEvent::Doctype { .. }
+            | CallbackEvent::Error(_) => {}
+        }
+    }
+
+    fn start_tag(&mut self, tag: StartTag) {
+        let name = tag.name.as_slice();
+        if self.in_head && !is_head_element(name) {
+            self.in_head = false;
+        }
+        match name {
+            b"head" => {
+                self.in_head = true;
+                return;
+            }
+            b"br" => return self.br(),
+            b"img" | b"image" => return self.img(tag.alt.as_deref()),
+            b"hr" => return self.flush(),
+            _ if is_void(name) => return,
+            _ => {}
+        }
+        // implied end tags: a block ends an open paragraph, a heading an open heading, a list
+        // item the item before, ...
+        if self.open_p > 0 && closes_paragraph(name) {
+            self.close_open(Kind::P, &[Kind::Table, Kind::Cell, Kind::Scope]);
+        }
+        match name {
+            b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
+                if self
+                    .stack
+                    .last()
+                    .is_some_and(|o| heading_level(&o.name).is_some()) =>
+            {
+                self.pop_one();
+            }
+            b"li" => self.close_open(Kind::Li, &[Kind::List]),
+            b"dt" | b"dd" => self.close_open(Kind::Term, &[Kind::Dl]),
+            b"tr" => self.close_open(Kind::Tr, &[Kind::Table]),
+            b"td" | b"th" => self.close_open(Kind::Cell, &[Kind::Tr, Kind::Table]),
+            _ => {}
+        }
+        let role = if tag.hidden {
+            Role::Skip
+        } else {
+            self.role(name, &tag.names)
+        };
+        if self.stack.len() >= MAX_DEPTH {
+            self.pop_one();
+        }
+        self.push(Open {
+            kind: Kind::of(&tag.name),
+            name: tag.name,
+            role,
+        });
+    }
+
+    fn role(&self, name: &[u8], names: &str) -> Role {
+        if let Some(level) = heading_level(name) {
+            return Role::Heading(level);
+        }
+        match name {
+            b"script" | b"style" | b"noscript" | b"template" | b"title" | b"svg" | b"math"
+            | b"iframe" | b"object" | b"select" | b"textarea" | b"button" | b"canvas"
+            | b"audio" | b"video" | b"map" | b"datalist" | b"noembed" | b"noframes" => Role::Skip,
+            b"pre" | b"listing" | b"xmp" | b"plaintext" => Role::Pre,
+            b"nav" => Role::Toc,
+            b"figure" => Role::Figure,
+            b"td" | b"th" => title_level(names).map_or(Role::Cell, Role::Heading),
+            b"p" => title_level(names).map_or(Role::Block, Role::Heading),
+            b"founder-title" => Role::Heading(1),
+            b"founder-subtitle" => Role::Heading(2),
+            b"founder-pretitle" | b"founder-intitle" => Role::Heading(3),
+            b"a" if self.toc > 0 => Role::Entry,
+            _ if is_block(name) => {
+                if is_toc(names) {
+                    Role::Toc
+                } else {
+                    Role::Block
+                }
+            }
+            _ if is_caption(names) => Role::Block,
+            _ => Role::Inline,
+        }
+    }
+
+    fn push(&mut self, open: Open) {
+        if open.role.is_block() || open.role == Role::Entry {
+            self.flush();
+        }
+        match open.role {
+            Role::Skip => self.skip += 1,
+            Role::Heading(level) => self.headings.push(level),
+            Role::Pre => {
+                self.pre += 1;
+                self.pre_start = true;
+            }
+            Role::Toc => self.toc += 1,
+            Role::Figure => self.figure += 1,
+            Role::Cell => {
+                if !self.line.is_empty() {
+                    self.gap = Gap::Space;
+                }
+            }
+            Role::Block | Role::Inline | Role::Entry => {}
+        }
+        self.open_p += usize::from(open.kind == Kind::P);
+        self.stack.push(open);
+    }
+
+    fn pop_one(&mut self) {
+        let Some(open) = self.stack.pop() else { return };
+        self.open_p -= usize::from(open.kind == Kind::P);
+        if open.role.is_block() {
+            self.flush();
+        }
+        match open.role {
+            Role::Skip => self.skip -= 1,
+            Role::Heading(_) => {
+                self.headings.pop();
+            }
+            Role::Pre => self.pre -= 1,
+            Role::Toc => self.toc -= 1,
+            Role::Figure => self.figure -= 1,
+            Role::Cell | Role::Block | Role::Inline | Role::Entry => {}
+        }
+    }
+
+    /// Closes the nearest open element of kind `kind`, unless one of a kind in `stop` is
+    /// nearer (a list item does not close an item of the list around its own list).
+    fn close_open(&mut self, kind: Kind, stop: &[Kind]) {
+        let found = self
+            .stack
+            .iter()
+            .rev()
+            .take(END_TAG_REACH)
+            .position(|o| o.kind == kind || stop.contains(&o.kind));
+        if let Some(k) = found {
+            let at = self.stack.len() - 1 - k;
+            if self.stack[at].kind == kind {
+                self.pop_to(at);
+            }
+        }
+    }
+
+    fn pop_to(&mut self, at: usize) {
+        while self.stack.len() > at {
+            self.pop_one();
+        }
+    }
+
+    fn end_tag(&mut self, name: &[u8]) {
+        match name {
+            // as browsers do: `</br>` is a break, `</body>` and `</html>` close nothing
+            b"br" => return self.br(),
+            b"body" | b"html" => return,
+            b"head" => {
+                self.in_head = false;
+                return;
+            }
+            _ => {}
+        }
+        let heading = heading_level(name).is_some();
+        let found = self
+            .stack
+            .iter()
+            .rev()
+            .take(END_TAG_REACH)
+            .position(|o| o.name == name || (heading && heading_level(&o.name).is_some()));
+        match found {
+            Some(k) => self.pop_to(self.stack.len() - 1 - k),
+            // a stray `</p>` or `</div>` still ends the paragraph, as an empty one would
+            None if is_block(name) => self.flush(),
+            None => {}
+        }
+    }
+
+    fn br(&mut self) {
+        if self.skip > 0 || self.in_head {
+            return;
+        }
+        if self.toc > 0 {
+            return self.flush();
+        }
+        if !self.headings.is_empty() {
+            self.gap = self.gap.max(Gap::Space);
+            return;
+        }
+        if self.line.is_empty() && !self.lines.is_empty() && self.pre == 0 {
+            // a second break in a row: the paragraph ends
+            return self.flush();
+        }
+        let line = std::mem::take(&mut self.line);
+        self.lines.push(line);
+        self.last = None;
+        self.gap = Gap::None;
+        self.after_br = true;
+        self.indent = 0;
+    }
+
+    fn img(&mut self, alt: Option<&str>) {
+        if self.skip > 0 || self.in_head {
+            return;
+        }
+        let alt = alt
+            .map(str::trim)
+            .filter(|a| self.figure == 0 && says_something(a));
+        match alt {
+            Some(alt) => {
+                self.flush();
+                self.out.push_str("![](img)\n\n");
+                self.text(alt);
+                self.flush();
+            }
+            None => {
+                // the image link inline, as a converter writes it
+                if self.gap != Gap::None && !self.line.is_empty() {
+                    self.line.push(' ');
+                }
+                self.line.push_str("![](img) ");
+                self.last = None;
+                self.gap = Gap::None;
+            }
+        }
+    }
+
+    fn text(&mut self, s: &str) {
+        if self.in_head {
+            if s.chars().all(char::is_whitespace) {
+                return;
+            }
+            self.in_head = false;
+        }
+        if self.pre > 0 {
+            return self.pre_text(s);
+        }
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if self.line.is_empty() {
+                    self.indent += match c {
+                        '\u{3000}' => 2,
+                        '\u{00A0}' => 1,
+                        _ => 0,
+                    };
+                }
+                self.gap = self
+                    .gap
+                    .max(if c == '\n' { Gap::Break } else { Gap::Space });
+                continue;
+            }
+            self.char(c);
+        }
+    }
+
+    fn pre_text(&mut self, s: &str) {
+        for c in s.chars() {
+            if std::mem::take(&mut self.pre_start) && c == '\n' {
+                continue;
+            }
+            if c == '\n' {
+                if self.line.trim().is_empty() {
+                    // a blank line in the pre ends a paragraph
+                    self.line.clear();
+                    self.flush();
+                } else {
+                    let line = std::mem::take(&mut self.line);
+                    self.lines.push(line);
+                }
+                self.last = None;
+                continue;
+            }
+            if c.is_whitespace() {
+                if !self.line.is_empty() {
+                    self.line.push(' ');
+                }
+                continue;
+            }
+            self.gap = Gap::None;
+            self.char(c);
+        }
+    }
+
+    /// Writes one visible character, escaped.
+    fn char(&mut self, c: char) {
+        if self.line.is_empty() {
+            // a `<br>` followed by an indent starts a new paragraph
+            if self.after_br && self.indent >= 2 {
+                self.flush();
+            }
+        } else {
+            match self.gap {
+                Gap::None => {}
+                Gap::Break if self.last.is_some_and(text::is_cjk_like) && text::is_cjk_like(c) => {}
+                Gap::Break | Gap::Space => self.line.push(' '),
+            }
+        }
+        self.gap = Gap::None;
+        self.after_br = false;
+        self.indent = 0;
+        let at_start = self.line.is_empty();
+        match c {
+            // markdown at the start of a line: heading, quote, bullet
+            '#' | '>' | '-' | '+' if at_start => {
+                self.line.push_str(&format!("&#{};", c as u32));
+            }
+            // markdown anywhere: entity, tag, emphasis, code, link, escape
+            '&' => self.line.push_str("&amp;"),
+            '<' => self.line.push_str("&lt;"),
+            '*' | '`' | '[' | '_' | '\\' => {
+                self.line.push_str(&format!("&#{};", c as u32));
+            }
+            c => self.line.push(c),
+        }
+        self.last = Some(c);
+    }
+
+    /// Ends the block being written: a heading line or a paragraph.
+    fn flush(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.push(line);
+        lines.retain(|l| !l.trim().is_empty());
+        self.last = None;
+        self.gap = Gap::None;
+        self.after_br = false;
+        self.indent = 0;
+        if lines.is_empty() {
+            return;
+        }
+        match self.headings.last() {
+            Some(&level) if self.pre == 0 => {
+                for _ in 0..level {
+                    self.out.push('#');
+                }
+                self.out.push(' ');
+                self.out.push_str(lines.join(" ").trim());
+            }
+            _ => {
+                for (i, l) in lines.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str("  \n");
+                    }
+                    self.out.push_str(l.trim_end());
+                }
+            }
+        }
+        self.out.push_str("\n\n");
+    }
+}
+
+/// Start tags that end an open `<p>`, as the HTML standard has them.
+fn closes_paragraph(name: &[u8]) -> bool {
+    heading_level(name).is_some()
+        || matches!(
+            name,
+            b"address"
+                | b"article"
+                | b"aside"
+                | b"blockquote"
+                | b"center"
+                | b"details"
+                | b"dialog"
+                | b"dir"
+                | b"div"
+                | b"dl"
+                | b"dd"
+                | b"dt"
+                | b"fieldset"
+                | b"figcaption"
+                | b"figure"
+                | b"footer"
+                | b"form"
+                | b"header"
+                | b"hgroup"
+                | b"li"
+                | b"listing"
+                | b"main"
+                | b"menu"
+                | b"nav"
+                | b"ol"
+                | b"p"
+                | b"plaintext"
+                | b"pre"
+                | b"search"
+                | b"section"
+                | b"summary"
+                | b"table"
+                | b"ul"
+                | b"xmp"
+        )
+}
+
+fn heading_level(name: &[u8]) -> Option<u8> {
+    match name {
+        [b'h', d @ b'1'..=b'6'] => Some(d - b'0'),
+        _ => None,
+    }
+}
+
+/// Elements that may stand in `<head>`; any other start tag opens the body.
+fn is_head_element(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"meta" | b"link" | b"title" | b"style" | b"script" | b"base" | b"noscript" | b"template"
+    )
+}
+
+fn is_void(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"area"
+            | b"base"
+            | b"br"
+            | b"col"
+            | b"embed"
+            | b"hr"
+            | b"img"
+            | b"input"
+            | b"link"
+            | b"meta"
+            | b"source"
+            | b"track"
+            | b"wbr"
+            | b"param"
+            | b"keygen"
+            | b"basefont"
+            | b"bgsound"
+            | b"frame"
+    )
+}
+
+fn is_block(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"p" | b"div"
+            | b"section"
+            | b"article"
+            | b"header"
+            | b"footer"
+            | b"main"
+            | b"aside"
+            | b"blockquote"
+            | b"li"
+            | b"ul"
+            | b"ol"
+            | b"dl"
+            | b"dt"
+            | b"dd"
+            | b"figure"
+            | b"figcaption"
+            | b"table"
+            | b"caption"
+            | b"thead"
+            | b"tbody"
+            | b"tfoot"
+            | b"tr"
+            | b"address"
+            | b"details"
+            | b"summary"
+            | b"fieldset"
+            | b"legend"
+            | b"center"
+            | b"hgroup"
+            | b"menu"
+            | b"dir"
+            | b"search"
+            | b"dialog"
+            | b"form"
+            | b"body"
+            | b"html"
+            | b"nav"
+    )
+}
+
+/// The heading level a `class`/`id` gives a paragraph: a subtitle 2, a kicker 3, a title 1.
+fn title_level(names: &str) -> Option<u8> {
+    let words = || names.split_ascii_whitespace();
+    let any = |subs: &[&str]| words().any(|w| subs.iter().any(|s| w.contains(s)));
+    if any(&["subtitle", "sub-title", "sub_title", "futi", "fubiaoti"]) {
+        Some(2)
+    } else if any(&["pretitle", "pre-title", "pre_title", "yinti", "kicker"]) {
+        Some(3)
+    } else if any(&["title", "headline", "biaoti"]) {
+        Some(1)
+    } else {
+        None
+    }
+}
+
+/// A table of contents (导读): its links are entries.
+fn is_toc(names: &str) -> bool {
+    names.split_ascii_whitespace().any(|w| {
+        ["toc", "daodu", "catalog", "mulu", "导读"]
+            .iter()
+            .any(|s| w.contains(s))
+    })
+}
+
+/// A caption set apart by its class (`pic-caption`, `tuzhu`).
+fn is_caption(names: &str) -> bool {
+    names.split_ascii_whitespace().any(|w| {
+        ["caption", "tuzhu", "pictext", "pic-text", "pic_text"]
+            .iter()
+            .any(|s| w.contains(s))
+    })
+}
+
+/// Does an `alt` text say something (not empty, a file name or a stock word)?
+fn says_something(alt: &str) -> bool {
+    let lower = alt.to_lowercase();
+    let stock = [
+        "", "图片", "图", "照片", "image", "img", "photo", "picture", "logo", "icon", "pic",
+    ];
+    let file_name = alt.contains('.') && !alt.contains(char::is_whitespace) && alt.is_ascii();
+    !stock.contains(&lower.as_str()) && !file_name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::blocks::{items, Item, Syntax};
+
+    /// The items the parser reads from the rendered page, as `# heading` / paragraph lines.
+    fn read(html: &str) -> Vec<String> {
+        items(&to_markdown(html), Syntax::Markdown, "")
+            .into_iter()
+            .map(|i| match i {
+                Item::Heading { level, text } => format!("{} {text}", "#".repeat(level.into())),
+                Item::Text { lines, .. } => lines.join(" / "),
+                Item::Image => "[image]".into(),
+                Item::Credit(c) => format!(
+                    "[credit {}]",
+                    c.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Item::Reference(r) => format!("[ref {}]", r[0].reference.text),
+                Item::Furniture(_, line) => format!("[furniture {line}]"),
+                Item::TeaserSection => "[teaser section]".into(),
+                Item::Separator => "[separator]".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn script_style_comments_and_head_are_dropped() {
+        let page = r#"<!DOCTYPE html><html><head><title>包头日报</title>
+            <style>p { color: red } h1 > a { }</style>
+            <script>if (a < b && c > d) { document.write("<p>not text</p>"); }</script>
+            </head><body><!-- <p>commented out</p> -->
+            <noscript><p>enable javascript</p></noscript>
+            <template><p>template</p></template>
+            <div hidden>hidden</div><div style="display: none">also hidden</div>
+            <h1>标题</h1><p>正文。</p></body></html>"#;
+        assert_eq!(read(page), ["# 标题", "正文。"]);
+    }
+
+    #[test]
+    fn an_unclosed_script_swallows_the_rest_as_a_browser_does() {
+        assert_eq!(
+            read("<p>before</p><script>var s = '</p><p>after';"),
+            ["before"]
+        );
+    }
+
+    #[test]
+    fn a_gt_inside_an_attribute_value_does_not_end_the_tag() {
+        let page = r#"<p title="a > b" data-x='<p>'>Text <a href="x?a>b">link</a> end.</p>"#;
+        assert_eq!(read(page), ["Text link end."]);
+    }
+
+    #[test]
+    fn entities_are_decoded_and_text_is_never_read_as_markdown() {
+        let page = "<p>Tom &amp; Jerry &mdash; &lt;b&gt;not bold&lt;/b&gt; &#12290;&#x4E2D; &nbsp;x</p>\
+                    <p># not a heading *not emphasis* [not](a link) __x__ \\</p><p>- not a bullet</p>";
+        assert_eq!(
+            read(page),
+            [
+                "Tom & Jerry — <b>not bold</b> 。中 x",
+                "# not a heading *not emphasis* [not](a link) __x__ \\",
+                "- not a bullet"
+            ]
+        );
+    }
+
+    #[test]
+    fn unclosed_tags_end_where_a_browser_ends_them() {
+        let page = "<h1>Title<p>First<p>Second<ul><li>One<li>Two</ul><table><tr><td>A<td>B<tr><td>C</table>";
+        assert_eq!(
+            read(page),
+            ["# Title", "# First", "# Second", "# One", "# Two", "# A B", "# C"]
+        );
+        let page = "<h2>Title</h2><p>First<p>Second<ul><li>One<li>Two</ul><table><tr><td>A<td>B<tr><td>C</table>";
+        assert_eq!(
+            read(page),
+            ["## Title", "First", "Second", "One", "Two", "A B", "C"]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_keeps_the_innermost_context() {
+        let deep = format!(
+            "{}<h2>Deep</h2><p>text</p>{}",
+            "<div><span>".repeat(5000),
+            "</span></div>".repeat(5000)
+        );
+        assert_eq!(read(&deep), ["## Deep", "text"]);
+        let unclosed = format!("{}<h3>Still a heading</h3><p>body", "<div>".repeat(10_000));
+        assert_eq!(read(&unclosed), ["### Still a heading", "body"]);
+    }
+
+    #[test]
+    fn a_block_ends_an_open_paragraph_so_its_context_survives_the_next_one() {
+        let page = r#"<p>intro<div class="daodu"><p><a>甲</a>（详见第2版）<p><a>乙</a><br><a>丙</a></div><p>after"#;
+        assert_eq!(
+            read(page),
+            ["intro", "甲（详见第2版）", "乙", "丙", "after"]
+        );
+        // a paragraph in a table cell does not end the one around the table
+        let page = "<p>before<table><tr><td><p>cell</td></tr></table>after</p>";
+        assert_eq!(read(page), ["before", "cell", "after"]);
+    }
+
+    #[test]
+    fn breaks_and_indents_split_lines_and_paragraphs() {
+        let page = "<p>让优质医疗资源<br>请进来留得住</p>\
+                    <p>&nbsp;&nbsp;&nbsp;&nbsp;第一段。<br>&nbsp;&nbsp;&nbsp;&nbsp;第二段。</p>\
+                    <p>One<br><br>Two</p><h1>A<br>B</h1>";
+        assert_eq!(
+            read(page),
+            [
+                "让优质医疗资源 / 请进来留得住",
+                "第一段。",
+                "第二段。",
+                "One",
+                "Two",
+                "# A B"
+            ]
+        );
+        let md = to_markdown("<p>让优质医疗资源<br>请进来留得住</p>");
+        assert_eq!(md, "让优质医疗资源  \n请进来留得住\n\n");
+    }
+
+    #[test]
+    fn whitespace_collapses_like_a_browser() {
+        let page = "<p>\n  北疆文化节\n  开幕  了，\n  The   fair\n opens.\n</p><pre>\n  a   b\n  c\n</pre>";
+        assert_eq!(
+            read(page),
+            ["北疆文化节开幕 了， The fair opens.", "a b / c"]
+        );
+    }
+
+    #[test]
+    fn title_classes_and_founder_tags_make_a_headline_stack() {
+        let page = r#"<p class="pretitle">引题</p><p class="title">主标题</p><p class="subtitle">——副题</p>
+            <founder-title>标题二</founder-title><founder-content><p>正文。</p></founder-content>"#;
+        assert_eq!(
+            read(page),
+            ["### 引题", "# 主标题", "## ——副题", "# 标题二", "正文。"]
+        );
+    }
+
+    #[test]
+    fn tables_of_contents_have_one_entry_a_line() {
+        let page = r#"<div class="daodu"><h3>今日导读</h3><a href="a">全市重点项目建设提速</a>（详见第二版）<br>
+            <a href="b">暑期文旅消费持续升温</a></div>"#;
+        assert_eq!(
+            read(page),
+            [
+                "[teaser section]",
+                "全市重点项目建设提速（详见第二版）",
+                "暑期文旅消费持续升温"
+            ]
+        );
+    }
+
+    #[test]
+    fn images_become_image_links_with_their_alt_as_caption() {
+        let page = r#"<p><img src="a.jpg" alt="Children swim in the Elm Street pool."></p>
+            <figure><img src="b.jpg" alt="ignored"><figcaption>The caption.</figcaption></figure>
+            <p><img src="icon.gif" alt="icon.gif">Text.</p>"#;
+        assert_eq!(
+            read(page),
+            [
+                "[image]",
+                "Children swim in the Elm Street pool.",
+                "[image]",
+                "The caption.",
+                "[image]",
+                "Text."
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_shapes_cost_linear_time() {
+        // Each shape is 1 MiB. A quadratic step on any of them costs seconds to minutes where
+        // an ordinary page of the same size costs milliseconds, so each shape is judged
+        // against the time an ordinary 1 MiB page takes in the same run (which a busy machine
+        // slows down as much): at most 20 times it. BENCHMARKS.md has release figures.
+        let mib = 1 << 20;
+        let ordinary =
+            "<h2>Title</h2><p>Some text, <b>bold</b> &amp; plain.<br>More.</p>".repeat(mib / 64);
+        let time = |page: &str| {
+            let start = std::time::Instant::now();
+            let md = to_markdown(page);
+            (start.elapsed(), md.len())
+        };
+        let baseline = (0..3).map(|_| time(&ordinary).0).min().unwrap_or_default();
+        let shapes = [
+            "<div>".repeat(mib / 5),
+            "<ul><li>".repeat(mib / 8),
+            "<b><i><div></b>".repeat(mib / 15),
+            "</p>".repeat(mib / 4),
+            "<p>x".repeat(mib / 4),
+            "<".repeat(mib),
+            format!("<p title=\"{}\">x</p>", "a>".repeat(mib / 2)),
+            format!(
+                "<p {}>x</p>",
+                (0..mib / 7).map(|i| format!("a{i} ")).collect::<String>()
+            ),
+            format!("<!--{}-->", "-".repeat(mib)),
+            format!("<!--{}", "x".repeat(mib)),
+            "&amp;&#12290;&nbsp;".repeat(mib / 19),
+            "*".repeat(mib),
+        ];
+        for shape in shapes {
+            let (took, len) = time(&shape);
+            assert!(len <= shape.len() * 6);
+            assert!(
+                took < baseline * 20,
+                "{:?}…: {took:?}, an ordinary page {baseline:?}",
+                &shape[..20]
+            );
+        }
+    }
+}
