@@ -2,8 +2,9 @@
 //! bucket, timers in a stream with a shared durable consumer.
 //!
 //! Per page: store the page's record (immutable, keyed by its hash), register the page in its
-//! issue's index by compare-and-set, read the records the index names, and let the pure core
-//! plan what to publish. Per timer: once the timeout has passed, report the half unresolved by
+//! issue's index (protobuf) by compare-and-set, read the records of the pages connected to it
+//! by cross-page references ([`stitch::reads_for_page`]; none for a page without any), and let
+//! the pure core plan what to publish, on the blocking pool. Per timer: once the timeout has passed, report the half unresolved by
 //! compare-and-set (unless its partner came) and publish what the core plans for that.
 //!
 //! Nothing here is kept only in memory: the record cache holds immutable values, and the
@@ -28,8 +29,12 @@ use crate::stitch::{self, IssueIndex, Plan, Record, Records};
 
 /// Compare-and-set attempts on one issue index before the page is retried later.
 const CAS_ATTEMPTS: usize = 64;
-/// Bytes of records kept in memory; the cache is emptied when it grows past this.
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of records kept in memory; the cache is emptied when it grows past this. Steps read
+/// only the records of pages connected to theirs, so this is a small working set.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// Record reads one step has in flight at once: with records of up to `max_payload` bytes,
+/// what the broker sends this connection for one step is bounded, whatever the issue's size.
+const READ_CONCURRENCY: usize = 4;
 
 /// Why the stitch state could not be read or written: broker trouble, retried like a failed
 /// publish.
@@ -46,7 +51,7 @@ pub enum StitchError {
     /// Other replicas kept changing the index.
     #[error("issue index {0} still contended after {CAS_ATTEMPTS} attempts")]
     Contended(String),
-    /// The stored index is not pagewire's JSON.
+    /// The stored index is not one pagewire wrote.
     #[error("issue index {key} is unreadable: {reason}")]
     Corrupt {
         /// The key.
@@ -273,8 +278,12 @@ impl Stitcher {
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
+        let targets = stitch::targets_of(&record);
         let record = Arc::new(Record::new(record));
-        self.remember(&record_key, record.clone(), size);
+        if !targets.is_empty() {
+            // Its neighbours' steps read it next.
+            self.remember(&record_key, record.clone(), size);
+        }
 
         let index_key = format!("issue.{path}");
         let label = page
@@ -283,26 +292,21 @@ impl Stitcher {
             .map(|p| p.page_label.clone())
             .unwrap_or_default();
         let max = self.settings.max_pages_per_issue;
+        let number = raw.page_number;
         let lock = self.lock(&index_key);
         let _serial = lock.lock().await;
         for attempt in 0..CAS_ATTEMPTS {
             let (index, revision) = self.read_index(&index_key).await?;
-            // The records the index names, this page's earlier one included: the step compares
-            // the issue before and after it.
-            let records = self.records(&path, &index).await?;
+            // The records of the pages the step can touch, this page's earlier one included:
+            // the step compares them before and after it.
+            let wanted = stitch::reads_for_page(&index, number, &label, &record.page);
+            let records = self.records(&path, &index, &wanted).await?;
             let now = now_micros();
-            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                stitch::register(
-                    &index,
-                    &records,
-                    raw.page_number,
-                    &label,
-                    &hash,
-                    record.clone(),
-                    max,
-                    now,
-                )
-            }));
+            let (r, l, h) = (record.clone(), label.clone(), hash.clone());
+            let step = tokio::task::spawn_blocking(move || {
+                stitch::register(&index, &records, number, &l, &h, r, max, now)
+            })
+            .await;
             let step = match step {
                 Ok(Ok(step)) => step,
                 Ok(Err(_full)) => return Ok(Err(Skip::IssueFull)),
@@ -355,13 +359,26 @@ impl Stitcher {
         let id = timer.article_id.as_str();
         for attempt in 0..CAS_ATTEMPTS {
             let (index, revision) = self.read_index(&key).await?;
-            let records = self.records(&path, &index).await?;
-            if !index.unresolved.contains_key(id) && !stitch::is_unresolved(&index, &records, id) {
-                return Ok(Vec::new());
-            }
-            // Reported now, or by an earlier delivery of this timer (then its messages are
-            // composed again; the duplicate window absorbs a repeat).
-            let report = stitch::report(&index, &records, id, now_micros());
+            let wanted = stitch::reads_for_article(&index, id);
+            let records = self.records(&path, &index, &wanted).await?;
+            let now = now_micros();
+            let owned = id.to_owned();
+            let report = tokio::task::spawn_blocking(move || {
+                if !index.unresolved.contains_key(&owned)
+                    && !stitch::is_unresolved(&index, &records, &owned)
+                {
+                    return None;
+                }
+                // Reported now, or by an earlier delivery of this timer (then its messages are
+                // composed again; the duplicate window absorbs a repeat).
+                Some(stitch::report(&index, &records, &owned, now))
+            })
+            .await;
+            let report = match report {
+                Ok(Some(report)) => report,
+                Ok(None) => return Ok(Vec::new()),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             if report.changed {
                 if !self.write_index(&key, &report.index, revision).await? {
                     self.state.metrics().stitch_conflict();
@@ -410,9 +427,9 @@ impl Stitcher {
         Ok(match entry {
             Some(e) if e.operation == kv::Operation::Put => {
                 let index =
-                    serde_json::from_slice(&e.value).map_err(|err| StitchError::Corrupt {
+                    IssueIndex::from_bytes(&e.value).map_err(|reason| StitchError::Corrupt {
                         key: key.to_owned(),
-                        reason: err.to_string(),
+                        reason,
                     })?;
                 (index, Some(e.revision))
             }
@@ -428,12 +445,7 @@ impl Stitcher {
         next: &IssueIndex,
         revision: Option<u64>,
     ) -> Result<bool, StitchError> {
-        let bytes: bytes::Bytes = serde_json::to_vec(next)
-            .map_err(|e| StitchError::Corrupt {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            })?
-            .into();
+        let bytes: bytes::Bytes = next.to_bytes().into();
         let written = match revision {
             None => self.kv.create(key, bytes).await.map_err(|e| {
                 if e.kind() == kv::CreateErrorKind::AlreadyExists {
@@ -457,12 +469,19 @@ impl Stitcher {
         }
     }
 
-    /// The records of every page the index names; a record gone from the bucket (past its
-    /// retention) leaves its page out.
-    async fn records(&self, path: &str, index: &IssueIndex) -> Result<Records, StitchError> {
+    /// The records of the pages in `pages` the index names, [`READ_CONCURRENCY`] reads at a
+    /// time; a record gone from the bucket (past its retention) leaves its page out.
+    async fn records(
+        &self,
+        path: &str,
+        index: &IssueIndex,
+        pages: &std::collections::BTreeSet<u32>,
+    ) -> Result<Records, StitchError> {
+        use futures::TryStreamExt as _;
         let wanted: Vec<(u32, String)> = index
             .pages
             .iter()
+            .filter(|(n, _)| pages.contains(n))
             .map(|(n, e)| (*n, format!("page.{path}.{n}.{}", e.record)))
             .collect();
         let loads = wanted.into_iter().map(|(n, key)| async move {
@@ -486,7 +505,10 @@ impl Stitcher {
                 }
             }
         });
-        let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::future::try_join_all(loads).await?;
+        let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::stream::iter(loads)
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
         Ok(loaded.into_iter().flatten().collect())
     }
 
