@@ -48,6 +48,9 @@ pub enum StitchError {
         /// The client's error.
         source: async_nats::Error,
     },
+    /// The batch the page was registered in failed so (the error as its leader met it).
+    #[error("{0}")]
+    Batch(Arc<StitchError>),
     /// Other replicas kept changing the index.
     #[error("issue index {0} still contended after {CAS_ATTEMPTS} attempts")]
     Contended(String),
@@ -90,6 +93,60 @@ impl Skip {
     }
 }
 
+/// A page's plan and the timers of its halves without a partner.
+pub(super) struct Planned {
+    /// What to publish of the page and of the articles elsewhere its step changed.
+    pub plan: Plan,
+    /// Timer messages, one per half the plan leaves waiting.
+    pub timers: Vec<Outbound>,
+}
+
+/// One page to register: what the pure core's [`stitch::register`] takes.
+#[derive(Clone)]
+struct Registration {
+    number: u32,
+    label: String,
+    hash: String,
+    record: Arc<Record>,
+}
+
+/// A registration's plan, or why the page goes out as parsed.
+type Registered = Result<Result<Plan, Skip>, StitchError>;
+
+/// What a queued registration hears back.
+enum Answer {
+    /// Its batch was registered.
+    Done(Registered),
+    /// It leads the next batch.
+    Lead,
+}
+
+struct Queued {
+    registration: Registration,
+    reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// Hands an issue's queue to its next waiting registration, or removes it when none waits.
+struct Handoff<'a> {
+    queues: &'a Mutex<HashMap<String, Vec<Queued>>>,
+    key: &'a str,
+}
+
+impl Drop for Handoff<'_> {
+    fn drop(&mut self) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(queue) = queues.get_mut(self.key) {
+            if queue.is_empty() {
+                queues.remove(self.key);
+                return;
+            }
+            if queue.remove(0).reply.send(Answer::Lead).is_ok() {
+                return;
+            }
+        }
+    }
+}
+
 /// The stitch state of this replica's connection.
 pub(super) struct Stitcher {
     kv: kv::Store,
@@ -99,6 +156,9 @@ pub(super) struct Stitcher {
     state: Arc<ServiceState>,
     cache: Mutex<Cache>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Registrations waiting for their issue's batch, by index key; a key is present while a
+    /// batch of the issue is being registered.
+    queues: Mutex<HashMap<String, Vec<Queued>>>,
 }
 
 #[derive(Default)]
@@ -253,20 +313,29 @@ impl Stitcher {
             state,
             cache: Mutex::default(),
             locks: Mutex::default(),
+            queues: Mutex::default(),
         }
     }
 
     /// Registers a parsed page and plans its messages, timers included.
+    ///
+    /// Pages of one issue in flight together on this replica are registered as one batch: the
+    /// first to come leads, registers every page queued meanwhile step by step in the pure
+    /// core and writes the issue's index once; the others wait for their plans. A batch is
+    /// the same steps in the same order as one page at a time, so whatever the batch, each
+    /// page's plan is what its own registration would have planned.
     pub(super) async fn page(
         &self,
         raw: &RawPage,
         page: &Page,
-        topics: &Topics,
-        alerts: &crate::alert::AlertRules,
-    ) -> Result<Result<Vec<Outbound>, Skip>, StitchError> {
+    ) -> Result<Result<Planned, Skip>, StitchError> {
+        // Room for the key-value subject and headers; checked before the record is copied.
+        let approximate: usize = page.articles.iter().map(|a| a.encoded_len() + 8).sum();
+        if approximate + 1024 > self.max_payload {
+            return Ok(Err(Skip::RecordTooLarge));
+        }
         let record = stitch::record_of(page);
         let bytes = record.encode_to_vec();
-        // Room for the key-value subject and headers.
         if bytes.len() + 1024 > self.max_payload {
             return Ok(Err(Skip::RecordTooLarge));
         }
@@ -284,59 +353,190 @@ impl Stitcher {
             // Its neighbours' steps read it next.
             self.remember(&record_key, record.clone(), size);
         }
-
-        let index_key = format!("issue.{path}");
         let label = page
             .page
             .as_ref()
             .map(|p| p.page_label.clone())
             .unwrap_or_default();
-        let max = self.settings.max_pages_per_issue;
-        let number = raw.page_number;
-        let lock = self.lock(&index_key);
-        let _serial = lock.lock().await;
-        for attempt in 0..CAS_ATTEMPTS {
-            let (index, revision) = self.read_index(&index_key).await?;
-            // The records of the pages the step can touch, this page's earlier one included:
-            // the step compares them before and after it.
-            let wanted = stitch::reads_for_page(&index, number, &label, &record.page);
-            let records = self.records(&path, &index, &wanted).await?;
-            let now = now_micros();
-            let (r, l, h) = (record.clone(), label.clone(), hash.clone());
-            let step = tokio::task::spawn_blocking(move || {
-                stitch::register(&index, &records, number, &l, &h, r, max, now)
-            })
-            .await;
-            let step = match step {
-                Ok(Ok(step)) => step,
-                Ok(Err(_full)) => return Ok(Err(Skip::IssueFull)),
-                Err(_) => {
-                    tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
-                    return Ok(Err(Skip::InternalError));
-                }
-            };
-            if step.changed {
-                if !self.write_index(&index_key, &step.index, revision).await? {
-                    self.state.metrics().stitch_conflict();
-                    backoff(&index_key, attempt).await;
-                    continue;
-                }
-                self.count(&step.plan);
-            }
-            let plan = step.plan;
-            let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
-            for id in &plan.pending {
+        let registration = Registration {
+            number: raw.page_number,
+            label,
+            hash: hash.clone(),
+            record,
+        };
+        let plan = match self.register(&path, registration).await? {
+            Ok(plan) => plan,
+            Err(skip) => return Ok(Err(skip)),
+        };
+        let timers = plan
+            .pending
+            .iter()
+            .map(|id| {
                 let timer = Timer {
                     publication: raw.publication.clone(),
                     issue_date: raw.issue_date.clone(),
                     edition: raw.edition.clone(),
                     article_id: id.clone(),
                 };
-                out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+                route::timer_message(&self.timer_prefix, &timer, &hash)
+            })
+            .collect();
+        Ok(Ok(Planned { plan, timers }))
+    }
+
+    /// Queues the registration in its issue's batch and waits for its plan, leading the batch
+    /// when no other registration of the issue does.
+    async fn register(&self, path: &str, registration: Registration) -> Registered {
+        let key = format!("issue.{path}");
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let mut leading = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            let queued = Queued {
+                registration: registration.clone(),
+                reply,
+            };
+            match queues.get_mut(&key) {
+                Some(queue) => {
+                    queue.push(queued);
+                    false
+                }
+                None => {
+                    queues.insert(key.clone(), vec![queued]);
+                    true
+                }
             }
-            return Ok(Ok(out));
+        };
+        loop {
+            if leading {
+                self.lead(&key, path).await;
+            }
+            match (&mut answer).await {
+                Ok(Answer::Done(result)) => return result,
+                Ok(Answer::Lead) => {
+                    // The last leader handed the queue over: this registration leads the
+                    // next batch, itself first.
+                    let (reply, next) = tokio::sync::oneshot::channel();
+                    let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+                    queues.entry(key.clone()).or_default().insert(
+                        0,
+                        Queued {
+                            registration: registration.clone(),
+                            reply,
+                        },
+                    );
+                    answer = next;
+                    leading = true;
+                }
+                // The leader's task ended without answering (it panicked): try again later.
+                Err(_) => return Err(StitchError::Contended(key)),
+            }
         }
-        Err(StitchError::Contended(index_key))
+    }
+
+    /// Registers one batch of the issue's queue, then hands the queue to the next waiting
+    /// registration (or removes it), so that no page waits for batches after its own.
+    async fn lead(&self, key: &str, path: &str) {
+        let batch = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            queues.get_mut(key).map(std::mem::take).unwrap_or_default()
+        };
+        let (registrations, replies): (Vec<Registration>, Vec<_>) =
+            batch.into_iter().map(|q| (q.registration, q.reply)).unzip();
+        // Handed over even if this future is dropped mid-batch (its waiters then retry).
+        let _handoff = Handoff {
+            queues: &self.queues,
+            key,
+        };
+        let results = self.register_batch(key, path, &registrations).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(Answer::Done(result));
+        }
+    }
+
+    /// Registers `batch` in order in the issue's index and writes it once by compare-and-set;
+    /// one result per registration.
+    async fn register_batch(
+        &self,
+        key: &str,
+        path: &str,
+        batch: &[Registration],
+    ) -> Vec<Registered> {
+        let lock = self.lock(key);
+        let _serial = lock.lock().await;
+        let failed = |e: StitchError| -> Vec<Registered> {
+            let e = Arc::new(e);
+            batch
+                .iter()
+                .map(|_| Err(StitchError::Batch(e.clone())))
+                .collect()
+        };
+        let max = self.settings.max_pages_per_issue;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (mut index, revision) = match self.read_index(key).await {
+                Ok(read) => read,
+                Err(e) => return failed(e),
+            };
+            // The records of the pages the steps touch: records[n] is always the record
+            // index.pages[n] names.
+            let mut records = Records::new();
+            let mut results = Vec::with_capacity(batch.len());
+            let mut plans = Vec::new();
+            let mut changed = false;
+            for r in batch {
+                let wanted = stitch::reads_for_page(&index, r.number, &r.label, &r.record.page);
+                let missing: std::collections::BTreeSet<u32> = wanted
+                    .into_iter()
+                    .filter(|n| !records.contains_key(n))
+                    .collect();
+                match self.records(path, &index, &missing).await {
+                    Ok(read) => records.extend(read),
+                    Err(e) => return failed(e),
+                }
+                let now = now_micros();
+                let (prev, some, reg) = (index.clone(), records.clone(), r.clone());
+                let step = tokio::task::spawn_blocking(move || {
+                    stitch::register(
+                        &prev, &some, reg.number, &reg.label, &reg.hash, reg.record, max, now,
+                    )
+                })
+                .await;
+                match step {
+                    Ok(Ok(step)) => {
+                        if step.changed {
+                            index = step.index;
+                            changed = true;
+                            plans.push(step.plan.clone());
+                        }
+                        records.insert(r.number, r.record.clone());
+                        results.push(Ok(Ok(step.plan)));
+                    }
+                    Ok(Err(_full)) => results.push(Ok(Err(Skip::IssueFull))),
+                    Err(_) => {
+                        tracing::error!(issue = %key, "composing the issue panicked; page published as parsed");
+                        results.push(Ok(Err(Skip::InternalError)));
+                    }
+                }
+            }
+            if changed {
+                match self.write_index(key, &index, revision).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.state.metrics().stitch_conflict();
+                        backoff(key, attempt).await;
+                        continue;
+                    }
+                    Err(e) => return failed(e),
+                }
+                for plan in &plans {
+                    self.count(plan);
+                }
+            }
+            return results;
+        }
+        batch
+            .iter()
+            .map(|_| Err(StitchError::Contended(key.to_owned())))
+            .collect()
     }
 
     fn count(&self, plan: &Plan) {

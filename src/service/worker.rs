@@ -201,7 +201,7 @@ impl Worker {
                     outputs = p.outputs.len(),
                     "page parsed"
                 );
-                self.store(&p, d.received).await
+                self.store(p, d.received).await
             }
             Err(Ok(rejection)) => Outcome::Rejected(rejection),
             Err(Err(panic)) => Outcome::Panicked(panic),
@@ -276,13 +276,26 @@ impl Worker {
     /// `retry.hold` from the first failure, every `retry.nak_initial` doubling up to a second;
     /// every attempt repeats the same message ids, so what an earlier attempt stored is not
     /// stored again. What still fails after the hold, or at shutdown, is nak-ed by the caller.
-    async fn store(&self, p: &Processed, received: Instant) -> Outcome {
+    ///
+    /// The page and its parse are given up as soon as its outputs exist (they are encoded in
+    /// them): a page in flight holds its input and its outputs, not three copies of its text.
+    async fn store(&self, mut p: Processed, received: Instant) -> Outcome {
         let retry = &self.settings.retry;
         let mut failing_since: Option<Instant> = None;
         let mut attempt = 0u32;
+        let mut resolved: Option<Vec<Outbound>> = None;
         loop {
-            let result = match self.resolve(p).await {
-                Ok(Ok(outputs)) => self.publish_all(outputs).await.map(Ok),
+            let outputs = match resolved.take() {
+                Some(outputs) => Ok(Ok(outputs)),
+                None => self.resolve(&mut p).await,
+            };
+            let result = match outputs {
+                Ok(Ok(outputs)) => {
+                    // Kept for a retry: the clones share the encoded payloads.
+                    let sent = self.publish_all(outputs.clone()).await.map(Ok);
+                    resolved = Some(outputs);
+                    sent
+                }
                 Ok(Err(rejection)) => Ok(Err(rejection)),
                 Err(e) => Err(e),
             };
@@ -350,22 +363,38 @@ impl Worker {
 
     /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
     /// page is registered in its issue. A page stitching must skip is published as parsed.
+    /// Takes the page out of `p` once its outputs are made; leaves it there for the next
+    /// attempt when the stitch state could not be reached.
     async fn resolve(
         &self,
-        p: &Processed,
+        p: &mut Processed,
     ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
-        let (Some(parsed), Some(stitcher)) = (&p.parsed, &self.stitcher) else {
-            return Ok(Ok(p.outputs.clone()));
+        let Some(stitcher) = &self.stitcher else {
+            return Ok(Ok(std::mem::take(&mut p.outputs)));
         };
-        let (raw, page) = parsed.as_ref();
+        let Some(parsed) = p.parsed.take() else {
+            return Ok(Ok(std::mem::take(&mut p.outputs)));
+        };
+        let (raw, page) = *parsed;
         let topics = &self.pipeline.topics;
         let alerts = &self.pipeline.alerts;
-        let outputs = match stitcher.page(raw, page, topics, alerts).await? {
-            Ok(outputs) => outputs,
+        let planned = match stitcher.page(&raw, &page).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                p.parsed = Some(Box::new((raw, page)));
+                return Err(e.into());
+            }
+        };
+        let outputs = match planned {
+            Ok(planned) => {
+                let mut out = route::route_plan(&raw, page, &planned.plan, topics, alerts);
+                out.extend(planned.timers);
+                out
+            }
             Err(skip) => {
                 tracing::warn!(reason = skip.label(), "page published without stitching");
                 self.state.metrics().stitch_skipped(skip.label());
-                route::route_page(raw, page.clone(), topics, alerts)
+                route::route_page(&raw, page, topics, alerts)
             }
         };
         Ok(self
