@@ -962,6 +962,7 @@ async fn latency(
         h.saturating_record(s.as_micros() as u64);
     }
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    assert_eq!(h.len(), 200, "every request timed");
     LatencyFigures {
         load,
         rate_of: rate_of.name().to_owned(),
@@ -1352,6 +1353,20 @@ async fn parse_requests() {
     let _settings = provision(&js).await;
     let service = spawn_service(&server, false, true);
     let pid = service.child.id();
+    // The endpoint is up once a request finds a responder.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .request_with_headers(
+            "pagewire.parse",
+            stress_headers(PUBLICATION, "parse", 2),
+            bytes::Bytes::from(SEED),
+        )
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "pagewire.parse never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let idle = rss_mb(pid);
     let text = bytes::Bytes::from(sized_page(64 << 10));
     let t0 = Instant::now();
@@ -1367,11 +1382,29 @@ async fn parse_requests() {
                 client.request_with_headers("pagewire.parse", headers, text),
             )
             .await;
-            let ok = matches!(&reply, Ok(Ok(m)) if m.headers.as_ref().is_none_or(|h| h.get("Nats-Service-Error-Code").is_none()));
-            (sent.elapsed(), ok)
+            let took = sent.elapsed();
+            let ok = match &reply {
+                Ok(Ok(m)) => {
+                    m.headers
+                        .as_ref()
+                        .is_none_or(|h| h.get("Nats-Service-Error-Code").is_none())
+                        && !m.payload.is_empty()
+                }
+                Ok(Err(e)) => {
+                    eprintln!("request {i}: {e}");
+                    false
+                }
+                Err(_) => false,
+            };
+            if let Ok(Ok(m)) = &reply {
+                if let Some(e) = m.headers.as_ref().and_then(|h| h.get("Nats-Service-Error")) {
+                    eprintln!("request {i}: {e}");
+                }
+            }
+            (took, ok)
         });
     }
-    let mut h = Histogram::<u64>::new(3).expect("histogram");
+    let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram");
     let mut failed = 0;
     while let Some((took, ok)) = calls.next().await {
         h.saturating_record(took.as_micros() as u64);
@@ -1383,10 +1416,11 @@ async fn parse_requests() {
     let after = rss_mb(pid);
     stop(service.child);
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    assert_eq!(h.len(), 200, "every request timed");
     println!("\n### stress: 200 concurrent 64 KiB pagewire.parse requests\n");
     println!("| all answered in | p50 ms | p99 ms | max ms | failed | RSS idle / peak / 3 s after MB |\n|---|---|---|---|---|---|");
     println!(
-        "| {:.2} s | {:.0} | {:.0} | {:.0} | {failed} | {idle:.0} / {peak:.0} / {after:.0} |",
+        "| {:.2} s | {:.1} | {:.1} | {:.1} | {failed} | {idle:.0} / {peak:.0} / {after:.0} |",
         all.as_secs_f64(),
         ms(0.5),
         ms(0.99),
