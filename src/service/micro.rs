@@ -159,6 +159,7 @@ pub(super) async fn start(
         )
         .add(PARSE_SUBJECT)
         .await?;
+    super::worker::tune_allocator();
     let limits = Arc::new(limits);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parsers = Arc::new(tokio::sync::Semaphore::new(cores.min(concurrency).max(1)));

@@ -64,7 +64,7 @@ fn large_page_budget(settings: &Settings) -> &'static (Semaphore, u32) {
 /// the text of every later one comes from the heap arenas, which keep what they once held: the
 /// process stays at its peak. A fixed threshold keeps large buffers mapped, given back to the
 /// system when freed.
-fn tune_allocator() {
+pub(super) fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tuning parameter of the allocator; any value is valid.
     unsafe {
