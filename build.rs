@@ -8,7 +8,10 @@ use std::process::Command;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     embed_git_commit();
-    let files = ["proto/pagewire/v1/pagewire.proto"];
+    let files = [
+        "proto/pagewire/v1/pagewire.proto",
+        "proto/pagewire/v1/stitch.proto",
+    ];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -13,6 +13,10 @@
 //!   page is the seed, a front page with three of them);
 //! - `--soak SECS [--rate R] [--systems off|on]`: one replica under steady load, RSS and the
 //!   stitch bucket's size every 10 s.
+//! - `--stress NAME`: one adversarial run against one replica with stitching on: `big-issue`
+//!   (a 300-page issue of 900 KB pages published at once while another publication's pages
+//!   keep coming), `large-pages` (64 pages of 4 MB at once: RSS idle, peak, after), `parse`
+//!   (200 concurrent 64 KiB `pagewire.parse` requests: latency percentiles).
 //!
 //! For each workload these systems process the same pre-loaded input stream on a fresh
 //! nats-server with file storage:
@@ -396,6 +400,16 @@ fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {
@@ -948,6 +962,7 @@ async fn latency(
         h.saturating_record(s.as_micros() as u64);
     }
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    assert_eq!(h.len(), 200, "every request timed");
     LatencyFigures {
         load,
         rate_of: rate_of.name().to_owned(),
@@ -1165,6 +1180,254 @@ async fn soak(seconds: u64, rate: f64, system: System) {
     finish(running).await;
 }
 
+/// `--stress NAME`: see the module documentation.
+async fn stress(name: &str) {
+    match name {
+        "big-issue" => big_issue().await,
+        "large-pages" => large_pages().await,
+        "parse" => parse_requests().await,
+        other => panic!("--stress {other}: big-issue, large-pages or parse"),
+    }
+}
+
+/// Page text of about `bytes` bytes in `articles` articles: headlines unique to `tag`, long
+/// paragraphs of the seed's sentences, no cross-page references.
+fn long_page(tag: &str, articles: usize, bytes: usize) -> String {
+    let sentences: Vec<&str> = SEED
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.contains('版') && l.chars().count() > 20)
+        .collect();
+    let mut out = String::new();
+    let per = bytes / articles;
+    let mut k = 0;
+    for a in 0..articles {
+        out.push_str(&format!("## {tag}第{a}篇报道\n\n"));
+        let start = out.len();
+        while out.len() - start < per {
+            out.push_str(sentences[k % sentences.len()]);
+            k += 1;
+            if k % 40 == 0 {
+                out.push_str("\n\n");
+            }
+        }
+        out.push_str("\n\n");
+    }
+    out
+}
+
+fn stress_headers(publication: &str, edition: &str, page: usize) -> HeaderMap {
+    header_map(&[
+        ("Content-Type".to_owned(), "text/markdown".to_owned()),
+        ("Pagewire-Publication".to_owned(), publication.to_owned()),
+        ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
+        ("Pagewire-Edition".to_owned(), edition.to_owned()),
+        ("Pagewire-Page".to_owned(), page.to_string()),
+    ])
+}
+
+/// A 300-page issue of 900 KB pages published at once, then 300 pages of another publication:
+/// no slow-consumer disconnect, and the other publication's pages are not held up behind the
+/// issue (their processing time is printed beside the issue's).
+async fn big_issue() {
+    let server = NatsServer::with_config("max_payload: 8MB");
+    let (client, js) = connect(&server).await;
+    let _settings = provision(&js).await;
+    let service = spawn_service(&server, false, true);
+    let pid = service.child.id();
+    let mut done = client
+        .subscribe("pages.archive.>")
+        .await
+        .expect("subscribe");
+    let t0 = Instant::now();
+    let mut acks = Vec::new();
+    for page in 1..=300 {
+        let text = long_page(&format!("第{page}版"), 4, 900_000);
+        let ack = js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                stress_headers(PUBLICATION, "big", page),
+                text.into_bytes().into(),
+            )
+            .await
+            .expect("publish page");
+        acks.push(std::future::IntoFuture::into_future(ack));
+    }
+    let small = body_of(SEED);
+    for page in 0..300 {
+        let ack = js
+            .publish_with_headers(
+                "pages.raw.other".to_owned(),
+                stress_headers("other", &format!("e{}", page / 24), page % 24 + 2),
+                small.text.as_bytes().to_vec().into(),
+            )
+            .await
+            .expect("publish page");
+        acks.push(std::future::IntoFuture::into_future(ack));
+    }
+    for ack in acks {
+        ack.await.expect("page stored");
+    }
+    let published = t0.elapsed();
+    let (mut big, mut other) = (0usize, 0usize);
+    let (mut big_done, mut other_done) = (Duration::ZERO, Duration::ZERO);
+    while big < 300 || other < 300 {
+        let next = tokio::time::timeout(Duration::from_secs(120), done.next()).await;
+        let Ok(Some(m)) = next else {
+            panic!("stalled: {big} of the issue's pages and {other} of the other publication's done after {:?}", t0.elapsed());
+        };
+        if m.subject.as_str() == "pages.archive.other" {
+            other += 1;
+            other_done = t0.elapsed();
+        } else {
+            big += 1;
+            big_done = t0.elapsed();
+        }
+    }
+    let log = server.log();
+    let slow = log.matches("Slow Consumer").count();
+    let metrics = scrape(service.http.as_deref().expect("metrics address"));
+    let peak = peak_rss_mb(pid);
+    stop(service.child);
+    println!("\n### stress: a 300-page issue of 900 KB pages, then 300 seed pages of another publication\n");
+    println!("| pages published in | issue done at | other publication done at | slow-consumer disconnects | redelivered | stitch skipped | peak RSS MB |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| {:.1} s | {:.1} s | {:.1} s | {slow} | {} | {} | {peak:.0} |",
+        published.as_secs_f64(),
+        big_done.as_secs_f64(),
+        other_done.as_secs_f64(),
+        metrics.get("redelivered").copied().unwrap_or(0.0),
+        metrics.get("stitch_skipped").copied().unwrap_or(0.0),
+    );
+    assert_eq!(slow, 0, "slow-consumer disconnects");
+}
+
+/// 64 pages of 4 MB at once (the default `max_in_flight` and about `max_page_bytes`): RSS of
+/// the replica idle, at its peak, and a few seconds after the last page.
+async fn large_pages() {
+    let server = NatsServer::with_config("max_payload: 8MB");
+    let (_client, js) = connect(&server).await;
+    let settings = provision(&js).await;
+    let service = spawn_service(&server, false, true);
+    let pid = service.child.id();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_mb(pid);
+    let mut acks = Vec::new();
+    for page in 0..64 {
+        let text = long_page(&format!("第{page}版"), 40, 4_000_000);
+        let ack = js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                stress_headers(PUBLICATION, "large", page + 1),
+                text.into_bytes().into(),
+            )
+            .await
+            .expect("publish page");
+        acks.push(std::future::IntoFuture::into_future(ack));
+    }
+    for ack in acks {
+        ack.await.expect("page stored");
+    }
+    let t0 = Instant::now();
+    let drained = wait_drained(&js, "pagewire", Duration::from_secs(600)).await;
+    let took = t0.elapsed();
+    assert!(drained, "64 large pages not drained");
+    let peak = peak_rss_mb(pid);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = rss_mb(pid);
+    let metrics = scrape(service.http.as_deref().expect("metrics address"));
+    stop(service.child);
+    let bound = (settings.limits.max_in_flight * settings.limits.max_page_bytes) as f64 / 1048576.0;
+    println!("\n### stress: 64 pages of 4 MB at once, stitching on\n");
+    println!("| drained in | RSS idle MB | peak RSS MB | RSS 5 s after MB | max_in_flight × max_page_bytes MB | dead letters |\n|---|---|---|---|---|---|");
+    println!(
+        "| {:.1} s | {idle:.0} | {peak:.0} | {after:.0} | {bound:.0} | {} |",
+        took.as_secs_f64(),
+        metrics.get("dead_letters").copied().unwrap_or(0.0),
+    );
+}
+
+/// 200 concurrent `pagewire.parse` requests of 64 KiB each.
+async fn parse_requests() {
+    let server = NatsServer::start();
+    let (client, js) = connect(&server).await;
+    let _settings = provision(&js).await;
+    let service = spawn_service(&server, false, true);
+    let pid = service.child.id();
+    // The endpoint is up once a request finds a responder.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .request_with_headers(
+            "pagewire.parse",
+            stress_headers(PUBLICATION, "parse", 2),
+            bytes::Bytes::from(SEED),
+        )
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "pagewire.parse never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let idle = rss_mb(pid);
+    let text = bytes::Bytes::from(sized_page(64 << 10));
+    let t0 = Instant::now();
+    let mut calls = futures::stream::FuturesUnordered::new();
+    for i in 0..200 {
+        let client = client.clone();
+        let text = text.clone();
+        calls.push(async move {
+            let sent = Instant::now();
+            let headers = stress_headers(PUBLICATION, "parse", i % 24 + 2);
+            let reply = tokio::time::timeout(
+                Duration::from_secs(60),
+                client.request_with_headers("pagewire.parse", headers, text),
+            )
+            .await;
+            let took = sent.elapsed();
+            let ok = match &reply {
+                Ok(Ok(m)) => {
+                    m.headers
+                        .as_ref()
+                        .is_none_or(|h| h.get("Nats-Service-Error-Code").is_none())
+                        && !m.payload.is_empty()
+                }
+                Ok(Err(e)) => {
+                    eprintln!("request {i}: {e}");
+                    false
+                }
+                Err(_) => false,
+            };
+            if let Ok(Ok(m)) = &reply {
+                if let Some(e) = m.headers.as_ref().and_then(|h| h.get("Nats-Service-Error")) {
+                    eprintln!("request {i}: {e}");
+                }
+            }
+            (took, ok)
+        });
+    }
+    let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram");
+    let mut failed = 0;
+    while let Some((took, ok)) = calls.next().await {
+        h.saturating_record(took.as_micros() as u64);
+        failed += usize::from(!ok);
+    }
+    let all = t0.elapsed();
+    let peak = peak_rss_mb(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = rss_mb(pid);
+    stop(service.child);
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    assert_eq!(h.len(), 200, "every request timed");
+    println!("\n### stress: 200 concurrent 64 KiB pagewire.parse requests\n");
+    println!("| all answered in | p50 ms | p99 ms | max ms | failed | RSS idle / peak / 3 s after MB |\n|---|---|---|---|---|---|");
+    println!(
+        "| {:.2} s | {:.1} | {:.1} | {:.1} | {failed} | {idle:.0} / {peak:.0} / {after:.0} |",
+        all.as_secs_f64(),
+        ms(0.5),
+        ms(0.99),
+        h.max() as f64 / 1000.0
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
@@ -1234,6 +1497,14 @@ fn main() {
         }
     };
     let latency_workloads = ["seed page (9.4 KiB)", "mix"];
+    if let Some(name) = value("--stress") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(stress(&name));
+        return;
+    }
     if let Some(secs) = value("--soak").and_then(|s| s.parse::<u64>().ok()) {
         let rate = value("--rate")
             .and_then(|r| r.parse::<f64>().ok())

@@ -293,7 +293,7 @@ async fn issue_index(js: &jetstream::Context, issue_date: &str) -> Option<IssueI
         match answer.await {
             Ok(value) => {
                 return value.map(|v| {
-                    serde_json::from_slice(&v)
+                    IssueIndex::from_bytes(&v)
                         .unwrap_or_else(|e| panic!("{key} is not an issue index: {e}"))
                 })
             }

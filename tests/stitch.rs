@@ -351,6 +351,98 @@ fn every_manifest_comes_out_the_same_in_every_arrival_order() {
     }
 }
 
+/// The service reads only the records of the pages a step can touch
+/// (`stitch::reads_for_page`, `stitch::reads_for_article`): every registration, replay and
+/// report must come out exactly as with every record of the issue at hand, in every arrival
+/// order, with timers firing late or after every page.
+#[test]
+fn steps_that_read_only_connected_pages_plan_what_the_whole_issue_plans() {
+    let only = |records: &Records, wanted: &BTreeSet<u32>| -> Records {
+        records
+            .iter()
+            .filter(|(n, _)| wanted.contains(n))
+            .map(|(n, r)| (*n, r.clone()))
+            .collect()
+    };
+    for (name, m) in issues::all() {
+        let raws = m.raw_pages();
+        let mut read = 0usize;
+        let mut whole = 0usize;
+        for (o, order) in orders(raws.len()).into_iter().enumerate() {
+            let early = o % 2 == 1;
+            let mut index = IssueIndex::default();
+            let mut records = Records::new();
+            let mut pending = BTreeSet::new();
+            let fire =
+                |index: &mut IssueIndex, records: &Records, pending: &mut BTreeSet<String>| {
+                    for id in std::mem::take(pending) {
+                        let wanted = stitch::reads_for_article(index, &id);
+                        let some = only(records, &wanted);
+                        let open = is_unresolved(index, records, &id);
+                        assert_eq!(is_unresolved(index, &some, &id), open, "{name}: {id}");
+                        if !open && !index.unresolved.contains_key(&id) {
+                            continue;
+                        }
+                        let full = stitch::report(index, records, &id, 0);
+                        let part = stitch::report(index, &some, &id, 0);
+                        assert_eq!(part, full, "{name} {order:?}: report of {id}");
+                        *index = full.index;
+                    }
+                };
+            for &i in &order {
+                let raw = &raws[i];
+                let page = parse_page(raw, &Limits::default()).expect("fixture parses");
+                let record = std::sync::Arc::new(stitch::Record::new(record_of(&page)));
+                let hash = record_hash(&record.page.encode_to_vec());
+                // The page, then its redelivery.
+                for _ in 0..2 {
+                    let wanted = stitch::reads_for_page(
+                        &index,
+                        raw.page_number,
+                        &raw.page_label,
+                        &record.page,
+                    );
+                    let some = only(&records, &wanted);
+                    read += some.len();
+                    whole += records.len();
+                    let args = (raw.page_number, raw.page_label.as_str(), hash.as_str());
+                    let full = stitch::register(
+                        &index,
+                        &records,
+                        args.0,
+                        args.1,
+                        args.2,
+                        record.clone(),
+                        1000,
+                        0,
+                    )
+                    .expect("room");
+                    let part = stitch::register(
+                        &index,
+                        &some,
+                        args.0,
+                        args.1,
+                        args.2,
+                        record.clone(),
+                        1000,
+                        0,
+                    )
+                    .expect("room");
+                    assert_eq!(part, full, "{name} {order:?}: page {}", raw.page_number);
+                    index = full.index;
+                    records.insert(raw.page_number, record.clone());
+                    pending.extend(full.plan.pending);
+                }
+                if early {
+                    fire(&mut index, &records, &mut pending);
+                }
+            }
+            fire(&mut index, &records, &mut pending);
+        }
+        eprintln!("{name}: steps read {read} records where the whole issue has {whole}");
+    }
+}
+
 #[test]
 fn timeouts_firing_before_the_partners_arrive_still_end_stitched() {
     for (name, m) in issues::all() {

@@ -34,9 +34,6 @@ pub const QUEUE_GROUP: &str = "pagewire";
 /// Code of a failure that is pagewire's fault, not the request's (a panic in the parser).
 pub const INTERNAL_ERROR: &str = "internal_error";
 
-/// Requests up to this size are parsed on the async worker thread; larger ones go to the
-/// blocking pool (as in the page worker).
-const INLINE_MAX_BYTES: usize = 64 * 1024;
 /// Room kept for the reply's headers under the broker's `max_payload`.
 const REPLY_HEADER_ALLOWANCE: usize = 256;
 
@@ -123,7 +120,10 @@ pub fn answer(
 
 /// Registers the service and serves the endpoint until the service is stopped.
 ///
-/// Up to `concurrency` requests are parsed at once; the rest wait in the subscription.
+/// Up to `concurrency` requests are taken at once (the rest wait in the subscription); they are
+/// parsed on the blocking pool, one per core at a time, in the order they came: parsing is CPU
+/// work, so more at once would only finish every request later (and hold more memory), while
+/// the async workers stay free for the page worker's I/O.
 pub(super) async fn start(
     client: &async_nats::Client,
     limits: Limits,
@@ -159,11 +159,15 @@ pub(super) async fn start(
         )
         .add(PARSE_SUBJECT)
         .await?;
+    super::worker::tune_allocator();
     let limits = Arc::new(limits);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parsers = Arc::new(tokio::sync::Semaphore::new(cores.min(concurrency).max(1)));
     let handle = tokio::spawn(endpoint.for_each_concurrent(concurrency, move |request| {
         let limits = limits.clone();
         let state = state.clone();
-        async move { respond(request, &limits, max_payload, &state).await }
+        let parsers = parsers.clone();
+        async move { respond(request, &limits, &parsers, max_payload, &state).await }
     }));
     Ok((service, handle))
 }
@@ -172,20 +176,22 @@ pub(super) async fn start(
 async fn respond(
     request: service::Request,
     limits: &Arc<Limits>,
+    parsers: &tokio::sync::Semaphore,
     max_payload: usize,
     state: &ServiceState,
 ) {
     let headers = super::worker::header_pairs(request.message.headers.as_ref());
     let payload = request.message.payload.clone();
-    let result = if payload.len() <= INLINE_MAX_BYTES {
-        catch(|| answer(&headers, &payload, limits, max_payload))
-    } else {
-        let limits = limits.clone();
-        tokio::task::spawn_blocking(move || {
-            catch(|| answer(&headers, &payload, &limits, max_payload))
-        })
-        .await
-        .unwrap_or_else(|e| Err(internal(&e.to_string())))
+    let result = match parsers.acquire().await {
+        Ok(_permit) => {
+            let limits = limits.clone();
+            tokio::task::spawn_blocking(move || {
+                catch(|| answer(&headers, &payload, &limits, max_payload))
+            })
+            .await
+            .unwrap_or_else(|e| Err(internal(&e.to_string())))
+        }
+        Err(_closed) => Err(internal("the parser pool is closed")),
     };
     let mut reply_headers = HeaderMap::new();
     let response = match result {

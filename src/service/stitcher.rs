@@ -2,8 +2,9 @@
 //! bucket, timers in a stream with a shared durable consumer.
 //!
 //! Per page: store the page's record (immutable, keyed by its hash), register the page in its
-//! issue's index by compare-and-set, read the records the index names, and let the pure core
-//! plan what to publish. Per timer: once the timeout has passed, report the half unresolved by
+//! issue's index (protobuf) by compare-and-set, read the records of the pages connected to it
+//! by cross-page references ([`stitch::reads_for_page`]; none for a page without any), and let
+//! the pure core plan what to publish, on the blocking pool. Per timer: once the timeout has passed, report the half unresolved by
 //! compare-and-set (unless its partner came) and publish what the core plans for that.
 //!
 //! Nothing here is kept only in memory: the record cache holds immutable values, and the
@@ -28,8 +29,12 @@ use crate::stitch::{self, IssueIndex, Plan, Record, Records};
 
 /// Compare-and-set attempts on one issue index before the page is retried later.
 const CAS_ATTEMPTS: usize = 64;
-/// Bytes of records kept in memory; the cache is emptied when it grows past this.
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of records kept in memory; the cache is emptied when it grows past this. Steps read
+/// only the records of pages connected to theirs, so this is a small working set.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// Record reads one step has in flight at once: with records of up to `max_payload` bytes,
+/// what the broker sends this connection for one step is bounded, whatever the issue's size.
+const READ_CONCURRENCY: usize = 4;
 
 /// Why the stitch state could not be read or written: broker trouble, retried like a failed
 /// publish.
@@ -43,10 +48,13 @@ pub enum StitchError {
         /// The client's error.
         source: async_nats::Error,
     },
+    /// The batch the page was registered in failed so (the error as its leader met it).
+    #[error("{0}")]
+    Batch(Arc<StitchError>),
     /// Other replicas kept changing the index.
     #[error("issue index {0} still contended after {CAS_ATTEMPTS} attempts")]
     Contended(String),
-    /// The stored index is not pagewire's JSON.
+    /// The stored index is not one pagewire wrote.
     #[error("issue index {key} is unreadable: {reason}")]
     Corrupt {
         /// The key.
@@ -85,6 +93,60 @@ impl Skip {
     }
 }
 
+/// A page's plan and the timers of its halves without a partner.
+pub(super) struct Planned {
+    /// What to publish of the page and of the articles elsewhere its step changed.
+    pub plan: Plan,
+    /// Timer messages, one per half the plan leaves waiting.
+    pub timers: Vec<Outbound>,
+}
+
+/// One page to register: what the pure core's [`stitch::register`] takes.
+#[derive(Clone)]
+struct Registration {
+    number: u32,
+    label: String,
+    hash: String,
+    record: Arc<Record>,
+}
+
+/// A registration's plan, or why the page goes out as parsed.
+type Registered = Result<Result<Plan, Skip>, StitchError>;
+
+/// What a queued registration hears back.
+enum Answer {
+    /// Its batch was registered.
+    Done(Registered),
+    /// It leads the next batch.
+    Lead,
+}
+
+struct Queued {
+    registration: Registration,
+    reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// Hands an issue's queue to its next waiting registration, or removes it when none waits.
+struct Handoff<'a> {
+    queues: &'a Mutex<HashMap<String, Vec<Queued>>>,
+    key: &'a str,
+}
+
+impl Drop for Handoff<'_> {
+    fn drop(&mut self) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(queue) = queues.get_mut(self.key) {
+            if queue.is_empty() {
+                queues.remove(self.key);
+                return;
+            }
+            if queue.remove(0).reply.send(Answer::Lead).is_ok() {
+                return;
+            }
+        }
+    }
+}
+
 /// The stitch state of this replica's connection.
 pub(super) struct Stitcher {
     kv: kv::Store,
@@ -94,6 +156,9 @@ pub(super) struct Stitcher {
     state: Arc<ServiceState>,
     cache: Mutex<Cache>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Registrations waiting for their issue's batch, by index key; a key is present while a
+    /// batch of the issue is being registered.
+    queues: Mutex<HashMap<String, Vec<Queued>>>,
 }
 
 #[derive(Default)]
@@ -278,20 +343,29 @@ impl Stitcher {
             state,
             cache: Mutex::default(),
             locks: Mutex::default(),
+            queues: Mutex::default(),
         }
     }
 
     /// Registers a parsed page and plans its messages, timers included.
+    ///
+    /// Pages of one issue in flight together on this replica are registered as one batch: the
+    /// first to come leads, registers every page queued meanwhile step by step in the pure
+    /// core and writes the issue's index once; the others wait for their plans. A batch is
+    /// the same steps in the same order as one page at a time, so whatever the batch, each
+    /// page's plan is what its own registration would have planned.
     pub(super) async fn page(
         &self,
         raw: &RawPage,
         page: &Page,
-        topics: &Topics,
-        alerts: &crate::alert::AlertRules,
-    ) -> Result<Result<Vec<Outbound>, Skip>, StitchError> {
+    ) -> Result<Result<Planned, Skip>, StitchError> {
+        // Room for the key-value subject and headers; checked before the record is copied.
+        let approximate: usize = page.articles.iter().map(|a| a.encoded_len() + 8).sum();
+        if approximate + 1024 > self.max_payload {
+            return Ok(Err(Skip::RecordTooLarge));
+        }
         let record = stitch::record_of(page);
         let bytes = record.encode_to_vec();
-        // Room for the key-value subject and headers.
         if bytes.len() + 1024 > self.max_payload {
             return Ok(Err(Skip::RecordTooLarge));
         }
@@ -303,66 +377,196 @@ impl Stitcher {
             .put(&record_key, bytes.into())
             .await
             .map_err(|e| kv_error(&record_key, e))?;
+        let targets = stitch::targets_of(&record);
         let record = Arc::new(Record::new(record));
-        self.remember(&record_key, record.clone(), size);
-
-        let index_key = format!("issue.{path}");
+        if !targets.is_empty() {
+            // Its neighbours' steps read it next.
+            self.remember(&record_key, record.clone(), size);
+        }
         let label = page
             .page
             .as_ref()
             .map(|p| p.page_label.clone())
             .unwrap_or_default();
-        let max = self.settings.max_pages_per_issue;
-        let lock = self.lock(&index_key);
-        let _serial = lock.lock().await;
-        for attempt in 0..CAS_ATTEMPTS {
-            let (index, revision) = self.read_index(&index_key).await?;
-            // The records the index names, this page's earlier one included: the step compares
-            // the issue before and after it.
-            let records = self.records(&path, &index).await?;
-            let now = now_micros();
-            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                stitch::register(
-                    &index,
-                    &records,
-                    raw.page_number,
-                    &label,
-                    &hash,
-                    record.clone(),
-                    max,
-                    now,
-                )
-            }));
-            let step = match step {
-                Ok(Ok(step)) => step,
-                Ok(Err(_full)) => return Ok(Err(Skip::IssueFull)),
-                Err(_) => {
-                    tracing::error!(issue = %index_key, "composing the issue panicked; page published as parsed");
-                    return Ok(Err(Skip::InternalError));
-                }
-            };
-            if step.changed {
-                if !self.write_index(&index_key, &step.index, revision).await? {
-                    self.state.metrics().stitch_conflict();
-                    backoff(&index_key, attempt).await;
-                    continue;
-                }
-                self.count(&step.plan);
-            }
-            let plan = step.plan;
-            let mut out = route::route_plan(raw, page.clone(), &plan, topics, alerts);
-            for id in &plan.pending {
+        let registration = Registration {
+            number: raw.page_number,
+            label,
+            hash: hash.clone(),
+            record,
+        };
+        let plan = match self.register(&path, registration).await? {
+            Ok(plan) => plan,
+            Err(skip) => return Ok(Err(skip)),
+        };
+        let timers = plan
+            .pending
+            .iter()
+            .map(|id| {
                 let timer = Timer {
                     publication: raw.publication.clone(),
                     issue_date: raw.issue_date.clone(),
                     edition: raw.edition.clone(),
                     article_id: id.clone(),
                 };
-                out.push(route::timer_message(&self.timer_prefix, &timer, &hash));
+                route::timer_message(&self.timer_prefix, &timer, &hash)
+            })
+            .collect();
+        Ok(Ok(Planned { plan, timers }))
+    }
+
+    /// Queues the registration in its issue's batch and waits for its plan, leading the batch
+    /// when no other registration of the issue does.
+    async fn register(&self, path: &str, registration: Registration) -> Registered {
+        let key = format!("issue.{path}");
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let mut leading = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            let queued = Queued {
+                registration: registration.clone(),
+                reply,
+            };
+            match queues.get_mut(&key) {
+                Some(queue) => {
+                    queue.push(queued);
+                    false
+                }
+                None => {
+                    queues.insert(key.clone(), vec![queued]);
+                    true
+                }
             }
-            return Ok(Ok(out));
+        };
+        loop {
+            if leading {
+                self.lead(&key, path).await;
+            }
+            match (&mut answer).await {
+                Ok(Answer::Done(result)) => return result,
+                Ok(Answer::Lead) => {
+                    // The last leader handed the queue over: this registration leads the
+                    // next batch, itself first.
+                    let (reply, next) = tokio::sync::oneshot::channel();
+                    let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+                    queues.entry(key.clone()).or_default().insert(
+                        0,
+                        Queued {
+                            registration: registration.clone(),
+                            reply,
+                        },
+                    );
+                    answer = next;
+                    leading = true;
+                }
+                // The leader's task ended without answering (it panicked): try again later.
+                Err(_) => return Err(StitchError::Contended(key)),
+            }
         }
-        Err(StitchError::Contended(index_key))
+    }
+
+    /// Registers one batch of the issue's queue, then hands the queue to the next waiting
+    /// registration (or removes it), so that no page waits for batches after its own.
+    async fn lead(&self, key: &str, path: &str) {
+        let batch = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            queues.get_mut(key).map(std::mem::take).unwrap_or_default()
+        };
+        let (registrations, replies): (Vec<Registration>, Vec<_>) =
+            batch.into_iter().map(|q| (q.registration, q.reply)).unzip();
+        // Handed over even if this future is dropped mid-batch (its waiters then retry).
+        let _handoff = Handoff {
+            queues: &self.queues,
+            key,
+        };
+        let results = self.register_batch(key, path, &registrations).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(Answer::Done(result));
+        }
+    }
+
+    /// Registers `batch` in order in the issue's index and writes it once by compare-and-set;
+    /// one result per registration.
+    async fn register_batch(
+        &self,
+        key: &str,
+        path: &str,
+        batch: &[Registration],
+    ) -> Vec<Registered> {
+        let lock = self.lock(key);
+        let _serial = lock.lock().await;
+        let failed = |e: StitchError| -> Vec<Registered> {
+            let e = Arc::new(e);
+            batch
+                .iter()
+                .map(|_| Err(StitchError::Batch(e.clone())))
+                .collect()
+        };
+        let max = self.settings.max_pages_per_issue;
+        for attempt in 0..CAS_ATTEMPTS {
+            let (mut index, revision) = match self.read_index(key).await {
+                Ok(read) => read,
+                Err(e) => return failed(e),
+            };
+            // The records of the pages the steps touch: records[n] is always the record
+            // index.pages[n] names.
+            let mut records = Records::new();
+            let mut results = Vec::with_capacity(batch.len());
+            let mut plans = Vec::new();
+            let mut changed = false;
+            for r in batch {
+                let wanted = stitch::reads_for_page(&index, r.number, &r.label, &r.record.page);
+                let missing: std::collections::BTreeSet<u32> = wanted
+                    .into_iter()
+                    .filter(|n| !records.contains_key(n))
+                    .collect();
+                match self.records(path, &index, &missing).await {
+                    Ok(read) => records.extend(read),
+                    Err(e) => return failed(e),
+                }
+                let now = now_micros();
+                let (prev, some, reg) = (index.clone(), records.clone(), r.clone());
+                let step = tokio::task::spawn_blocking(move || {
+                    stitch::register(
+                        &prev, &some, reg.number, &reg.label, &reg.hash, reg.record, max, now,
+                    )
+                })
+                .await;
+                match step {
+                    Ok(Ok(step)) => {
+                        if step.changed {
+                            index = step.index;
+                            changed = true;
+                            plans.push(step.plan.clone());
+                        }
+                        records.insert(r.number, r.record.clone());
+                        results.push(Ok(Ok(step.plan)));
+                    }
+                    Ok(Err(_full)) => results.push(Ok(Err(Skip::IssueFull))),
+                    Err(_) => {
+                        tracing::error!(issue = %key, "composing the issue panicked; page published as parsed");
+                        results.push(Ok(Err(Skip::InternalError)));
+                    }
+                }
+            }
+            if changed {
+                match self.write_index(key, &index, revision).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.state.metrics().stitch_conflict();
+                        backoff(key, attempt).await;
+                        continue;
+                    }
+                    Err(e) => return failed(e),
+                }
+                for plan in &plans {
+                    self.count(plan);
+                }
+            }
+            return results;
+        }
+        batch
+            .iter()
+            .map(|_| Err(StitchError::Contended(key.to_owned())))
+            .collect()
     }
 
     fn count(&self, plan: &Plan) {
@@ -385,13 +589,26 @@ impl Stitcher {
         let id = timer.article_id.as_str();
         for attempt in 0..CAS_ATTEMPTS {
             let (index, revision) = self.read_index(&key).await?;
-            let records = self.records(&path, &index).await?;
-            if !index.unresolved.contains_key(id) && !stitch::is_unresolved(&index, &records, id) {
-                return Ok(Vec::new());
-            }
-            // Reported now, or by an earlier delivery of this timer (then its messages are
-            // composed again; the duplicate window absorbs a repeat).
-            let report = stitch::report(&index, &records, id, now_micros());
+            let wanted = stitch::reads_for_article(&index, id);
+            let records = self.records(&path, &index, &wanted).await?;
+            let now = now_micros();
+            let owned = id.to_owned();
+            let report = tokio::task::spawn_blocking(move || {
+                if !index.unresolved.contains_key(&owned)
+                    && !stitch::is_unresolved(&index, &records, &owned)
+                {
+                    return None;
+                }
+                // Reported now, or by an earlier delivery of this timer (then its messages are
+                // composed again; the duplicate window absorbs a repeat).
+                Some(stitch::report(&index, &records, &owned, now))
+            })
+            .await;
+            let report = match report {
+                Ok(Some(report)) => report,
+                Ok(None) => return Ok(Vec::new()),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             if report.changed {
                 if !self.write_index(&key, &report.index, revision).await? {
                     self.state.metrics().stitch_conflict();
@@ -440,9 +657,9 @@ impl Stitcher {
         Ok(match entry {
             Some(e) if e.operation == kv::Operation::Put => {
                 let index =
-                    serde_json::from_slice(&e.value).map_err(|err| StitchError::Corrupt {
+                    IssueIndex::from_bytes(&e.value).map_err(|reason| StitchError::Corrupt {
                         key: key.to_owned(),
-                        reason: err.to_string(),
+                        reason,
                     })?;
                 (index, Some(e.revision))
             }
@@ -458,12 +675,7 @@ impl Stitcher {
         next: &IssueIndex,
         revision: Option<u64>,
     ) -> Result<bool, StitchError> {
-        let bytes: bytes::Bytes = serde_json::to_vec(next)
-            .map_err(|e| StitchError::Corrupt {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            })?
-            .into();
+        let bytes: bytes::Bytes = next.to_bytes().into();
         let written = match revision {
             None => self.kv.create(key, bytes).await.map_err(|e| {
                 if e.kind() == kv::CreateErrorKind::AlreadyExists {
@@ -487,12 +699,19 @@ impl Stitcher {
         }
     }
 
-    /// The records of every page the index names; a record gone from the bucket (past its
-    /// retention) leaves its page out.
-    async fn records(&self, path: &str, index: &IssueIndex) -> Result<Records, StitchError> {
+    /// The records of the pages in `pages` the index names, [`READ_CONCURRENCY`] reads at a
+    /// time; a record gone from the bucket (past its retention) leaves its page out.
+    async fn records(
+        &self,
+        path: &str,
+        index: &IssueIndex,
+        pages: &std::collections::BTreeSet<u32>,
+    ) -> Result<Records, StitchError> {
+        use futures::TryStreamExt as _;
         let wanted: Vec<(u32, String)> = index
             .pages
             .iter()
+            .filter(|(n, _)| pages.contains(n))
             .map(|(n, e)| (*n, format!("page.{path}.{n}.{}", e.record)))
             .collect();
         let loads = wanted.into_iter().map(|(n, key)| async move {
@@ -516,7 +735,10 @@ impl Stitcher {
                 }
             }
         });
-        let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::future::try_join_all(loads).await?;
+        let loaded: Vec<Option<(u32, Arc<Record>)>> = futures::stream::iter(loads)
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
         Ok(loaded.into_iter().flatten().collect())
     }
 

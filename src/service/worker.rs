@@ -20,11 +20,12 @@
 //! on any delivery, is nak-ed and comes back until it is. No page ends neither acked nor
 //! dead-lettered.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
 use async_nats::HeaderMap;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
 
@@ -39,6 +40,46 @@ use crate::route::{self, Outbound, Rejected, Topics, HEADER_KIND};
 /// to the 4 MiB limit, tens of milliseconds) go to `spawn_blocking` so they never stall the
 /// runtime's other tasks (PubAcks, heartbeats, other pages).
 const INLINE_MAX_BYTES: usize = 64 * 1024;
+
+/// Bytes of memory a page in flight works with per byte of its input, beyond the input itself:
+/// its decoded text, the normalized text, the parsed articles and their encoded outputs.
+const WORK_PER_BYTE: usize = 6;
+
+/// The work of large pages (over [`INLINE_MAX_BYTES`]) in flight at once, in KiB: as many
+/// pages of `limits.max_page_bytes` as there are cores. Parsing is CPU work, so more large
+/// pages at once would finish none sooner, only multiply the memory they hold; the pages
+/// waiting for a share hold only their input (and keep their delivery with in-progress acks).
+fn large_page_budget(settings: &Settings) -> &'static (Semaphore, u32) {
+    static BUDGET: OnceLock<(Semaphore, u32)> = OnceLock::new();
+    BUDGET.get_or_init(|| {
+        tune_allocator();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let kib = cores.saturating_mul(settings.limits.max_page_bytes) / 1024 * WORK_PER_BYTE;
+        let kib = kib.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize)) as u32;
+        (Semaphore::new(kib as usize), kib)
+    })
+}
+
+/// glibc's malloc raises its mmap threshold to the largest block freed, so after one large page
+/// the text of every later one comes from the heap arenas, which keep what they once held: the
+/// process stays at its peak. A fixed threshold keeps large buffers mapped, given back to the
+/// system when freed.
+pub(super) fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning parameter of the allocator; any value is valid.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// Gives the heap arenas' free memory back to the system after a large page.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Outputs of one page published before their PubAcks are awaited. Bounds the ack permits a
 /// page holds, so that `max_in_flight` pages with hundreds of articles each cannot take every
@@ -107,6 +148,15 @@ pub(super) struct Worker {
     /// The service's shutdown: ends a hold at once, so a draining replica naks the page for
     /// another one instead of waiting out broker trouble.
     pub(super) shutdown: CancellationToken,
+}
+
+/// Gives memory back once a large page is done with (see [`release_memory`]).
+struct ReleaseMemory;
+
+impl Drop for ReleaseMemory {
+    fn drop(&mut self) {
+        release_memory();
+    }
 }
 
 /// The input message's identity, copied out of it for dead letters and logs.
@@ -190,6 +240,15 @@ impl Worker {
                 .await;
             return;
         }
+        let large = message.payload.len() > INLINE_MAX_BYTES;
+        let (budget, total) = large_page_budget(&self.settings);
+        let _work = if large {
+            let kib = (message.payload.len() / 1024 * WORK_PER_BYTE).clamp(1, *total as usize);
+            budget.acquire_many(kib as u32).await.ok()
+        } else {
+            None
+        };
+        let _release = large.then_some(ReleaseMemory);
         let outcome = match self.process(&d, &message.payload).await {
             Ok(p) => {
                 let span = tracing::Span::current();
@@ -201,7 +260,7 @@ impl Worker {
                     outputs = p.outputs.len(),
                     "page parsed"
                 );
-                self.store(&p, d.received).await
+                self.store(p, d.received).await
             }
             Err(Ok(rejection)) => Outcome::Rejected(rejection),
             Err(Err(panic)) => Outcome::Panicked(panic),
@@ -276,13 +335,26 @@ impl Worker {
     /// `retry.hold` from the first failure, every `retry.nak_initial` doubling up to a second;
     /// every attempt repeats the same message ids, so what an earlier attempt stored is not
     /// stored again. What still fails after the hold, or at shutdown, is nak-ed by the caller.
-    async fn store(&self, p: &Processed, received: Instant) -> Outcome {
+    ///
+    /// The page and its parse are given up as soon as its outputs exist (they are encoded in
+    /// them): a page in flight holds its input and its outputs, not three copies of its text.
+    async fn store(&self, mut p: Processed, received: Instant) -> Outcome {
         let retry = &self.settings.retry;
         let mut failing_since: Option<Instant> = None;
         let mut attempt = 0u32;
+        let mut resolved: Option<Vec<Outbound>> = None;
         loop {
-            let result = match self.resolve(p).await {
-                Ok(Ok(outputs)) => self.publish_all(outputs).await.map(Ok),
+            let outputs = match resolved.take() {
+                Some(outputs) => Ok(Ok(outputs)),
+                None => self.resolve(&mut p).await,
+            };
+            let result = match outputs {
+                Ok(Ok(outputs)) => {
+                    // Kept for a retry: the clones share the encoded payloads.
+                    let sent = self.publish_all(outputs.clone()).await.map(Ok);
+                    resolved = Some(outputs);
+                    sent
+                }
                 Ok(Err(rejection)) => Ok(Err(rejection)),
                 Err(e) => Err(e),
             };
@@ -350,22 +422,38 @@ impl Worker {
 
     /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
     /// page is registered in its issue. A page stitching must skip is published as parsed.
+    /// Takes the page out of `p` once its outputs are made; leaves it there for the next
+    /// attempt when the stitch state could not be reached.
     async fn resolve(
         &self,
-        p: &Processed,
+        p: &mut Processed,
     ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
-        let (Some(parsed), Some(stitcher)) = (&p.parsed, &self.stitcher) else {
-            return Ok(Ok(p.outputs.clone()));
+        let Some(stitcher) = &self.stitcher else {
+            return Ok(Ok(std::mem::take(&mut p.outputs)));
         };
-        let (raw, page) = parsed.as_ref();
+        let Some(parsed) = p.parsed.take() else {
+            return Ok(Ok(std::mem::take(&mut p.outputs)));
+        };
+        let (raw, page) = *parsed;
         let topics = &self.pipeline.topics;
         let alerts = &self.pipeline.alerts;
-        let outputs = match stitcher.page(raw, page, topics, alerts).await? {
-            Ok(outputs) => outputs,
+        let planned = match stitcher.page(&raw, &page).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                p.parsed = Some(Box::new((raw, page)));
+                return Err(e.into());
+            }
+        };
+        let outputs = match planned {
+            Ok(planned) => {
+                let mut out = route::route_plan(&raw, page, &planned.plan, topics, alerts);
+                out.extend(planned.timers);
+                out
+            }
             Err(skip) => {
                 tracing::warn!(reason = skip.label(), "page published without stitching");
                 self.state.metrics().stitch_skipped(skip.label());
-                route::route_page(raw, page.clone(), topics, alerts)
+                route::route_page(&raw, page, topics, alerts)
             }
         };
         Ok(self

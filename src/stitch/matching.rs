@@ -96,9 +96,15 @@ pub fn normalize_label(label: &str) -> String {
 
 /// The registered page a reference printed on `from` points to.
 pub fn target_page(index: &IssueIndex, r: &PageReference, from: u32) -> Option<u32> {
-    let label = normalize_label(&r.page_label);
-    let number = if r.page_number > 0 {
-        Some(r.page_number)
+    resolve(index, r.page_number, &r.page_label, from)
+}
+
+/// The registered page that page number `page_number` (0: none printed) or label `page_label`,
+/// printed on `from`, names.
+pub fn resolve(index: &IssueIndex, page_number: u32, page_label: &str, from: u32) -> Option<u32> {
+    let label = normalize_label(page_label);
+    let number = if page_number > 0 {
+        Some(page_number)
     } else {
         None
     };

@@ -122,6 +122,181 @@ pub struct PageEntry {
     /// not searchable now: it was, and this message takes it out ([`ToSearch`]).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unsearched: BTreeSet<u32>,
+    /// The pages the record's cross-page references name ([`targets_of`]): what the shell
+    /// reads records by ([`connected`]) without reading them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+    /// Whether `targets` was recorded: false in an index an older version wrote, whose pages
+    /// are then read for every step of the issue.
+    #[serde(default)]
+    pub targets_known: bool,
+}
+
+/// The page a cross-page reference names, as printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    /// Page number, 0 when only a label was printed.
+    pub page_number: u32,
+    /// Page label as printed.
+    pub page_label: String,
+}
+
+/// The pages `page`'s cross-page references (jumps either way, see-also pointers) name, each
+/// once.
+pub fn targets_of(page: &Page) -> Vec<Target> {
+    let cross = [
+        PageReferenceKind::ContinuedOn as i32,
+        PageReferenceKind::ContinuedFrom as i32,
+        PageReferenceKind::SeeAlso as i32,
+    ];
+    let set: BTreeSet<Target> = page
+        .articles
+        .iter()
+        .flat_map(|a| &a.references)
+        .filter(|r| cross.contains(&r.kind))
+        .map(|r| Target {
+            page_number: r.page_number,
+            page_label: r.page_label.clone(),
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The pages a step on `seeds` must have the records of: the seeds and every page connected to
+/// them through cross-page references, in either direction and through other pages, as any of
+/// `indexes` resolves the references. Whatever a step composes, compares or publishes lies in
+/// there: links are made between two pages at a time, and a stitch or a see-also target
+/// gathers only pages linked to it. Every other page is composed from the same record and the
+/// same links before and after the step, so the step does not read it; an issue whose pages
+/// have no cross-page references costs one record per step, however many pages it has.
+pub fn connected(indexes: &[&IssueIndex], seeds: impl IntoIterator<Item = u32>) -> BTreeSet<u32> {
+    let mut out: BTreeSet<u32> = seeds.into_iter().collect();
+    if indexes
+        .iter()
+        .any(|i| i.pages.values().any(|e| !e.targets_known))
+    {
+        out.extend(indexes.iter().flat_map(|i| i.pages.keys().copied()));
+        return out;
+    }
+    let mut edges: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for index in indexes {
+        for (&n, e) in &index.pages {
+            for t in &e.targets {
+                if let Some(m) = matching::resolve(index, t.page_number, &t.page_label, n) {
+                    edges.entry(n).or_default().insert(m);
+                    edges.entry(m).or_default().insert(n);
+                }
+            }
+        }
+    }
+    let mut todo: Vec<u32> = out.iter().copied().collect();
+    while let Some(n) = todo.pop() {
+        for &m in edges.get(&n).into_iter().flatten() {
+            if out.insert(m) {
+                todo.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// The pages whose records [`register`] needs to register `record` as page `page` (label
+/// `label`) in `prev`: [`connected`] to the page before or after it.
+pub fn reads_for_page(prev: &IssueIndex, page: u32, label: &str, record: &Page) -> BTreeSet<u32> {
+    let mut after = IssueIndex {
+        seq: prev.seq,
+        pages: prev.pages.clone(),
+        unresolved: BTreeMap::new(),
+    };
+    let entry = after.pages.entry(page).or_default();
+    entry.label = label.to_owned();
+    entry.targets = targets_of(record);
+    entry.targets_known = true;
+    connected(&[prev, &after], [page])
+}
+
+/// The pages whose records [`report`] and [`is_unresolved`] need for `article_id` (whose id
+/// ends in its page number and ordinal): [`connected`] to its page.
+pub fn reads_for_article(index: &IssueIndex, article_id: &str) -> BTreeSet<u32> {
+    match article_id.rsplit('/').nth(1).and_then(|n| n.parse().ok()) {
+        Some(page) => connected(&[index], [page]),
+        None => index.pages.keys().copied().collect(),
+    }
+}
+
+impl IssueIndex {
+    /// The index as stored: protobuf ([`crate::proto::StitchIndex`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use crate::proto::{StitchIndex, StitchPage, StitchTarget};
+        let pages = self
+            .pages
+            .iter()
+            .map(|(&n, e)| {
+                let page = StitchPage {
+                    record: e.record.clone(),
+                    seq: e.seq,
+                    page_label: e.label.clone(),
+                    revisions: e.revisions.clone(),
+                    high: e.high,
+                    unsearched: e.unsearched.iter().copied().collect(),
+                    targets: e
+                        .targets
+                        .iter()
+                        .map(|t| StitchTarget {
+                            page_number: t.page_number,
+                            page_label: t.page_label.clone(),
+                        })
+                        .collect(),
+                    targets_known: e.targets_known,
+                };
+                (n, page)
+            })
+            .collect();
+        StitchIndex {
+            seq: self.seq,
+            pages,
+            unresolved: self.unresolved.clone(),
+        }
+        .encode_to_vec()
+    }
+
+    /// An index as stored: protobuf, or the JSON that versions before it wrote (an index lives
+    /// for `stitch.retention`, so a rolling update meets both).
+    pub fn from_bytes(bytes: &[u8]) -> Result<IssueIndex, String> {
+        if bytes.first() == Some(&b'{') {
+            return serde_json::from_slice(bytes).map_err(|e| e.to_string());
+        }
+        let stored = crate::proto::StitchIndex::decode(bytes).map_err(|e| e.to_string())?;
+        let pages = stored
+            .pages
+            .into_iter()
+            .map(|(n, p)| {
+                let entry = PageEntry {
+                    record: p.record,
+                    seq: p.seq,
+                    label: p.page_label,
+                    revisions: p.revisions,
+                    high: p.high,
+                    unsearched: p.unsearched.into_iter().collect(),
+                    targets: p
+                        .targets
+                        .into_iter()
+                        .map(|t| Target {
+                            page_number: t.page_number,
+                            page_label: t.page_label,
+                        })
+                        .collect(),
+                    targets_known: p.targets_known,
+                };
+                (n, entry)
+            })
+            .collect();
+        Ok(IssueIndex {
+            seq: stored.seq,
+            pages,
+            unresolved: stored.unresolved,
+        })
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -278,6 +453,7 @@ pub fn register(
 ) -> Result<Step, IssueFull> {
     let mut records = prev_records.clone();
     let count = record.articles.len() as u32;
+    let targets = targets_of(&record.page);
     records.insert(page, record);
     let old = prev.pages.get(&page);
     match old {
@@ -306,6 +482,8 @@ pub fn register(
             revisions: BTreeMap::new(),
             high: old.map_or(0, |e| e.high).max(old_count).max(count),
             unsearched: BTreeSet::new(),
+            targets,
+            targets_known: true,
         },
     );
     let shape = next.clone();
