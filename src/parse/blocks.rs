@@ -278,6 +278,74 @@ fn mark_author_lines(lines: &mut [PreLine]) {
     }
 }
 
+/// Does the paragraph open a letter to the editor (`Editor — In regards to…`, `Dear Editor:`)?
+fn opens_letter(t: &str) -> bool {
+    let t = t.trim_start_matches(|c: char| !c.is_alphabetic());
+    // OCR often misreads the capital E (`Fditor —`)
+    let rest = ["Editor", "Fditor", "Dear Editor", "To the Editor"]
+        .iter()
+        .find_map(|s| t.strip_prefix(s));
+    rest.is_some_and(|r| {
+        let r = r.trim_start();
+        r.starts_with(['—', '–', '-', ':', ','])
+    })
+}
+
+/// A person's name as a letter writer signs it, maybe with a major or title after it:
+/// `Julie Champlin`, `A.J. Schuermann`, `KEN STROUD`, `Matt Stephens Electrical Engineering`.
+fn signature_shaped(t: &str) -> bool {
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if !(2..=6).contains(&words.len()) || text::ends_sentence(t) {
+        return false;
+    }
+    let name_word = |w: &str| {
+        w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '-' | ','))
+    };
+    let minor = [
+        "of", "the", "and", "in", "on", "to", "for", "a", "at", "by", "with",
+    ];
+    words[..2].iter().all(|w| name_word(w))
+        && words
+            .iter()
+            .all(|w| name_word(w) || minor.contains(&w.to_ascii_lowercase().as_str()))
+        && !minor.contains(&words[0].to_ascii_lowercase().as_str())
+}
+
+/// On a letters page, each letter is a headline, a body opening `Editor —`, and the writer's
+/// name on its own line at the end. The name stands right above the next letter's headline,
+/// where it would read as the first line of that headline: a name-shaped line after a
+/// finished paragraph, followed by one or two lines and then a letter's opening, is the
+/// signature of the letter above.
+fn mark_letter_signatures(lines: &mut [PreLine]) {
+    let texts: Vec<usize> = (0..lines.len())
+        .filter(|&k| matches!(lines[k].pre, Pre::Text(_)))
+        .collect();
+    for (n, &i) in texts.iter().enumerate() {
+        let Pre::Text(t) = &lines[i].pre else {
+            continue;
+        };
+        if t.len() > 80 || !signature_shaped(t) || n == 0 {
+            continue;
+        }
+        let after_paragraph = matches!(&lines[texts[n - 1]].pre, Pre::Text(p) if ends_paragraph(p));
+        let letter_follows = texts[n + 1..]
+            .iter()
+            .take(3)
+            .skip(1)
+            .any(|&k| matches!(&lines[k].pre, Pre::Text(p) if opens_letter(p)));
+        if after_paragraph && letter_follows {
+            let name: String = t.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            lines[i].pre = Pre::Other(Item::Credit(vec![Credit {
+                name,
+                role: CreditRole::Reporter as i32,
+                text: t.clone(),
+            }]));
+        }
+    }
+}
+
 /// Is the page one paragraph a line (archive text, OCR tagged by line), rather than lines
 /// wrapped at a column? Then most long lines end a sentence; wrapped lines rarely do.
 fn one_paragraph_a_line(lines: &[PreLine]) -> bool {
@@ -336,6 +404,7 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
+    mark_letter_signatures(&mut lines);
     let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
     // Headlines are guessed where the text has no heading markup for articles: plain text,
     // and markdown whose few headings (page links, section labels) head no articles.
@@ -552,6 +621,31 @@ fn headline_shaped(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_letter_writers_name_above_the_next_letters_headline_is_a_signature() {
+        let page = "Parking fees are too high\nEditor — The new parking fees will cost each of us more than a textbook every quarter.\nPlease reconsider them before the fall.\nMaria Lopez Civil Engineering\nThank the library staff\nEditor: The library stayed open late all of finals week, and the staff kept smiling.\nTom Reed\n";
+        let items = items(page, Syntax::Plain, "");
+        let signatures: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Credit(c) => Some(c[0].name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(signatures, ["Maria Lopez"]);
+        let heads: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Heading { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            heads,
+            ["Parking fees are too high", "Thank the library staff"]
+        );
+    }
 
     #[test]
     fn headings_need_a_space_after_the_hashes() {

@@ -667,9 +667,15 @@ fn run_heads_article(
     }
     let shapes_run = &shapes[start..=end];
     if english {
-        // under a byline comes the body, not another headline
+        // under a byline comes the body, not another headline (a signature closing the
+        // item above, after its last paragraph, is no byline)
         if start > 0 && lines[start - 1].role == Role::Credit {
-            return false;
+            let signature = start > 1
+                && lines[start - 2].role == Role::Text
+                && closes_paragraph(lines[start - 2].text);
+            if !signature {
+                return false;
+            }
         }
         // the body goes on in lower case: the last line was the start of its sentence
         if !strong
