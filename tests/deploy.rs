@@ -38,7 +38,7 @@ use pagewire::pipeline::Pipeline;
 use pagewire::proto::{Article, UnresolvedJump};
 use pagewire::service::{self, ServiceState};
 use pagewire::stitch::{self, IssueIndex, Records};
-use support::cluster::NatsCluster;
+use support::NatsCluster;
 
 const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
 const PUBLICATION: &str = "baotou-daily";

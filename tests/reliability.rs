@@ -28,7 +28,7 @@ use support::checker::{
     publish_to, runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap,
     ChildService, Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
 };
-use support::cluster::NatsCluster;
+use support::NatsCluster;
 use support::proxy::Proxy;
 use support::NatsServer;
 

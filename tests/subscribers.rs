@@ -37,7 +37,7 @@ use pagewire::config::Settings;
 use pagewire::proto::Article;
 use pagewire::service::{self, ServiceState};
 use support::checker::{manifest, seed};
-use support::cluster::NatsCluster;
+use support::NatsCluster;
 
 const PUBLICATION: &str = "baotou-daily";
 const WAIT: Duration = Duration::from_secs(60);
