@@ -16,14 +16,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::HeaderMap;
@@ -31,16 +30,13 @@ use bytes::Bytes;
 use prost::Message as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
 use pagewire::proto::Article;
-use pagewire::service::{self, ServiceState};
-use support::checker::{manifest, seed};
+use support::checker::{manifest, seed, wait_for, InProcess, WAIT};
 use support::NatsCluster;
 
 const PUBLICATION: &str = "baotou-daily";
-const WAIT: Duration = Duration::from_secs(60);
 /// The jump fixtures' issue: two stories jump from page 1 to page 2 (and one to page 8).
 const JUMP_ISSUE: &str = "2025-07-11";
 /// The seed's lead story.
@@ -256,10 +252,7 @@ async fn connect(cluster: &NatsCluster, user: &str) -> jetstream::Context {
 }
 
 /// `pagewire run` in this process as the `pagewire` user, stitching on, as deployed.
-struct Service {
-    shutdown: CancellationToken,
-    handle: JoinHandle<Result<(), service::ServiceError>>,
-}
+struct Service(InProcess);
 
 impl Service {
     async fn start(cluster: &NatsCluster) -> Self {
@@ -277,28 +270,11 @@ impl Service {
         .collect();
         let settings = Settings::load_from(Some(&manifest("deploy/pagewire.toml")), Some(env))
             .expect("settings");
-        let state = Arc::new(ServiceState::default());
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(service::run_with_state(
-            settings,
-            state.clone(),
-            shutdown.clone(),
-        ));
-        wait_for("pagewire ready", || {
-            let ready = state.is_ready();
-            async move { ready }
-        })
-        .await;
-        Service { shutdown, handle }
+        Service(InProcess::start(settings).await)
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.handle)
-            .await
-            .expect("service stops in time")
-            .expect("service task")
-            .expect("service exits cleanly");
+        self.0.stop().await;
     }
 }
 
@@ -317,19 +293,6 @@ fn assert_no_violations(cluster: &NatsCluster) {
     );
 }
 
-async fn wait_for<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Publishes one Markdown page as the producer; returns its stream sequence.
 async fn publish_page(producer: &jetstream::Context, issue: &str, page: u32, body: Vec<u8>) -> u64 {
     let mut h = HeaderMap::new();
     h.insert("Content-Type", "text/markdown");
