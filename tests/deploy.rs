@@ -36,7 +36,9 @@ use pagewire::service::{self, ServiceState};
 use pagewire::stitch::{self, IssueIndex, Records};
 use support::NatsCluster;
 
-use support::checker::{manifest, seed, InProcess as Service, ISSUE_DATE, PUBLICATION, SEED};
+use support::checker::{
+    manifest, seed, wait_drained, InProcess as Service, ISSUE_DATE, PUBLICATION, SEED,
+};
 use support::pagewire::Pagewire;
 use support::wait::{wait_for, WAIT};
 
@@ -308,26 +310,6 @@ async fn read_messages(
         messages.push((id, m.payload));
     }
     Ok(messages)
-}
-
-/// Waits until consumer `pagewire` has acked everything up to stream sequence `last`.
-async fn wait_drained(js: &jetstream::Context, last: u64) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(s) = js.get_stream("PAGES").await {
-            if let Ok(info) = s.consumer_info("pagewire").await {
-                if info.num_pending == 0
-                    && info.num_ack_pending == 0
-                    && info.ack_floor.stream_sequence >= last
-                {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "consumer not drained: {info:?}");
-            }
-        }
-        assert!(Instant::now() < deadline, "consumer never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// What the service must store for these copies of the seed page without stitching, computed

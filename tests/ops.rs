@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +25,7 @@ use pagewire::parse;
 use pagewire::pipeline::Pipeline;
 use pagewire::proto::{Page, RawPage};
 use pagewire::service::{self, ServiceState};
+use support::python::{python_module, text};
 use support::{http_get, NatsServer};
 
 const PUBLICATION: &str = "baotou-daily";
@@ -235,15 +236,6 @@ async fn pagewire_async(server: &NatsServer, args: &[&str]) -> Output {
         .await
         .expect("pagewire finishes in time")
         .expect("pagewire task")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,11 +638,9 @@ fn a_taken_http_port_fails_the_start_naming_the_key() {
     let server = NatsServer::start();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
-        .arg("run")
+    let out = support::pagewire::command(&["run"])
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .env("PAGEWIRE_HTTP__LISTEN", &addr)
-        .env_remove("RUST_LOG")
         .output()
         .expect("run pagewire");
     assert!(!out.status.success(), "{}", text(&out));
@@ -995,43 +985,13 @@ async fn the_alert_rules_parse_and_use_only_exported_metrics() {
 // ---------------------------------------------------------------------------------------------
 // The Python subscriber example
 
-/// The venv `scripts/install-nats-server --python-libs` makes, or `$EXAMPLE_PYTHON` (not
-/// `PAGEWIRE_*`: the service reads every such variable as a settings key).
-/// Missing dependencies fail the test with the command that installs them.
+/// The venv with the example's dependencies; see [`support::python::python`].
 fn python_with_example_deps() -> PathBuf {
-    let python = std::env::var_os("EXAMPLE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest(".tools/venv/bin/python"));
-    let fix = "\n\nThe Python subscriber test needs nats-py, protobuf and grpcio-tools. Install them with\n  \
-               scripts/install-nats-server --python-libs\n\
-               (into .tools/venv), or point EXAMPLE_PYTHON at a python that has them.\n";
-    let check = Command::new(&python)
-        .args(["-c", "import nats, google.protobuf, grpc_tools.protoc"])
-        .output();
-    match check {
-        Ok(out) if out.status.success() => python,
-        Ok(out) => panic!(
-            "{} cannot import the example's dependencies:\n{}{fix}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("cannot run {}: {e}{fix}", python.display()),
-    }
-}
-
-/// Generates the Python module of the proto into a temporary folder, with exactly the README's
-/// generate command.
-fn python_module(python: &Path) -> tempfile::TempDir {
-    let gen = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(python)
-        .current_dir(manifest(""))
-        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
-        .arg(gen.path())
-        .arg("proto/pagewire/v1/pagewire.proto")
-        .output()
-        .expect("run protoc");
-    assert!(out.status.success(), "protoc:\n{}", text(&out));
-    gen
+    support::python::python(
+        "nats, google.protobuf, grpc_tools.protoc",
+        "The Python subscriber test needs nats-py, protobuf and grpcio-tools",
+        "the example's dependencies",
+    )
 }
 
 #[tokio::test]

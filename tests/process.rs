@@ -201,7 +201,11 @@ async fn tail_exits_zero_on_sigterm_and_sigint_while_waiting_for_messages() {
         tail.signal(signal);
         let status = tail.wait_exit(Duration::from_secs(5)).await;
         eprintln!("exit {status} {:?} after SIG{signal}", signalled.elapsed());
-        assert!(status.success(), "SIG{signal}: exit {status}:\n{}", tail.log());
+        assert!(
+            status.success(),
+            "SIG{signal}: exit {status}:\n{}",
+            tail.log()
+        );
     }
     svc.terminate().await;
 }

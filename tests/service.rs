@@ -560,8 +560,7 @@ async fn publish_command_sends_a_raw_page_and_waits_for_its_pub_ack() {
     let svc = InProcess::start(settings(&server, &[])).await;
     let (_c, js) = client(&server).await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
-        .args(["publish", "--publication", PUBLICATION, "--page", "1"])
+    let out = support::pagewire::command(&["publish", "--publication", PUBLICATION, "--page", "1"])
         .arg(manifest(SEED))
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .output()

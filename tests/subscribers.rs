@@ -33,7 +33,8 @@ use tokio::task::JoinHandle;
 
 use pagewire::config::Settings;
 use pagewire::proto::Article;
-use support::checker::{manifest, seed, wait_for, InProcess, WAIT};
+use support::checker::{manifest, seed, wait_drained, InProcess, WAIT};
+use support::python::{python_module, text};
 use support::NatsCluster;
 
 const PUBLICATION: &str = "baotou-daily";
@@ -44,51 +45,12 @@ const LEAD_HEADLINE: &str = "“高效办成一件事”有新部署 将如何�
 
 // --- Python and the generated module ------------------------------------------------------------
 
-/// The venv `scripts/install-nats-server --python-libs` makes, or `$EXAMPLE_PYTHON`.
+/// The venv with the subscribers' libraries; see [`support::python::python`].
 fn python() -> PathBuf {
-    let python = std::env::var_os("EXAMPLE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest(".tools/venv/bin/python"));
-    let fix = "\n\nThe reference subscribers need nats-py, protobuf, grpcio-tools, psycopg and \
-               tantivy. Install them with\n  scripts/install-nats-server --python-libs\n\
-               (into .tools/venv), or point EXAMPLE_PYTHON at a python that has them.\n";
-    match Command::new(&python)
-        .args([
-            "-c",
-            "import nats, google.protobuf, grpc_tools.protoc, psycopg, tantivy",
-        ])
-        .output()
-    {
-        Ok(out) if out.status.success() => python,
-        Ok(out) => panic!(
-            "{} cannot import the subscribers' libraries:\n{}{fix}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("cannot run {}: {e}{fix}", python.display()),
-    }
-}
-
-/// The Python module of the proto, generated with the README's command into a temp folder.
-fn python_module(python: &Path) -> tempfile::TempDir {
-    let gen = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(python)
-        .current_dir(manifest(""))
-        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
-        .arg(gen.path())
-        .arg("proto/pagewire/v1/pagewire.proto")
-        .output()
-        .expect("run protoc");
-    assert!(out.status.success(), "protoc:\n{}", text(&out));
-    gen
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    support::python::python(
+        "nats, google.protobuf, grpc_tools.protoc, psycopg, tantivy",
+        "The reference subscribers need nats-py, protobuf, grpcio-tools, psycopg and tantivy",
+        "the subscribers' libraries",
     )
 }
 
@@ -305,20 +267,6 @@ async fn publish_page(producer: &jetstream::Context, issue: &str, page: u32, bod
         .await
         .expect("PubAck")
         .sequence
-}
-
-/// Waits until pagewire's consumer has acked everything up to stream sequence `last`.
-async fn wait_drained(admin: &jetstream::Context, last: u64) {
-    wait_for("pagewire to work off the pages", || async {
-        let Ok(s) = admin.get_stream("PAGES").await else {
-            return false;
-        };
-        let Ok(info) = s.consumer_info("pagewire").await else {
-            return false;
-        };
-        info.num_pending == 0 && info.num_ack_pending == 0 && info.ack_floor.stream_sequence >= last
-    })
-    .await;
 }
 
 fn brief(n: u32) -> String {

@@ -17,6 +17,7 @@ pub mod issues;
 pub mod nats;
 pub mod pagewire;
 pub mod proxy;
+pub mod python;
 pub mod wait;
 
 // Each suite uses some of these.

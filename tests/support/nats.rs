@@ -90,8 +90,11 @@ impl NatsBuilder {
                 } else {
                     ""
                 };
-                std::fs::write(&config, format!("jetstream {{}}\n{cluster}{}\n", self.extra))
-                    .expect("write nats.conf");
+                std::fs::write(
+                    &config,
+                    format!("jetstream {{}}\n{cluster}{}\n", self.extra),
+                )
+                .expect("write nats.conf");
                 config
             }
         };
@@ -228,9 +231,10 @@ impl NatsCluster {
     /// `deploy/nats/cluster.conf`); `env` is set for the servers, for files that use `$VAR`.
     pub fn start_with_config(n: usize, config: &Path, env: &[(&str, &str)]) -> Self {
         env.iter()
-            .fold(NatsBuilder::new().nodes(n).config_file(config), |b, (k, v)| {
-                b.env(k, v)
-            })
+            .fold(
+                NatsBuilder::new().nodes(n).config_file(config),
+                |b, (k, v)| b.env(k, v),
+            )
             .start()
     }
 
@@ -384,7 +388,10 @@ impl NatsCluster {
                     );
                 }
             }
-            if super::http::get_ok(&format!("127.0.0.1:{}", self.nodes[i].http_port), "/healthz") {
+            if super::http::get_ok(
+                &format!("127.0.0.1:{}", self.nodes[i].http_port),
+                "/healthz",
+            ) {
                 return;
             }
             assert!(

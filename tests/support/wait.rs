@@ -33,7 +33,11 @@ where
 
 /// Polls `get` until it returns a value or `timeout` passes (then `None`), blocking the thread:
 /// for code outside the runtime (spawning servers, synchronous commands).
-pub fn poll_blocking<T>(timeout: Duration, every: Duration, mut get: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn poll_blocking<T>(
+    timeout: Duration,
+    every: Duration,
+    mut get: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = get() {
