@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Command;
 use std::time::Duration;
 
 use async_nats::{jetstream, HeaderMap};
