@@ -18,9 +18,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +26,6 @@ use async_nats::{Event, HeaderMap, ServerError};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use prost::Message as _;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
@@ -38,22 +34,16 @@ use pagewire::pipeline::Pipeline;
 use pagewire::proto::{Article, UnresolvedJump};
 use pagewire::service::{self, ServiceState};
 use pagewire::stitch::{self, IssueIndex, Records};
-use support::cluster::NatsCluster;
+use support::NatsCluster;
 
-const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
-const PUBLICATION: &str = "baotou-daily";
-const ISSUE_DATE: &str = "2025-07-10";
-const WAIT: Duration = Duration::from_secs(60);
+use support::checker::{
+    manifest, seed, wait_drained, InProcess as Service, ISSUE_DATE, PUBLICATION, SEED,
+};
+use support::pagewire::Pagewire;
+use support::wait::{wait_for, WAIT};
+
 /// pagewire's stitch bucket (`stitch.bucket`); its stream is `KV_pagewire_stitch`.
 const BUCKET: &str = "pagewire_stitch";
-
-fn manifest(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn seed() -> Vec<u8> {
-    std::fs::read(manifest(SEED)).expect("seed fixture")
-}
 
 /// The single-node profile, as deploy/compose.yaml's one-host variant would run it.
 fn single_node() -> NatsCluster {
@@ -188,60 +178,6 @@ fn pagewire_settings(cluster: &NatsCluster, extra: &[(&str, &str)]) -> Settings 
     Settings::load_from(Some(&manifest("deploy/pagewire.toml")), Some(env)).expect("settings")
 }
 
-/// `pagewire run` in this process (its own connection, like a separate replica).
-struct Service {
-    state: Arc<ServiceState>,
-    shutdown: CancellationToken,
-    handle: JoinHandle<Result<(), service::ServiceError>>,
-}
-
-impl Service {
-    /// Starts the service and waits until it has provisioned and bound its consumer: only
-    /// possible if the `pagewire` user may make every API call the service makes.
-    async fn start(settings: Settings) -> Self {
-        let state = Arc::new(ServiceState::default());
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(service::run_with_state(
-            settings,
-            state.clone(),
-            shutdown.clone(),
-        ));
-        let s = state.clone();
-        wait_for("pagewire ready as the pagewire user", || {
-            let ready = s.is_ready();
-            async move { ready }
-        })
-        .await;
-        Service {
-            state,
-            shutdown,
-            handle,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.handle)
-            .await
-            .expect("service stops within the timeout")
-            .expect("service task not panicked")
-            .expect("service exits cleanly");
-    }
-}
-
-/// Polls `cond` until it holds, failing after [`WAIT`].
-async fn wait_for<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 fn markdown_headers(page: u32) -> HeaderMap {
     issue_headers(ISSUE_DATE, page)
 }
@@ -374,26 +310,6 @@ async fn read_messages(
         messages.push((id, m.payload));
     }
     Ok(messages)
-}
-
-/// Waits until consumer `pagewire` has acked everything up to stream sequence `last`.
-async fn wait_drained(js: &jetstream::Context, last: u64) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(s) = js.get_stream("PAGES").await {
-            if let Ok(info) = s.consumer_info("pagewire").await {
-                if info.num_pending == 0
-                    && info.num_ack_pending == 0
-                    && info.ack_floor.stream_sequence >= last
-                {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "consumer not drained: {info:?}");
-            }
-        }
-        assert!(Instant::now() < deadline, "consumer never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// What the service must store for these copies of the seed page without stitching, computed
@@ -584,40 +500,22 @@ async fn check_stitched_exactly_once(
 
 /// Runs `pagewire ARGS` as `user`, which must succeed within [`WAIT`]; returns its stdout.
 fn pagewire_command(cluster: &NatsCluster, user: User, args: &[&str]) -> String {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagewire"));
-    cmd.args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("stdout file"))
-        .stderr(std::fs::File::create(&err).expect("stderr file"));
-    for (k, v) in user.env(cluster) {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn pagewire");
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "pagewire {args:?} as {} did not finish:\n{}",
-                user.0,
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(25));
+    let mut cmd = support::pagewire::command(args);
+    cmd.envs(user.env(cluster));
+    let mut child = Pagewire::spawn(cmd);
+    let Some(status) = child.wait_exit_blocking(WAIT) else {
+        panic!(
+            "pagewire {args:?} as {} did not finish:\n{}",
+            user.0,
+            child.log()
+        );
     };
-    let stdout = std::fs::read_to_string(&out).unwrap_or_default();
+    let stdout = child.stdout();
     assert!(
         status.success(),
         "pagewire {args:?} as {} failed ({status}):\n{}",
         user.0,
-        std::fs::read_to_string(&err).unwrap_or_default()
+        child.log()
     );
     stdout
 }

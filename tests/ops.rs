@@ -7,15 +7,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, stream::Stream as JsStream};
+use async_nats::jetstream;
 use async_nats::HeaderMap;
-use bytes::Bytes;
 use futures::StreamExt as _;
 use prost::Message as _;
 use tokio::task::JoinHandle;
@@ -27,12 +25,15 @@ use pagewire::parse;
 use pagewire::pipeline::Pipeline;
 use pagewire::proto::{Page, RawPage};
 use pagewire::service::{self, ServiceState};
+use support::python::{python_module, text};
 use support::{http_get, NatsServer};
 
 const PUBLICATION: &str = "baotou-daily";
 const WAIT: Duration = Duration::from_secs(30);
 
-use support::checker::{manifest, seed};
+use support::checker::{
+    client, manifest, markdown_headers, publish, seed, stream, wait_drained, wait_for,
+};
 
 /// The shared test environment plus a fast consumer-lag poll for the metrics tests.
 fn test_env(server: &NatsServer, extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -172,79 +173,6 @@ impl Metrics {
     }
 }
 
-async fn wait_for<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-async fn client(server: &NatsServer) -> (async_nats::Client, jetstream::Context) {
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(server.url())
-        .await
-        .expect("test client connects");
-    let js = jetstream::ContextBuilder::new()
-        .timeout(Duration::from_secs(5))
-        .build(client.clone());
-    (client, js)
-}
-
-async fn stream(js: &jetstream::Context, name: &str) -> JsStream {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(s) = js.get_stream(name).await {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "stream {name} never appeared");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn markdown_headers(page: u32) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert("Content-Type", "text/markdown");
-    h.insert("Pagewire-Issue-Date", "2025-07-10");
-    h.insert("Pagewire-Page", page.to_string().as_str());
-    h
-}
-
-async fn publish(js: &jetstream::Context, headers: HeaderMap, body: impl Into<Bytes>) -> u64 {
-    js.publish_with_headers(format!("pages.raw.{PUBLICATION}"), headers, body.into())
-        .await
-        .expect("publish")
-        .await
-        .expect("pub ack")
-        .sequence
-}
-
-/// Waits until the consumer has acked or termed everything up to stream sequence `last`.
-async fn wait_drained(js: &jetstream::Context, last: u64) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(s) = js.get_stream("PAGES").await {
-            if let Ok(info) = s.consumer_info("pagewire").await {
-                if info.num_pending == 0
-                    && info.num_ack_pending == 0
-                    && info.ack_floor.stream_sequence >= last
-                {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "consumer not drained: {info:?}");
-            }
-        }
-        assert!(Instant::now() < deadline, "consumer never appeared");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// The seed page as the parser sees it, for comparing replies and outputs.
 fn seed_page() -> Page {
     let raw = RawPage {
@@ -288,44 +216,26 @@ fn seed_search_headlines(settings: &Settings) -> BTreeSet<String> {
         .collect()
 }
 
+/// `pagewire <args>` against `server`.
+fn pagewire_cmd(server: &NatsServer, args: &[&str]) -> Command {
+    let mut cmd = support::pagewire::command(args);
+    cmd.env("PAGEWIRE_NATS__SERVERS", server.url())
+        .env("PAGEWIRE_NATS__CONNECT_TIMEOUT", "2s");
+    cmd
+}
+
 /// Runs `pagewire <args>` against `server` and returns its output.
 fn pagewire(server: &NatsServer, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pagewire"))
-        .args(args)
-        .env("PAGEWIRE_NATS__SERVERS", server.url())
-        .env("PAGEWIRE_NATS__CONNECT_TIMEOUT", "2s")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pagewire")
+    pagewire_cmd(server, args).output().expect("run pagewire")
 }
 
 async fn pagewire_async(server: &NatsServer, args: &[&str]) -> Output {
-    let url = server.url();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_pagewire"))
-            .args(&args)
-            .env("PAGEWIRE_NATS__SERVERS", url)
-            .env("PAGEWIRE_NATS__CONNECT_TIMEOUT", "2s")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pagewire")
-    });
+    let mut cmd = pagewire_cmd(server, args);
+    let run = tokio::task::spawn_blocking(move || cmd.output().expect("run pagewire"));
     tokio::time::timeout(WAIT, run)
         .await
         .expect("pagewire finishes in time")
         .expect("pagewire task")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,11 +638,9 @@ fn a_taken_http_port_fails_the_start_naming_the_key() {
     let server = NatsServer::start();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
-        .arg("run")
+    let out = support::pagewire::command(&["run"])
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .env("PAGEWIRE_HTTP__LISTEN", &addr)
-        .env_remove("RUST_LOG")
         .output()
         .expect("run pagewire");
     assert!(!out.status.success(), "{}", text(&out));
@@ -1077,43 +985,13 @@ async fn the_alert_rules_parse_and_use_only_exported_metrics() {
 // ---------------------------------------------------------------------------------------------
 // The Python subscriber example
 
-/// The venv `scripts/install-nats-server --python-libs` makes, or `$EXAMPLE_PYTHON` (not
-/// `PAGEWIRE_*`: the service reads every such variable as a settings key).
-/// Missing dependencies fail the test with the command that installs them.
+/// The venv with the example's dependencies; see [`support::python::python`].
 fn python_with_example_deps() -> PathBuf {
-    let python = std::env::var_os("EXAMPLE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest(".tools/venv/bin/python"));
-    let fix = "\n\nThe Python subscriber test needs nats-py, protobuf and grpcio-tools. Install them with\n  \
-               scripts/install-nats-server --python-libs\n\
-               (into .tools/venv), or point EXAMPLE_PYTHON at a python that has them.\n";
-    let check = Command::new(&python)
-        .args(["-c", "import nats, google.protobuf, grpc_tools.protoc"])
-        .output();
-    match check {
-        Ok(out) if out.status.success() => python,
-        Ok(out) => panic!(
-            "{} cannot import the example's dependencies:\n{}{fix}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("cannot run {}: {e}{fix}", python.display()),
-    }
-}
-
-/// Generates the Python module of the proto into a temporary folder, with exactly the README's
-/// generate command.
-fn python_module(python: &Path) -> tempfile::TempDir {
-    let gen = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(python)
-        .current_dir(manifest(""))
-        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
-        .arg(gen.path())
-        .arg("proto/pagewire/v1/pagewire.proto")
-        .output()
-        .expect("run protoc");
-    assert!(out.status.success(), "protoc:\n{}", text(&out));
-    gen
+    support::python::python(
+        "nats, google.protobuf, grpc_tools.protoc",
+        "The Python subscriber test needs nats-py, protobuf and grpcio-tools",
+        "the example's dependencies",
+    )
 }
 
 #[tokio::test]

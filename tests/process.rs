@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt as _;
 
 use support::checker::ChildService;
+use support::pagewire::Pagewire;
 use support::{free_port, http_get, NatsServer};
 
 /// Open file descriptors of a process.
@@ -192,48 +193,19 @@ async fn tail_exits_zero_on_sigterm_and_sigint_while_waiting_for_messages() {
     let svc = ChildService::start(&server, &[]);
     svc.wait_log("pagewire consuming").await;
     for signal in ["TERM", "INT"] {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let err = dir.path().join("tail.err");
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pagewire"));
-        cmd.args(["tail", "search", "--all"])
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("stderr file"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_str().is_some_and(|k| k.starts_with("PAGEWIRE_")) {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in support::checker::test_env(&server.url(), &[]) {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn pagewire tail");
-        let log = || std::fs::read_to_string(&err).unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !log().contains("tailing") {
-            assert!(Instant::now() < deadline, "tail never started:\n{}", log());
-            assert!(child.try_wait().expect("try_wait").is_none(), "{}", log());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let mut cmd = support::pagewire::command(&["tail", "search", "--all"]);
+        cmd.envs(support::checker::test_env(&server.url(), &[]));
+        let mut tail = Pagewire::spawn(cmd);
+        tail.wait_log("tailing").await;
         let signalled = Instant::now();
-        let sent = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(sent.success());
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if signalled.elapsed() > Duration::from_secs(5) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("tail ignored SIG{signal}:\n{}", log());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert!(status.success(), "SIG{signal}: exit {status}:\n{}", log());
+        tail.signal(signal);
+        let status = tail.wait_exit(Duration::from_secs(5)).await;
+        eprintln!("exit {status} {:?} after SIG{signal}", signalled.elapsed());
+        assert!(
+            status.success(),
+            "SIG{signal}: exit {status}:\n{}",
+            tail.log()
+        );
     }
     svc.terminate().await;
 }

@@ -28,8 +28,8 @@ use support::checker::{
     publish_to, runs, settings, settings_at, spawn_publisher, wait_drained, wait_for, AckTap,
     ChildService, Expected, InProcess, Input, Reply, Rng, RunResult, Table, WAIT,
 };
-use support::cluster::NatsCluster;
 use support::proxy::Proxy;
+use support::NatsCluster;
 use support::NatsServer;
 
 /// The broker's default `max_payload`: every output must fit.

@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Command;
 use std::time::Duration;
 
 use async_nats::{jetstream, HeaderMap};
@@ -560,8 +559,7 @@ async fn publish_command_sends_a_raw_page_and_waits_for_its_pub_ack() {
     let svc = InProcess::start(settings(&server, &[])).await;
     let (_c, js) = client(&server).await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_pagewire"))
-        .args(["publish", "--publication", PUBLICATION, "--page", "1"])
+    let out = support::pagewire::command(&["publish", "--publication", PUBLICATION, "--page", "1"])
         .arg(manifest(SEED))
         .env("PAGEWIRE_NATS__SERVERS", server.url())
         .output()

@@ -16,14 +16,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::HeaderMap;
@@ -31,16 +30,14 @@ use bytes::Bytes;
 use prost::Message as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
 use pagewire::proto::Article;
-use pagewire::service::{self, ServiceState};
-use support::checker::{manifest, seed};
-use support::cluster::NatsCluster;
+use support::checker::{manifest, seed, wait_drained, InProcess, WAIT};
+use support::python::{python_module, text};
+use support::NatsCluster;
 
 const PUBLICATION: &str = "baotou-daily";
-const WAIT: Duration = Duration::from_secs(60);
 /// The jump fixtures' issue: two stories jump from page 1 to page 2 (and one to page 8).
 const JUMP_ISSUE: &str = "2025-07-11";
 /// The seed's lead story.
@@ -48,51 +45,12 @@ const LEAD_HEADLINE: &str = "“高效办成一件事”有新部署 将如何�
 
 // --- Python and the generated module ------------------------------------------------------------
 
-/// The venv `scripts/install-nats-server --python-libs` makes, or `$EXAMPLE_PYTHON`.
+/// The venv with the subscribers' libraries; see [`support::python::python`].
 fn python() -> PathBuf {
-    let python = std::env::var_os("EXAMPLE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest(".tools/venv/bin/python"));
-    let fix = "\n\nThe reference subscribers need nats-py, protobuf, grpcio-tools, psycopg and \
-               tantivy. Install them with\n  scripts/install-nats-server --python-libs\n\
-               (into .tools/venv), or point EXAMPLE_PYTHON at a python that has them.\n";
-    match Command::new(&python)
-        .args([
-            "-c",
-            "import nats, google.protobuf, grpc_tools.protoc, psycopg, tantivy",
-        ])
-        .output()
-    {
-        Ok(out) if out.status.success() => python,
-        Ok(out) => panic!(
-            "{} cannot import the subscribers' libraries:\n{}{fix}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("cannot run {}: {e}{fix}", python.display()),
-    }
-}
-
-/// The Python module of the proto, generated with the README's command into a temp folder.
-fn python_module(python: &Path) -> tempfile::TempDir {
-    let gen = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(python)
-        .current_dir(manifest(""))
-        .args(["-m", "grpc_tools.protoc", "-I", "proto", "--python_out"])
-        .arg(gen.path())
-        .arg("proto/pagewire/v1/pagewire.proto")
-        .output()
-        .expect("run protoc");
-    assert!(out.status.success(), "protoc:\n{}", text(&out));
-    gen
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    support::python::python(
+        "nats, google.protobuf, grpc_tools.protoc, psycopg, tantivy",
+        "The reference subscribers need nats-py, protobuf, grpcio-tools, psycopg and tantivy",
+        "the subscribers' libraries",
     )
 }
 
@@ -256,10 +214,7 @@ async fn connect(cluster: &NatsCluster, user: &str) -> jetstream::Context {
 }
 
 /// `pagewire run` in this process as the `pagewire` user, stitching on, as deployed.
-struct Service {
-    shutdown: CancellationToken,
-    handle: JoinHandle<Result<(), service::ServiceError>>,
-}
+struct Service(InProcess);
 
 impl Service {
     async fn start(cluster: &NatsCluster) -> Self {
@@ -277,28 +232,11 @@ impl Service {
         .collect();
         let settings = Settings::load_from(Some(&manifest("deploy/pagewire.toml")), Some(env))
             .expect("settings");
-        let state = Arc::new(ServiceState::default());
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(service::run_with_state(
-            settings,
-            state.clone(),
-            shutdown.clone(),
-        ));
-        wait_for("pagewire ready", || {
-            let ready = state.is_ready();
-            async move { ready }
-        })
-        .await;
-        Service { shutdown, handle }
+        Service(InProcess::start(settings).await)
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.handle)
-            .await
-            .expect("service stops in time")
-            .expect("service task")
-            .expect("service exits cleanly");
+        self.0.stop().await;
     }
 }
 
@@ -317,19 +255,6 @@ fn assert_no_violations(cluster: &NatsCluster) {
     );
 }
 
-async fn wait_for<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Publishes one Markdown page as the producer; returns its stream sequence.
 async fn publish_page(producer: &jetstream::Context, issue: &str, page: u32, body: Vec<u8>) -> u64 {
     let mut h = HeaderMap::new();
     h.insert("Content-Type", "text/markdown");
@@ -342,20 +267,6 @@ async fn publish_page(producer: &jetstream::Context, issue: &str, page: u32, bod
         .await
         .expect("PubAck")
         .sequence
-}
-
-/// Waits until pagewire's consumer has acked everything up to stream sequence `last`.
-async fn wait_drained(admin: &jetstream::Context, last: u64) {
-    wait_for("pagewire to work off the pages", || async {
-        let Ok(s) = admin.get_stream("PAGES").await else {
-            return false;
-        };
-        let Ok(info) = s.consumer_info("pagewire").await else {
-            return false;
-        };
-        info.num_pending == 0 && info.num_ack_pending == 0 && info.ack_floor.stream_sequence >= last
-    })
-    .await;
 }
 
 fn brief(n: u32) -> String {

@@ -14,9 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +32,7 @@ use pagewire::pipeline::Pipeline;
 use pagewire::proto::DeadLetter;
 use pagewire::service::{self, ServiceState};
 
+use super::pagewire::Pagewire;
 use super::NatsServer;
 
 /// The seed page: 7 articles, 16 output messages.
@@ -42,8 +41,7 @@ pub const SEED: &str = "tests/fixtures/zh-baotou-daily-2025-07-10-p01.md";
 pub const PUBLICATION: &str = "baotou-daily";
 /// Issue date every test page carries.
 pub const ISSUE_DATE: &str = "2025-07-10";
-/// Deadline of every wait on a condition. Generous: the tests share two busy cores.
-pub const WAIT: Duration = Duration::from_secs(60);
+pub use super::wait::{wait_for, WAIT};
 
 pub fn manifest(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -146,130 +144,23 @@ impl InProcess {
 }
 
 /// `pagewire run` as a child process (for SIGKILL, SIGSTOP and SIGTERM).
-pub struct ChildService {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+pub type ChildService = Pagewire;
 
-impl ChildService {
+impl Pagewire {
     pub fn start(server: &NatsServer, extra: &[(&str, &str)]) -> Self {
         Self::start_at(&server.url(), extra)
     }
 
-    /// Starts `pagewire run` against `servers` (comma-separated URLs).
+    /// Starts `pagewire run` against `servers` (comma-separated URLs) with [`test_env`].
     pub fn start_at(servers: &str, extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("pagewire.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagewire"));
-        cmd.arg("run")
-            .arg("--config")
-            .arg(manifest("deploy/pagewire.toml"))
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
-        // Only the test's settings: nothing from the developer's environment (nor the test
-        // flags, which share the prefix and would be unknown keys).
-        for (k, _) in std::env::vars_os() {
-            if k.to_str().is_some_and(|k| k.starts_with("PAGEWIRE_")) {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in test_env(servers, extra) {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn pagewire run");
-        ChildService {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Process id, for reading `/proc/<pid>`.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends `signal` (`KILL`, `TERM`, `STOP`, `CONT`) to the process.
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Waits until the log contains `needle` (e.g. `pagewire consuming`).
-    pub async fn wait_log(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        while !self.log().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "pagewire never logged {needle:?}:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits for the process to exit, up to `timeout`.
-    pub async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pagewire did not exit within {timeout:?}:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL, and reap.
-    pub async fn kill(mut self) {
-        self.signal("KILL");
-        let status = self.wait_exit(WAIT).await;
-        assert!(!status.success(), "SIGKILL ends the process");
-    }
-
-    /// SIGTERM, and assert it drained and exited 0.
-    pub async fn terminate(mut self) {
-        self.signal("TERM");
-        let status = self.wait_exit(WAIT).await;
-        assert!(status.success(), "exit status {status}:\n{}", self.log());
-    }
-}
-
-impl Drop for ChildService {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut cmd = super::pagewire::command(&["run", "--config"]);
+        cmd.arg(manifest("deploy/pagewire.toml"))
+            .envs(test_env(servers, extra));
+        Pagewire::spawn(cmd)
     }
 }
 
 // --- waiting, clients, streams ---------------------------------------------------------------
-
-/// Polls `cond` until it holds, failing after [`WAIT`].
-pub async fn wait_for<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 pub async fn client(server: &NatsServer) -> (async_nats::Client, jetstream::Context) {
     client_at(&server.url()).await
