@@ -209,6 +209,11 @@ pub async fn provision_streams(js: &jetstream::Context, s: &Settings) -> Result<
 /// How often one stream, bucket or consumer is created again after a create that failed while
 /// the server did not hold it as configured (a few minutes at the default request timeout).
 const PROVISION_ATTEMPTS: usize = 12;
+/// How long the first create waits for its answer before the object is read back; each retry
+/// waits twice as long as the one before, and never longer than `nats.request_timeout` (the
+/// client's own limit). A racing create that goes unanswered has most often made the object:
+/// the read-back finds it after this wait instead of after the whole request timeout.
+const FIRST_CREATE_WAIT: Duration = Duration::from_secs(2);
 /// The same, when the server holds the object configured otherwise.
 const CONFLICT_ATTEMPTS: usize = 3;
 
@@ -229,7 +234,10 @@ pub(super) enum Found<T> {
 /// out although the object is made) or be refused; so a create that fails is not an answer:
 /// `read_back` reads the object and compares it with the configuration. As configured, it is
 /// done; otherwise the create is retried with backoff ([`PROVISION_ATTEMPTS`] times, or
-/// [`CONFLICT_ATTEMPTS`] when it is there configured otherwise), and the last error is returned with what differs, if anything.
+/// [`CONFLICT_ATTEMPTS`] when it is there configured otherwise), and the last error is returned
+/// with what differs, if anything. A create unanswered after [`create_wait`] counts as failed
+/// (the request may still be applied: the read-back and the retry find out), so the race
+/// resolves in seconds rather than after a whole `nats.request_timeout`.
 pub(super) async fn provision_one<T, E, C, CF, R, RF>(
     what: &str,
     max_delay: Duration,
@@ -245,9 +253,11 @@ where
 {
     let mut attempt = 0;
     loop {
-        let error = match create().await {
-            Ok(made) => return Ok(made),
-            Err(e) => e,
+        let wait = create_wait(attempt);
+        let error: async_nats::Error = match tokio::time::timeout(wait, create()).await {
+            Ok(Ok(made)) => return Ok(made),
+            Ok(Err(e)) => Box::new(e),
+            Err(_) => format!("no answer within {wait:?}").into(),
         };
         let differs = match read_back().await {
             Found::AsConfigured(made) => {
@@ -272,13 +282,19 @@ where
             };
             return Err(ServiceError::Provision {
                 what,
-                source: Box::new(error),
+                source: error,
             });
         }
         let delay = backoff(attempt + 2, max_delay);
         tracing::warn!(object = what, error = %error, differs = ?differs, retry_in = ?delay, "cannot create yet; retrying");
         tokio::time::sleep(delay).await;
     }
+}
+
+/// How long create number `attempt` (from 0) of [`provision_one`] waits for its answer:
+/// [`FIRST_CREATE_WAIT`], doubled per attempt (the client's request timeout bounds it too).
+fn create_wait(attempt: usize) -> Duration {
+    FIRST_CREATE_WAIT.saturating_mul(1 << attempt.min(8))
 }
 
 /// Creates or updates a stream ([`provision_one`]).
@@ -538,6 +554,59 @@ mod tests {
             "",
         ] {
             assert!(check_server_version(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn each_create_waits_twice_as_long_as_the_one_before() {
+        assert_eq!(create_wait(0), FIRST_CREATE_WAIT);
+        assert_eq!(create_wait(1), FIRST_CREATE_WAIT * 2);
+        assert_eq!(create_wait(3), FIRST_CREATE_WAIT * 8);
+        // Bounded (the client's request timeout is the real limit long before).
+        assert_eq!(create_wait(PROVISION_ATTEMPTS), create_wait(100));
+    }
+
+    /// A create that never answers is not waited out: after [`FIRST_CREATE_WAIT`] the object is
+    /// read back (found as configured: done) or created again (missing: the second create
+    /// answers).
+    #[tokio::test]
+    async fn an_unanswered_create_is_read_back_after_the_first_wait_then_retried() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for (found, creates_wanted) in [(true, 1), (false, 2)] {
+            let creates = AtomicUsize::new(0);
+            let started = std::time::Instant::now();
+            let provision = provision_one(
+                "stream TEST",
+                Duration::from_millis(10),
+                || {
+                    let n = creates.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if n == 0 {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok::<_, std::io::Error>("created")
+                    }
+                },
+                || async move {
+                    if found {
+                        Found::AsConfigured("read back")
+                    } else {
+                        Found::Missing
+                    }
+                },
+            );
+            // Without its own wait, provision_one would wait for the create forever.
+            let made = tokio::time::timeout(FIRST_CREATE_WAIT * 5, provision)
+                .await
+                .expect("provision_one kept waiting for the unanswered create")
+                .expect("provisioned");
+            let took = started.elapsed();
+            assert_eq!(made, if found { "read back" } else { "created" });
+            assert_eq!(creates.load(Ordering::SeqCst), creates_wanted);
+            assert!(
+                took >= FIRST_CREATE_WAIT && took < FIRST_CREATE_WAIT * 3,
+                "took {took:?}"
+            );
         }
     }
 }
