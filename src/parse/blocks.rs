@@ -243,8 +243,9 @@ fn mark_author_lines(lines: &mut [PreLine]) {
         let Pre::Text(t) = &lines[i].pre else {
             continue;
         };
-        // cheap shape check first: a name line is short
-        if t.len() > 60 {
+        // cheap shape check first: a name line is short and starts with a Han character
+        // (lead bytes E3..EF) or a bracket
+        if t.len() > 60 || !(t.as_bytes()[0] >= 0xE3 || t.starts_with(['〔', '[', '［'])) {
             continue;
         }
         let Some(credits) = credits::author_line(t) else {
@@ -319,6 +320,13 @@ fn signature_shaped(t: &str) -> bool {
 /// finished paragraph, followed by one or two lines and then a letter's opening, is the
 /// signature of the letter above.
 fn mark_letter_signatures(lines: &mut [PreLine]) {
+    // only a letters page has them: most pages stop here
+    if !lines
+        .iter()
+        .any(|l| matches!(&l.pre, Pre::Text(t) if opens_letter(t)))
+    {
+        return;
+    }
     let texts: Vec<usize> = (0..lines.len())
         .filter(|&k| matches!(lines[k].pre, Pre::Text(_)))
         .collect();

@@ -243,8 +243,16 @@ fn signature_set_right(lines: &[Line<'_>], i: usize) -> bool {
 fn outside_quotations(lines: &[Line<'_>], mut shapes: Vec<Option<Shape>>) -> Vec<Option<Shape>> {
     let mut open_since: Option<usize> = None;
     for (i, l) in lines.iter().enumerate() {
+        if l.role != Role::Text {
+            open_since = None;
+            continue;
+        }
+        // most lines are outside any quotation and open none: nothing to do
+        if open_since.is_none() && !l.text.contains('“') {
+            continue;
+        }
         // Chinese text only: English OCR loses and confuses its quotation marks
-        if l.role != Role::Text || !l.text.chars().any(is_cjk) {
+        if !l.text.bytes().any(|b| b >= 0xE3) || !l.text.chars().any(is_cjk) {
             open_since = None;
             continue;
         }
