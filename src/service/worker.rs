@@ -29,11 +29,12 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
 
+use super::publish::{PublishError, Publisher};
 use super::ServiceState;
 use crate::config::Settings;
 use crate::envelope::Incoming;
 use crate::pipeline::{Pipeline, Processed, Rejection};
-use crate::route::{self, Outbound, Rejected, Topics, HEADER_KIND};
+use crate::route::{self, Outbound, Rejected};
 
 /// Pages up to this size are processed on the async worker thread: at the parser's 100 MB/s
 /// that is well under a millisecond, cheaper than a hop to the blocking pool. Larger pages (up
@@ -81,17 +82,6 @@ fn release_memory() {
     }
 }
 
-/// Outputs of one page published before their PubAcks are awaited. Bounds the ack permits a
-/// page holds, so that `max_in_flight` pages with hundreds of articles each cannot take every
-/// permit of the JetStream context and wait on each other forever.
-pub const PUBLISH_WINDOW: usize = 256;
-
-/// PubAcks the JetStream context may have outstanding: every page in flight with a full window,
-/// plus room for dead letters.
-pub fn ack_capacity(max_in_flight: usize) -> usize {
-    max_in_flight * PUBLISH_WINDOW + 1024
-}
-
 /// Code of the dead letter written when a page used up its deliveries on transient failures.
 pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
 /// Code of the dead letter written when processing panicked (a bug, kept for replay).
@@ -100,22 +90,9 @@ pub const INTERNAL_ERROR: &str = "internal_error";
 /// Broker-side trouble: the page is fine, the broker could not take its outputs now.
 #[derive(Debug, thiserror::Error)]
 pub enum TransientError {
-    /// The publish could not be sent (connection lost, client closed).
-    #[error("publish to {subject} failed: {source}")]
-    Publish {
-        /// Output subject.
-        subject: String,
-        /// Client error.
-        source: async_nats::jetstream::context::PublishError,
-    },
-    /// No PubAck in time, or the stream refused the message (full, missing, unavailable).
-    #[error("no pub ack for {subject}: {source}")]
-    PubAck {
-        /// Output subject.
-        subject: String,
-        /// Client or broker error.
-        source: async_nats::jetstream::context::PublishError,
-    },
+    /// An output was not stored.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The stitch state could not be read or written.
     #[error(transparent)]
     Stitch(#[from] super::stitcher::StitchError),
@@ -139,7 +116,8 @@ enum Outcome {
 
 /// Shared by every page task.
 pub(super) struct Worker {
-    pub(super) js: jetstream::Context,
+    /// Sends the outputs (shared with the stitch timer loop).
+    pub(super) publisher: Arc<Publisher>,
     pub(super) settings: Arc<Settings>,
     pub(super) pipeline: Pipeline,
     pub(super) state: Arc<ServiceState>,
@@ -351,7 +329,12 @@ impl Worker {
             let result = match outputs {
                 Ok(Ok(outputs)) => {
                     // Kept for a retry: the clones share the encoded payloads.
-                    let sent = self.publish_all(outputs.clone()).await.map(Ok);
+                    let sent = self
+                        .publisher
+                        .publish_all(outputs.clone())
+                        .await
+                        .map(Ok)
+                        .map_err(TransientError::from);
                     resolved = Some(outputs);
                     sent
                 }
@@ -435,7 +418,7 @@ impl Worker {
             return Ok(Ok(std::mem::take(&mut p.outputs)));
         };
         let (raw, page) = *parsed;
-        let topics = &self.pipeline.topics;
+        let topics = self.publisher.topics();
         let alerts = &self.pipeline.alerts;
         let planned = match stitcher.page(&raw, &page).await {
             Ok(planned) => planned,
@@ -466,61 +449,6 @@ impl Worker {
             }))
     }
 
-    /// Sends every output without waiting, then waits for all PubAcks.
-    /// Returns (published, duplicates).
-    pub(super) async fn publish_all(
-        &self,
-        outputs: Vec<Outbound>,
-    ) -> Result<(usize, usize), TransientError> {
-        let (mut published, mut duplicates) = (0, 0);
-        let mut outputs = outputs.into_iter().peekable();
-        while outputs.peek().is_some() {
-            // A window at a time: a page never holds more than PUBLISH_WINDOW ack permits of the
-            // shared JetStream context, so pages in flight cannot starve each other (see
-            // `ack_capacity`); within a window the publishes are pipelined.
-            let (p, d) = self
-                .publish_window(outputs.by_ref().take(PUBLISH_WINDOW))
-                .await?;
-            published += p;
-            duplicates += d;
-        }
-        Ok((published, duplicates))
-    }
-
-    async fn publish_window(
-        &self,
-        outputs: impl Iterator<Item = Outbound>,
-    ) -> Result<(usize, usize), TransientError> {
-        let mut pending = Vec::with_capacity(PUBLISH_WINDOW);
-        for o in outputs {
-            let subject = o.subject.clone();
-            let topic = topic_label(&self.pipeline.topics, &o.subject);
-            let kind = o.header(HEADER_KIND).map(super::metrics::kind_label);
-            let state = self.state.clone();
-            let sent = Instant::now();
-            let ack = self
-                .js
-                .publish_with_headers(o.subject, header_map(&o.headers), o.payload)
-                .await
-                .map_err(|source| TransientError::Publish {
-                    subject: subject.clone(),
-                    source,
-                })?;
-            pending.push(async move {
-                let ack = ack
-                    .await
-                    .map_err(|source| TransientError::PubAck { subject, source })?;
-                state
-                    .metrics()
-                    .output_acked(topic, kind, ack.duplicate, sent.elapsed());
-                Ok::<_, TransientError>(ack)
-            });
-        }
-        let acks = futures::future::try_join_all(pending).await?;
-        let duplicates = acks.iter().filter(|a| a.duplicate).count();
-        Ok((acks.len(), duplicates))
-    }
-
     /// Stores a dead letter for the input (cut to fit the broker, see
     /// [`route::fitting_dead_letter`]), then terms it; naks if the dead letter cannot be
     /// stored, on any delivery: the page comes back until it is.
@@ -545,10 +473,10 @@ impl Worker {
             &rejected,
             code,
             reason,
-            &self.pipeline.topics,
+            self.publisher.topics(),
             self.pipeline.max_payload,
         );
-        match self.publish_all(vec![letter]).await {
+        match self.publisher.publish_all(vec![letter]).await {
             Ok(_) => {
                 // Term: the broker will not redeliver it; the dead letter is its record.
                 if let Err(e) = message.ack_with(AckKind::Term).await {
@@ -591,26 +519,6 @@ fn progress_interval(ack_wait: Duration) -> Duration {
     (ack_wait / 3).max(Duration::from_millis(100))
 }
 
-/// The `topic` label of an output subject (`<prefix>.<publication>`).
-fn topic_label(topics: &Topics, subject: &str) -> &'static str {
-    let prefix = subject.rsplit_once('.').map_or(subject, |(p, _)| p);
-    if prefix == topics.search {
-        "search"
-    } else if prefix == topics.archive {
-        "archive"
-    } else if prefix == topics.alert {
-        "alert"
-    } else if prefix == topics.pages {
-        "pages"
-    } else if prefix == topics.dlq {
-        "dlq"
-    } else if prefix == topics.unresolved {
-        "unresolved"
-    } else {
-        "other"
-    }
-}
-
 fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {
     Incoming {
         subject: &d.subject,
@@ -632,14 +540,6 @@ pub(super) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)>
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     pairs
-}
-
-fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (k, v) in pairs {
-        h.append(*k, v.as_str());
-    }
-    h
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
