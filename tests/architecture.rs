@@ -286,6 +286,7 @@ fn render(graph: &Graph) -> String {
 #[test]
 fn top_level_modules_have_no_cycles() {
     let graph = top_level_graph(&src());
+    println!("{}", render(&graph));
     assert!(
         graph.contains_key("route") && graph.contains_key("service"),
         "the scan found too little; graph:\n{}",
@@ -302,6 +303,7 @@ fn top_level_modules_have_no_cycles() {
 #[test]
 fn service_submodules_have_no_cycles() {
     let graph = service_graph(&src());
+    println!("{}", render(&graph));
     assert!(
         graph.contains_key("worker"),
         "the scan found too little; graph:\n{}",

@@ -98,7 +98,8 @@ pub enum TransientError {
     Stitch(#[from] super::stitcher::StitchError),
 }
 
-/// What happened to a page, before the reply to the broker.
+/// What happened to a page, before the reply to the broker: each step of a page (process,
+/// resolve, publish) either goes on or ends the page with one of these.
 enum Outcome {
     /// All outputs stored; `took` runs from receipt to the last PubAck.
     Stored {
@@ -240,8 +241,7 @@ impl Worker {
                 );
                 self.store(p, d.received).await
             }
-            Err(Ok(rejection)) => Outcome::Rejected(rejection),
-            Err(Err(panic)) => Outcome::Panicked(panic),
+            Err(outcome) => outcome,
         };
 
         match outcome {
@@ -323,34 +323,27 @@ impl Worker {
         let mut resolved: Option<Vec<Outbound>> = None;
         loop {
             let outputs = match resolved.take() {
-                Some(outputs) => Ok(Ok(outputs)),
+                Some(outputs) => Ok(outputs),
                 None => self.resolve(&mut p).await,
             };
-            let result = match outputs {
-                Ok(Ok(outputs)) => {
+            let e = match outputs {
+                Ok(outputs) => {
                     // Kept for a retry: the clones share the encoded payloads.
-                    let sent = self
-                        .publisher
-                        .publish_all(outputs.clone())
-                        .await
-                        .map(Ok)
-                        .map_err(TransientError::from);
+                    let sent = self.publisher.publish_all(outputs.clone()).await;
                     resolved = Some(outputs);
-                    sent
-                }
-                Ok(Err(rejection)) => Ok(Err(rejection)),
-                Err(e) => Err(e),
-            };
-            let e = match result {
-                Ok(Ok((published, duplicates))) => {
-                    return Outcome::Stored {
-                        published,
-                        duplicates,
-                        took: received.elapsed(),
+                    match sent {
+                        Ok((published, duplicates)) => {
+                            return Outcome::Stored {
+                                published,
+                                duplicates,
+                                took: received.elapsed(),
+                            }
+                        }
+                        Err(e) => TransientError::from(e),
                     }
                 }
-                Ok(Err(rejection)) => return Outcome::Rejected(rejection),
-                Err(e) => e,
+                Err(Outcome::Transient(e)) => e,
+                Err(decided) => return decided,
             };
             let since = *failing_since.get_or_insert_with(Instant::now);
             let delay = retry
@@ -371,17 +364,13 @@ impl Worker {
     }
 
     /// Decodes, parses and routes, off the runtime when the page is large.
-    /// `Err(Err(_))` carries a panic message.
-    async fn process(
-        &self,
-        d: &Delivery,
-        payload: &bytes::Bytes,
-    ) -> Result<Processed, Result<Rejection, String>> {
+    /// Fails with [`Outcome::Rejected`] or [`Outcome::Panicked`].
+    async fn process(&self, d: &Delivery, payload: &bytes::Bytes) -> Result<Processed, Outcome> {
         if payload.len() <= INLINE_MAX_BYTES {
             let run = || self.pipeline.process(&incoming(d, payload));
             return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(result) => result.map_err(Ok),
-                Err(panic) => Err(Err(panic_message(panic.as_ref()))),
+                Ok(result) => result.map_err(Outcome::Rejected),
+                Err(panic) => Err(Outcome::Panicked(panic_message(panic.as_ref()))),
             };
         }
         let pipeline = self.pipeline.clone();
@@ -397,25 +386,25 @@ impl Worker {
         })
         .await;
         match joined {
-            Ok(result) => result.map_err(Ok),
-            Err(e) if e.is_panic() => Err(Err(panic_message(e.into_panic().as_ref()))),
-            Err(e) => Err(Err(e.to_string())),
+            Ok(result) => result.map_err(Outcome::Rejected),
+            Err(e) if e.is_panic() => {
+                Err(Outcome::Panicked(panic_message(e.into_panic().as_ref())))
+            }
+            Err(e) => Err(Outcome::Panicked(e.to_string())),
         }
     }
 
     /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
     /// page is registered in its issue. A page stitching must skip is published as parsed.
     /// Takes the page out of `p` once its outputs are made; leaves it there for the next
-    /// attempt when the stitch state could not be reached.
-    async fn resolve(
-        &self,
-        p: &mut Processed,
-    ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
+    /// attempt when the stitch state could not be reached. Fails with [`Outcome::Transient`]
+    /// (the stitch state) or [`Outcome::Rejected`] (an output too large).
+    async fn resolve(&self, p: &mut Processed) -> Result<Vec<Outbound>, Outcome> {
         let Some(stitcher) = &self.stitcher else {
-            return Ok(Ok(std::mem::take(&mut p.outputs)));
+            return Ok(std::mem::take(&mut p.outputs));
         };
         let Some(parsed) = p.parsed.take() else {
-            return Ok(Ok(std::mem::take(&mut p.outputs)));
+            return Ok(std::mem::take(&mut p.outputs));
         };
         let (raw, page) = *parsed;
         let topics = self.publisher.topics();
@@ -424,7 +413,7 @@ impl Worker {
             Ok(planned) => planned,
             Err(e) => {
                 p.parsed = Some(Box::new((raw, page)));
-                return Err(e.into());
+                return Err(Outcome::Transient(e.into()));
             }
         };
         let outputs = match planned {
@@ -439,14 +428,15 @@ impl Worker {
                 route::route_page(&raw, page, topics, alerts)
             }
         };
-        Ok(self
-            .pipeline
+        self.pipeline
             .check_sizes(&outputs)
             .map(|()| outputs)
-            .map_err(|error| Rejection {
-                error,
-                publication: Some(raw.publication.clone()),
-            }))
+            .map_err(|error| {
+                Outcome::Rejected(Rejection {
+                    error,
+                    publication: Some(raw.publication.clone()),
+                })
+            })
     }
 
     /// Stores a dead letter for the input (cut to fit the broker, see
