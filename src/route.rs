@@ -179,8 +179,9 @@ pub fn page_id(raw: &RawPage) -> String {
 }
 
 /// The benchmark chunker (B1): the outputs `plan` names (`s:1234,a:567,...`), each a slice of
-/// the page text (repeated as needed) of that many bytes, on the topic its letter names. No
-/// parsing, no protobuf encoding: what is left is pagewire's consume / publish / ack machinery.
+/// the page text (repeated as needed) of that many bytes, on the topic its letter names
+/// ([`Topic::letter`]). No parsing, no protobuf encoding: what is left is pagewire's consume /
+/// publish / ack machinery.
 pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
     let text = raw.content.as_bytes();
     let edition = if raw.edition.is_empty() {
@@ -196,13 +197,7 @@ pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
         .filter_map(|item| item.split_once(':'))
         .enumerate()
         .filter_map(|(i, (topic, size))| {
-            let topic = match topic {
-                "s" => Topic::Search,
-                "a" => Topic::Archive,
-                "l" => Topic::Alert,
-                "p" => Topic::Pages,
-                _ => return None,
-            };
+            let topic = Topic::from_letter(topic)?;
             let size: usize = size.parse().ok()?;
             let mut payload = Vec::with_capacity(size);
             while payload.len() < size && !text.is_empty() {

@@ -61,6 +61,26 @@ impl Topic {
         }
     }
 
+    /// The topic's letter in the benchmark chunker's plan (`s:1234,a:567,...`, see
+    /// [`crate::route::chunk`]).
+    pub const fn letter(self) -> char {
+        match self {
+            Topic::Search => 's',
+            Topic::Archive => 'a',
+            Topic::Alert => 'l',
+            Topic::Pages => 'p',
+            Topic::Dlq => 'd',
+            Topic::Unresolved => 'u',
+        }
+    }
+
+    /// The topic a plan letter names.
+    pub fn from_letter(letter: &str) -> Option<Topic> {
+        Topic::ALL
+            .into_iter()
+            .find(|t| letter.len() == 1 && letter.starts_with(t.letter()))
+    }
+
     /// Stream when `output.<label>.stream` is not set.
     pub const fn default_stream(self) -> &'static str {
         match self {
@@ -102,5 +122,10 @@ mod tests {
             assert_eq!(cli.get_name(), t.label());
         }
         assert_eq!(Topic::value_variants(), Topic::ALL);
+        for t in Topic::ALL {
+            assert_eq!(Topic::from_letter(&t.letter().to_string()), Some(t));
+        }
+        assert_eq!(Topic::from_letter("x"), None);
+        assert_eq!(Topic::from_letter("sa"), None);
     }
 }
