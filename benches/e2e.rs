@@ -52,6 +52,7 @@ use hdrhistogram::Histogram;
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
 use pagewire::pipeline::Pipeline;
+use pagewire::topic::Topic;
 use support::NatsServer;
 
 const SEED: &str = include_str!("../tests/fixtures/zh-baotou-daily-2025-07-10-p01.md");
@@ -247,12 +248,7 @@ fn plan_of(text: &str) -> Body {
     let mut plan = Vec::new();
     let mut out_bytes = 0;
     for o in &processed.outputs {
-        let letter = match o.subject.split('.').nth(1) {
-            Some("search") => "s",
-            Some("alert") => "l",
-            Some("archive") if o.subject.starts_with("pages.") => "p",
-            _ => "a",
-        };
+        let letter = o.topic.map_or('a', Topic::letter);
         plan.push(format!("{letter}:{}", o.payload.len()));
         out_bytes += o.payload.len();
     }

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::topic::Topic;
+
 /// Environment variable prefix of every override.
 pub const ENV_PREFIX: &str = "PAGEWIRE";
 
@@ -626,36 +628,41 @@ pub struct OutputSettings {
 
 impl Default for OutputSettings {
     fn default() -> Self {
-        let topic = |prefix: &str, stream: &str| TopicSettings {
-            subject_prefix: prefix.to_owned(),
-            stream: stream.to_owned(),
+        let topic = |t: Topic| TopicSettings {
+            subject_prefix: t.default_subject_prefix().to_owned(),
+            stream: t.default_stream().to_owned(),
         };
         Self {
             provision: true,
             duplicate_window: Duration::from_secs(24 * 3600),
             storage: Storage::File,
             replicas: 1,
-            search: topic("articles.search", "ARTICLES_SEARCH"),
-            archive: topic("articles.archive", "ARTICLES_ARCHIVE"),
-            alert: topic("articles.alert", "ARTICLES_ALERT"),
-            pages: topic("pages.archive", "PAGES_ARCHIVE"),
-            dlq: topic("pages.dlq", "PAGES_DLQ"),
-            unresolved: topic("articles.unresolved", "ARTICLES_UNRESOLVED"),
+            search: topic(Topic::Search),
+            archive: topic(Topic::Archive),
+            alert: topic(Topic::Alert),
+            pages: topic(Topic::Pages),
+            dlq: topic(Topic::Dlq),
+            unresolved: topic(Topic::Unresolved),
         }
     }
 }
 
 impl OutputSettings {
-    /// Every output topic with its config section name.
+    /// The settings of one topic (the section `[output.<label>]`).
+    pub fn topic(&self, topic: Topic) -> &TopicSettings {
+        match topic {
+            Topic::Search => &self.search,
+            Topic::Archive => &self.archive,
+            Topic::Alert => &self.alert,
+            Topic::Pages => &self.pages,
+            Topic::Dlq => &self.dlq,
+            Topic::Unresolved => &self.unresolved,
+        }
+    }
+
+    /// Every output topic with its config section name ([`Topic::label`]).
     pub fn topics(&self) -> [(&'static str, &TopicSettings); 6] {
-        [
-            ("search", &self.search),
-            ("archive", &self.archive),
-            ("alert", &self.alert),
-            ("pages", &self.pages),
-            ("dlq", &self.dlq),
-            ("unresolved", &self.unresolved),
-        ]
+        Topic::ALL.map(|t| (t.label(), self.topic(t)))
     }
 }
 

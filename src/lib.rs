@@ -15,3 +15,4 @@ pub mod proto;
 pub mod route;
 pub mod service;
 pub mod stitch;
+pub mod topic;

@@ -14,6 +14,7 @@ use crate::config::OutputSettings;
 use crate::envelope::InputError;
 use crate::proto::{ArticleKind, DeadLetter, Page, RawPage};
 use crate::stitch::{Composed, Plan, ToSearch, Unresolved};
+use crate::topic::{is_searchable, Topic};
 
 /// `Content-Type` of every output.
 pub const PROTOBUF: &str = "application/protobuf";
@@ -55,32 +56,30 @@ pub mod type_name {
     pub const TIMER: &str = "pagewire.timer";
 }
 
-/// The subject prefixes of the output topics.
+/// The configured subject prefixes of the output topics: the only place that builds an output
+/// subject (`<subject_prefix>.<publication>`).
 #[derive(Debug, Clone)]
 pub struct Topics {
-    /// Stories, briefs, photo stories.
-    pub search: String,
-    /// Every article.
-    pub archive: String,
-    /// Articles matching an alert rule.
-    pub alert: String,
-    /// Page-level messages.
-    pub pages: String,
-    /// Dead letters.
-    pub dlq: String,
-    /// Unresolved-jump events.
-    pub unresolved: String,
+    /// Prefixes in the order of [`Topic::ALL`].
+    prefixes: [String; Topic::ALL.len()],
+}
+
+impl Topics {
+    /// The configured subject prefix of `topic`.
+    pub fn prefix(&self, topic: Topic) -> &str {
+        &self.prefixes[topic as usize]
+    }
+
+    /// The subject of `topic` for `publication`.
+    pub fn subject(&self, topic: Topic, publication: &str) -> String {
+        format!("{}.{publication}", self.prefix(topic))
+    }
 }
 
 impl From<&OutputSettings> for Topics {
     fn from(o: &OutputSettings) -> Self {
         Topics {
-            search: o.search.subject_prefix.clone(),
-            archive: o.archive.subject_prefix.clone(),
-            alert: o.alert.subject_prefix.clone(),
-            pages: o.pages.subject_prefix.clone(),
-            dlq: o.dlq.subject_prefix.clone(),
-            unresolved: o.unresolved.subject_prefix.clone(),
+            prefixes: Topic::ALL.map(|t| o.topic(t).subject_prefix.clone()),
         }
     }
 }
@@ -88,6 +87,8 @@ impl From<&OutputSettings> for Topics {
 /// One message to publish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outbound {
+    /// The output topic; `None` for a stitch timer (the timer stream is no output).
+    pub topic: Option<Topic>,
     /// Subject, `<prefix>.<publication>`.
     pub subject: String,
     /// Headers in order; always includes `Content-Type`, `Pagewire-Type` and `Nats-Msg-Id`.
@@ -97,8 +98,15 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    fn new(subject: String, type_name: &str, msg_id: String, payload: impl Into<Bytes>) -> Self {
+    fn new(
+        topic: Option<Topic>,
+        subject: String,
+        type_name: &str,
+        msg_id: String,
+        payload: impl Into<Bytes>,
+    ) -> Self {
         Outbound {
+            topic,
             subject,
             headers: vec![
                 ("Content-Type", PROTOBUF.to_owned()),
@@ -146,13 +154,6 @@ impl Outbound {
     }
 }
 
-/// Whether search indexers want an article of this kind (everything with a body of its own).
-pub fn is_searchable(kind: i32) -> bool {
-    kind == ArticleKind::Story as i32
-        || kind == ArticleKind::Brief as i32
-        || kind == ArticleKind::Photo as i32
-}
-
 fn kind_name(kind: i32) -> String {
     ArticleKind::try_from(kind)
         .map(|k| {
@@ -178,8 +179,9 @@ pub fn page_id(raw: &RawPage) -> String {
 }
 
 /// The benchmark chunker (B1): the outputs `plan` names (`s:1234,a:567,...`), each a slice of
-/// the page text (repeated as needed) of that many bytes, on the topic its letter names. No
-/// parsing, no protobuf encoding: what is left is pagewire's consume / publish / ack machinery.
+/// the page text (repeated as needed) of that many bytes, on the topic its letter names
+/// ([`Topic::letter`]). No parsing, no protobuf encoding: what is left is pagewire's consume /
+/// publish / ack machinery.
 pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
     let text = raw.content.as_bytes();
     let edition = if raw.edition.is_empty() {
@@ -195,13 +197,7 @@ pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
         .filter_map(|item| item.split_once(':'))
         .enumerate()
         .filter_map(|(i, (topic, size))| {
-            let prefix = match topic {
-                "s" => &topics.search,
-                "a" => &topics.archive,
-                "l" => &topics.alert,
-                "p" => &topics.pages,
-                _ => return None,
-            };
+            let topic = Topic::from_letter(topic)?;
             let size: usize = size.parse().ok()?;
             let mut payload = Vec::with_capacity(size);
             while payload.len() < size && !text.is_empty() {
@@ -209,7 +205,8 @@ pub fn chunk(raw: &RawPage, plan: &str, topics: &Topics) -> Vec<Outbound> {
                 payload.extend_from_slice(&text[..take]);
             }
             Some(Outbound::new(
-                format!("{prefix}.{}", raw.publication),
+                Some(topic),
+                topics.subject(topic, &raw.publication),
                 type_name::ARTICLE,
                 format!("bench:{position}:{i}"),
                 payload,
@@ -298,7 +295,8 @@ pub fn route_unresolved(
             ),
         };
         let mut o = Outbound::new(
-            format!("{}.{publication}", topics.unresolved),
+            Some(Topic::Unresolved),
+            topics.subject(Topic::Unresolved, publication),
             type_name,
             msg_id,
             payload,
@@ -316,6 +314,7 @@ pub fn route_unresolved(
 pub fn timer_message(prefix: &str, timer: &Timer, record: &str) -> Outbound {
     let body = serde_json::to_vec(timer).unwrap_or_default();
     Outbound::new(
+        None,
         format!("{prefix}.{}", timer.publication),
         type_name::TIMER,
         format!("timer:{}:{record}", timer.article_id),
@@ -370,8 +369,9 @@ fn push_article(
 ) {
     let payload = Bytes::from(article.encode_to_vec());
     out.push(article_message(
-        &format!("{}.{publication}", topics.archive),
-        "archive",
+        Topic::Archive,
+        topics,
+        publication,
         article,
         payload.clone(),
     ));
@@ -382,19 +382,15 @@ fn push_article(
             Bytes::from(s.encode_to_vec())
         };
         out.push(article_message(
-            &format!("{}.{publication}", topics.search),
-            "search",
+            Topic::Search,
+            topics,
+            publication,
             s,
             payload,
         ));
     }
     if !hits.is_empty() {
-        let mut o = article_message(
-            &format!("{}.{publication}", topics.alert),
-            "alert",
-            article,
-            payload,
-        );
+        let mut o = article_message(Topic::Alert, topics, publication, article, payload);
         o.headers.push((HEADER_ALERT, hits.join(", ")));
         out.push(o);
     }
@@ -405,8 +401,9 @@ fn push_article(
 /// and no revision shares it with another, even when a reverted correction brings an earlier
 /// version back.
 fn article_message(
-    subject: &str,
-    topic: &str,
+    topic: Topic,
+    topics: &Topics,
+    publication: &str,
     article: &crate::proto::Article,
     payload: Bytes,
 ) -> Outbound {
@@ -418,7 +415,13 @@ fn article_message(
     } else {
         format!("{}:{}:{topic}", article.id, article.version)
     };
-    let mut o = Outbound::new(subject.to_owned(), type_name::ARTICLE, msg_id, payload);
+    let mut o = Outbound::new(
+        Some(topic),
+        topics.subject(topic, publication),
+        type_name::ARTICLE,
+        msg_id,
+        payload,
+    );
     o.headers.push((HEADER_ARTICLE_ID, article.id.clone()));
     o.headers
         .push((HEADER_ARTICLE_VERSION, article.version.clone()));
@@ -456,7 +459,8 @@ fn page_message(
     }
     let msg_id = format!("{}:{}:pages", page_id(raw), page.content_hash);
     Outbound::new(
-        format!("{}.{}", topics.pages, raw.publication),
+        Some(Topic::Pages),
+        topics.subject(Topic::Pages, &raw.publication),
         type_name::PAGE,
         msg_id,
         page.encode_to_vec(),
@@ -510,7 +514,8 @@ pub fn dead_letter(rejected: &Rejected<'_>, code: &str, reason: &str, topics: &T
     };
     let msg_id = dead_letter_id(rejected);
     let mut o = Outbound::new(
-        format!("{}.{publication}", topics.dlq),
+        Some(Topic::Dlq),
+        topics.subject(Topic::Dlq, publication),
         type_name::DEAD_LETTER,
         msg_id,
         letter.encode_to_vec(),
@@ -835,7 +840,7 @@ mod tests {
 
     #[test]
     fn size_check_counts_headers() {
-        let o = Outbound::new("s".into(), "t", "id".into(), vec![0; 100]);
+        let o = Outbound::new(None, "s".into(), "t", "id".into(), vec![0; 100]);
         assert!(o.check_size(o.wire_size()).is_ok());
         let err = o.check_size(o.wire_size() - 1).unwrap_err();
         assert_eq!(err.code(), "output_too_large");

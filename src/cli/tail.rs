@@ -20,28 +20,12 @@ use prost::Message as _;
 use pagewire::config::Settings;
 use pagewire::proto::{Article, DeadLetter, Page, RawPage, UnresolvedJump, UnresolvedReference};
 use pagewire::route::{type_name, HEADER_TYPE};
-
-/// Which output topic to watch.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Topic {
-    /// Stories, briefs and photo stories.
-    Search,
-    /// Every article.
-    Archive,
-    /// Articles matching alert rules.
-    Alert,
-    /// Dead letters.
-    Dlq,
-    /// Page-level messages.
-    Pages,
-    /// Jumps whose partner did not arrive within the stitch timeout.
-    Unresolved,
-}
+use pagewire::topic::Topic;
 
 /// Arguments of `pagewire tail`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topic.
+    /// The output topic to watch.
     #[arg(value_enum, default_value = "archive")]
     pub topic: Topic,
     /// Only this publication.
@@ -88,14 +72,7 @@ async fn tail(settings: Settings, args: Args) -> anyhow::Result<()> {
 
 async fn watch(settings: Settings, args: Args) -> anyhow::Result<()> {
     let o = &settings.output;
-    let topic = match args.topic {
-        Topic::Search => &o.search,
-        Topic::Archive => &o.archive,
-        Topic::Alert => &o.alert,
-        Topic::Dlq => &o.dlq,
-        Topic::Pages => &o.pages,
-        Topic::Unresolved => &o.unresolved,
-    };
+    let topic = o.topic(args.topic);
     let filter = format!(
         "{}.{}",
         topic.subject_prefix,

@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod micro;
 mod nats;
+mod publish;
 mod state;
 pub mod stitcher;
 mod worker;
@@ -38,6 +39,7 @@ pub use state::{ServiceState, Snapshot};
 
 use crate::config::Settings;
 use crate::pipeline::Pipeline;
+use crate::route::Topics;
 
 /// Why the service stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +119,7 @@ pub async fn run_with_state(
     tracing::info!(version = %server.version, "nats-server version supported");
     let js = jetstream::ContextBuilder::new()
         .timeout(settings.nats.request_timeout)
-        .max_ack_inflight(worker::ack_capacity(settings.limits.max_in_flight))
+        .max_ack_inflight(publish::ack_capacity(settings.limits.max_in_flight))
         .build(client.clone());
 
     let Some((consumer, stitching)) = setup(&js, &settings, &state, &shutdown).await? else {
@@ -135,8 +137,13 @@ pub async fn run_with_state(
     });
     let mut pipeline = Pipeline::new(&settings, max_payload);
     pipeline.stitch = stitcher.is_some();
+    let publisher = Arc::new(publish::Publisher::new(
+        js.clone(),
+        Topics::from(&settings.output),
+        state.clone(),
+    ));
     let worker = Arc::new(worker::Worker {
-        js: js.clone(),
+        publisher: publisher.clone(),
         settings: settings.clone(),
         pipeline,
         state: state.clone(),
@@ -145,15 +152,13 @@ pub async fn run_with_state(
     });
     // Timers stop with the pulling; the one being handled finishes (or is redelivered).
     let timers_stop = CancellationToken::new();
-    let timers = match (stitcher, stitching) {
-        (Some(stitcher), Some((_, timer_consumer))) => Some(tokio::spawn(stitcher::timer_loop(
-            worker.clone(),
-            stitcher,
-            timer_consumer,
-            timers_stop.clone(),
-        ))),
-        _ => None,
-    };
+    let timers =
+        match (stitcher, stitching) {
+            (Some(stitcher), Some((_, timer_consumer))) => Some(tokio::spawn(
+                stitcher::timer_loop(publisher, stitcher, timer_consumer, timers_stop.clone()),
+            )),
+            _ => None,
+        };
     let lag = tokio::spawn(poll_consumer_lag(
         js.clone(),
         settings.clone(),

@@ -21,6 +21,7 @@ use futures::StreamExt as _;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
+use super::publish::Publisher;
 use super::{ServiceError, ServiceState};
 use crate::config::{Settings, StitchSettings, Storage};
 use crate::proto::{Page, RawPage};
@@ -801,7 +802,7 @@ impl Stitcher {
 /// Fires due timers until `shutdown`: a timer not yet due is nak-ed with the time it has left,
 /// a due one is handled and acked, a failure is nak-ed and tried again.
 pub(super) async fn timer_loop(
-    worker: Arc<super::worker::Worker>,
+    publisher: Arc<Publisher>,
     stitcher: Arc<Stitcher>,
     consumer: PullConsumer,
     shutdown: CancellationToken,
@@ -837,13 +838,13 @@ pub(super) async fn timer_loop(
                 next = batch.next() => next,
             };
             let Some(Ok(message)) = next else { break };
-            handle_timer(&worker, &stitcher, &message, timeout).await;
+            handle_timer(&publisher, &stitcher, &message, timeout).await;
         }
     }
 }
 
 async fn handle_timer(
-    worker: &super::worker::Worker,
+    publisher: &Publisher,
     stitcher: &Stitcher,
     message: &jetstream::Message,
     timeout: Duration,
@@ -870,7 +871,7 @@ async fn handle_timer(
             return;
         }
     };
-    let fired = std::panic::AssertUnwindSafe(stitcher.fire(&timer, &worker.pipeline.topics));
+    let fired = std::panic::AssertUnwindSafe(stitcher.fire(&timer, publisher.topics()));
     let Ok(fired) = futures::FutureExt::catch_unwind(fired).await else {
         tracing::error!(article = %timer.article_id, "timer handling panicked; timer dropped");
         let _ = message.ack_with(AckKind::Term).await;
@@ -878,7 +879,7 @@ async fn handle_timer(
     };
     let result = match fired {
         Ok(out) if out.is_empty() => Ok(()),
-        Ok(out) => worker
+        Ok(out) => publisher
             .publish_all(out)
             .await
             .map(|_| ())

@@ -29,11 +29,12 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
 
+use super::publish::{PublishError, Publisher};
 use super::ServiceState;
 use crate::config::Settings;
 use crate::envelope::Incoming;
 use crate::pipeline::{Pipeline, Processed, Rejection};
-use crate::route::{self, Outbound, Rejected, Topics, HEADER_KIND};
+use crate::route::{self, Outbound, Rejected};
 
 /// Pages up to this size are processed on the async worker thread: at the parser's 100 MB/s
 /// that is well under a millisecond, cheaper than a hop to the blocking pool. Larger pages (up
@@ -81,17 +82,6 @@ fn release_memory() {
     }
 }
 
-/// Outputs of one page published before their PubAcks are awaited. Bounds the ack permits a
-/// page holds, so that `max_in_flight` pages with hundreds of articles each cannot take every
-/// permit of the JetStream context and wait on each other forever.
-pub const PUBLISH_WINDOW: usize = 256;
-
-/// PubAcks the JetStream context may have outstanding: every page in flight with a full window,
-/// plus room for dead letters.
-pub fn ack_capacity(max_in_flight: usize) -> usize {
-    max_in_flight * PUBLISH_WINDOW + 1024
-}
-
 /// Code of the dead letter written when a page used up its deliveries on transient failures.
 pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
 /// Code of the dead letter written when processing panicked (a bug, kept for replay).
@@ -100,28 +90,16 @@ pub const INTERNAL_ERROR: &str = "internal_error";
 /// Broker-side trouble: the page is fine, the broker could not take its outputs now.
 #[derive(Debug, thiserror::Error)]
 pub enum TransientError {
-    /// The publish could not be sent (connection lost, client closed).
-    #[error("publish to {subject} failed: {source}")]
-    Publish {
-        /// Output subject.
-        subject: String,
-        /// Client error.
-        source: async_nats::jetstream::context::PublishError,
-    },
-    /// No PubAck in time, or the stream refused the message (full, missing, unavailable).
-    #[error("no pub ack for {subject}: {source}")]
-    PubAck {
-        /// Output subject.
-        subject: String,
-        /// Client or broker error.
-        source: async_nats::jetstream::context::PublishError,
-    },
+    /// An output was not stored.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The stitch state could not be read or written.
     #[error(transparent)]
     Stitch(#[from] super::stitcher::StitchError),
 }
 
-/// What happened to a page, before the reply to the broker.
+/// What happened to a page, before the reply to the broker: each step of a page (process,
+/// resolve, publish) either goes on or ends the page with one of these.
 enum Outcome {
     /// All outputs stored; `took` runs from receipt to the last PubAck.
     Stored {
@@ -139,7 +117,8 @@ enum Outcome {
 
 /// Shared by every page task.
 pub(super) struct Worker {
-    pub(super) js: jetstream::Context,
+    /// Sends the outputs (shared with the stitch timer loop).
+    pub(super) publisher: Arc<Publisher>,
     pub(super) settings: Arc<Settings>,
     pub(super) pipeline: Pipeline,
     pub(super) state: Arc<ServiceState>,
@@ -262,8 +241,7 @@ impl Worker {
                 );
                 self.store(p, d.received).await
             }
-            Err(Ok(rejection)) => Outcome::Rejected(rejection),
-            Err(Err(panic)) => Outcome::Panicked(panic),
+            Err(outcome) => outcome,
         };
 
         match outcome {
@@ -345,29 +323,27 @@ impl Worker {
         let mut resolved: Option<Vec<Outbound>> = None;
         loop {
             let outputs = match resolved.take() {
-                Some(outputs) => Ok(Ok(outputs)),
+                Some(outputs) => Ok(outputs),
                 None => self.resolve(&mut p).await,
             };
-            let result = match outputs {
-                Ok(Ok(outputs)) => {
+            let e = match outputs {
+                Ok(outputs) => {
                     // Kept for a retry: the clones share the encoded payloads.
-                    let sent = self.publish_all(outputs.clone()).await.map(Ok);
+                    let sent = self.publisher.publish_all(outputs.clone()).await;
                     resolved = Some(outputs);
-                    sent
-                }
-                Ok(Err(rejection)) => Ok(Err(rejection)),
-                Err(e) => Err(e),
-            };
-            let e = match result {
-                Ok(Ok((published, duplicates))) => {
-                    return Outcome::Stored {
-                        published,
-                        duplicates,
-                        took: received.elapsed(),
+                    match sent {
+                        Ok((published, duplicates)) => {
+                            return Outcome::Stored {
+                                published,
+                                duplicates,
+                                took: received.elapsed(),
+                            }
+                        }
+                        Err(e) => TransientError::from(e),
                     }
                 }
-                Ok(Err(rejection)) => return Outcome::Rejected(rejection),
-                Err(e) => e,
+                Err(Outcome::Transient(e)) => e,
+                Err(decided) => return decided,
             };
             let since = *failing_since.get_or_insert_with(Instant::now);
             let delay = retry
@@ -388,17 +364,13 @@ impl Worker {
     }
 
     /// Decodes, parses and routes, off the runtime when the page is large.
-    /// `Err(Err(_))` carries a panic message.
-    async fn process(
-        &self,
-        d: &Delivery,
-        payload: &bytes::Bytes,
-    ) -> Result<Processed, Result<Rejection, String>> {
+    /// Fails with [`Outcome::Rejected`] or [`Outcome::Panicked`].
+    async fn process(&self, d: &Delivery, payload: &bytes::Bytes) -> Result<Processed, Outcome> {
         if payload.len() <= INLINE_MAX_BYTES {
             let run = || self.pipeline.process(&incoming(d, payload));
             return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(result) => result.map_err(Ok),
-                Err(panic) => Err(Err(panic_message(panic.as_ref()))),
+                Ok(result) => result.map_err(Outcome::Rejected),
+                Err(panic) => Err(Outcome::Panicked(panic_message(panic.as_ref()))),
             };
         }
         let pipeline = self.pipeline.clone();
@@ -414,34 +386,34 @@ impl Worker {
         })
         .await;
         match joined {
-            Ok(result) => result.map_err(Ok),
-            Err(e) if e.is_panic() => Err(Err(panic_message(e.into_panic().as_ref()))),
-            Err(e) => Err(Err(e.to_string())),
+            Ok(result) => result.map_err(Outcome::Rejected),
+            Err(e) if e.is_panic() => {
+                Err(Outcome::Panicked(panic_message(e.into_panic().as_ref())))
+            }
+            Err(e) => Err(Outcome::Panicked(e.to_string())),
         }
     }
 
     /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
     /// page is registered in its issue. A page stitching must skip is published as parsed.
     /// Takes the page out of `p` once its outputs are made; leaves it there for the next
-    /// attempt when the stitch state could not be reached.
-    async fn resolve(
-        &self,
-        p: &mut Processed,
-    ) -> Result<Result<Vec<Outbound>, Rejection>, TransientError> {
+    /// attempt when the stitch state could not be reached. Fails with [`Outcome::Transient`]
+    /// (the stitch state) or [`Outcome::Rejected`] (an output too large).
+    async fn resolve(&self, p: &mut Processed) -> Result<Vec<Outbound>, Outcome> {
         let Some(stitcher) = &self.stitcher else {
-            return Ok(Ok(std::mem::take(&mut p.outputs)));
+            return Ok(std::mem::take(&mut p.outputs));
         };
         let Some(parsed) = p.parsed.take() else {
-            return Ok(Ok(std::mem::take(&mut p.outputs)));
+            return Ok(std::mem::take(&mut p.outputs));
         };
         let (raw, page) = *parsed;
-        let topics = &self.pipeline.topics;
+        let topics = self.publisher.topics();
         let alerts = &self.pipeline.alerts;
         let planned = match stitcher.page(&raw, &page).await {
             Ok(planned) => planned,
             Err(e) => {
                 p.parsed = Some(Box::new((raw, page)));
-                return Err(e.into());
+                return Err(Outcome::Transient(e.into()));
             }
         };
         let outputs = match planned {
@@ -456,69 +428,15 @@ impl Worker {
                 route::route_page(&raw, page, topics, alerts)
             }
         };
-        Ok(self
-            .pipeline
+        self.pipeline
             .check_sizes(&outputs)
             .map(|()| outputs)
-            .map_err(|error| Rejection {
-                error,
-                publication: Some(raw.publication.clone()),
-            }))
-    }
-
-    /// Sends every output without waiting, then waits for all PubAcks.
-    /// Returns (published, duplicates).
-    pub(super) async fn publish_all(
-        &self,
-        outputs: Vec<Outbound>,
-    ) -> Result<(usize, usize), TransientError> {
-        let (mut published, mut duplicates) = (0, 0);
-        let mut outputs = outputs.into_iter().peekable();
-        while outputs.peek().is_some() {
-            // A window at a time: a page never holds more than PUBLISH_WINDOW ack permits of the
-            // shared JetStream context, so pages in flight cannot starve each other (see
-            // `ack_capacity`); within a window the publishes are pipelined.
-            let (p, d) = self
-                .publish_window(outputs.by_ref().take(PUBLISH_WINDOW))
-                .await?;
-            published += p;
-            duplicates += d;
-        }
-        Ok((published, duplicates))
-    }
-
-    async fn publish_window(
-        &self,
-        outputs: impl Iterator<Item = Outbound>,
-    ) -> Result<(usize, usize), TransientError> {
-        let mut pending = Vec::with_capacity(PUBLISH_WINDOW);
-        for o in outputs {
-            let subject = o.subject.clone();
-            let topic = topic_label(&self.pipeline.topics, &o.subject);
-            let kind = o.header(HEADER_KIND).map(super::metrics::kind_label);
-            let state = self.state.clone();
-            let sent = Instant::now();
-            let ack = self
-                .js
-                .publish_with_headers(o.subject, header_map(&o.headers), o.payload)
-                .await
-                .map_err(|source| TransientError::Publish {
-                    subject: subject.clone(),
-                    source,
-                })?;
-            pending.push(async move {
-                let ack = ack
-                    .await
-                    .map_err(|source| TransientError::PubAck { subject, source })?;
-                state
-                    .metrics()
-                    .output_acked(topic, kind, ack.duplicate, sent.elapsed());
-                Ok::<_, TransientError>(ack)
-            });
-        }
-        let acks = futures::future::try_join_all(pending).await?;
-        let duplicates = acks.iter().filter(|a| a.duplicate).count();
-        Ok((acks.len(), duplicates))
+            .map_err(|error| {
+                Outcome::Rejected(Rejection {
+                    error,
+                    publication: Some(raw.publication.clone()),
+                })
+            })
     }
 
     /// Stores a dead letter for the input (cut to fit the broker, see
@@ -545,10 +463,10 @@ impl Worker {
             &rejected,
             code,
             reason,
-            &self.pipeline.topics,
+            self.publisher.topics(),
             self.pipeline.max_payload,
         );
-        match self.publish_all(vec![letter]).await {
+        match self.publisher.publish_all(vec![letter]).await {
             Ok(_) => {
                 // Term: the broker will not redeliver it; the dead letter is its record.
                 if let Err(e) = message.ack_with(AckKind::Term).await {
@@ -591,26 +509,6 @@ fn progress_interval(ack_wait: Duration) -> Duration {
     (ack_wait / 3).max(Duration::from_millis(100))
 }
 
-/// The `topic` label of an output subject (`<prefix>.<publication>`).
-fn topic_label(topics: &Topics, subject: &str) -> &'static str {
-    let prefix = subject.rsplit_once('.').map_or(subject, |(p, _)| p);
-    if prefix == topics.search {
-        "search"
-    } else if prefix == topics.archive {
-        "archive"
-    } else if prefix == topics.alert {
-        "alert"
-    } else if prefix == topics.pages {
-        "pages"
-    } else if prefix == topics.dlq {
-        "dlq"
-    } else if prefix == topics.unresolved {
-        "unresolved"
-    } else {
-        "other"
-    }
-}
-
 fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {
     Incoming {
         subject: &d.subject,
@@ -632,14 +530,6 @@ pub(super) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)>
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     pairs
-}
-
-fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (k, v) in pairs {
-        h.append(*k, v.as_str());
-    }
-    h
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -428,7 +428,7 @@ pub fn searchable(a: &Article, reported: bool) -> bool {
     if !a.stitched_into.is_empty() || waiting {
         return reported;
     }
-    crate::route::is_searchable(a.kind)
+    crate::topic::is_searchable(a.kind)
 }
 
 /// The step of `page` arriving with the record `record` (hash `hash`, label `label`) in the
