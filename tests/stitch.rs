@@ -1057,7 +1057,7 @@ async fn replicas_killed_at_any_moment_still_stitch_every_issue_once() {
 /// pagewire registered; about half of its record reads reach the mirror.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_a_replica_misses_is_read_from_the_leader_before_a_page_counts_as_missing() {
-    let cluster = support::cluster::NatsCluster::start(3);
+    let cluster = support::NatsCluster::start(3);
     let servers = cluster.urls().join(",");
     let env = [
         ("PAGEWIRE_STITCH__ENABLED", "true"),

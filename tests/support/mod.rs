@@ -25,10 +25,3 @@ pub mod wait;
 pub use http::get as http_get;
 #[allow(unused_imports)]
 pub use nats::{free_port, nats_server_bin, NatsCluster, NatsServer};
-
-/// The cluster's former path, still used by a test body in `tests/stitch.rs` (edited in
-/// parallel); to be replaced by [`NatsCluster`] there and removed.
-pub mod cluster {
-    #[allow(unused_imports)]
-    pub use super::nats::NatsCluster;
-}
