@@ -61,7 +61,7 @@ fn without_column_tag(t: &str) -> &str {
     if let Some(stripped) = t.strip_suffix([')', '）']) {
         if let Some(open) = stripped.rfind(['(', '（']) {
             let tag = &stripped[open..];
-            if char_len(tag) <= 12 && open > 0 {
+            if char_len(tag) <= 16 && open > 0 {
                 return stripped[..open].trim_end();
             }
         }
@@ -812,6 +812,15 @@ mod tests {
                 "丁市开通夜间公交"
             ]
         );
+    }
+
+    #[test]
+    fn a_long_column_tag_marks_the_headline_under_a_kicker() {
+        let stack = [
+            "某市创新金融服务",
+            "科技贷 为企业救急（经济聚焦·园区里见高招①）",
+        ];
+        assert_eq!(main_of_cjk_stack(&stack), 1);
     }
 
     #[test]
