@@ -354,6 +354,39 @@ fn mark_letter_signatures(lines: &mut [PreLine]) {
     }
 }
 
+/// A Chinese line that opens with a bullet (`△`, `▲`, `●`, `■`, `◆`, `★`): the text after it.
+fn bullet_item(t: &str) -> Option<&str> {
+    let rest = t.strip_prefix(['△', '▲', '●', '○', '■', '□', '◆', '◇', '★', '☆'])?;
+    rest.trim_start()
+        .chars()
+        .next()
+        .filter(|&c| text::is_cjk(c))?;
+    Some(rest.trim_start())
+}
+
+/// Whether bullet lines start items of their own. A column of news in brief (简讯, 动态) is a
+/// run of items each opening with `△`; the same bullets right under a headline are that
+/// article's summary points (`■非洲拥有…` under its title) or its body. So the first bullet of a
+/// run decides for the run: after body text it starts a new item, and so does every bullet
+/// after it until the next headline; right under a headline none does.
+#[derive(Default)]
+struct BulletRun {
+    splits: Option<bool>,
+}
+
+impl BulletRun {
+    fn heading(&mut self) {
+        self.splits = None;
+    }
+
+    /// Does this bullet line start a new item, given the items so far?
+    fn splits(&mut self, items: &[Item]) -> bool {
+        *self.splits.get_or_insert_with(|| {
+            matches!(items.last(), Some(Item::Text { .. } | Item::Credit(_)))
+        })
+    }
+}
+
 /// Is the page one paragraph a line (archive text, OCR tagged by line), rather than lines
 /// wrapped at a column? Then most long lines end a sentence; wrapped lines rarely do.
 fn one_paragraph_a_line(lines: &[PreLine]) -> bool {
@@ -443,6 +476,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         }
         *hard = false;
     };
+    let mut bullets = BulletRun::default();
     for (line, head) in lines.into_iter().zip(heads) {
         match line.pre {
             Pre::Blank => {
@@ -453,14 +487,23 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
             Pre::Heading { level, text } => {
                 flush(&mut items, &mut para, &mut para_hard);
                 items.push(Item::Heading { level, text });
+                bullets.heading();
                 prev_hard = false;
                 continue;
             }
             Pre::Text(t) if head => {
                 flush(&mut items, &mut para, &mut para_hard);
                 items.push(Item::Heading { level: 0, text: t });
+                bullets.heading();
             }
-            Pre::Text(t) => {
+            Pre::Text(mut t) => {
+                if let Some(rest) = bullet_item(&t) {
+                    flush(&mut items, &mut para, &mut para_hard);
+                    if bullets.splits(&items) {
+                        items.push(Item::Separator);
+                        t = rest.to_owned();
+                    }
+                }
                 // Plain text: an indented line opens a new paragraph.
                 if syntax == Syntax::Plain && line.indent >= 2 {
                     flush(&mut items, &mut para, &mut para_hard);
@@ -653,6 +696,20 @@ mod tests {
             heads,
             ["Parking fees are too high", "Thank the library staff"]
         );
+    }
+
+    #[test]
+    fn bullets_after_text_start_items_and_bullets_under_a_headline_do_not() {
+        let briefs = "本市简讯\n栏目介绍文字，由本报编辑部整理。\n△市图书馆新馆昨天开放，首日接待读者\n三千多人次。\n△东郊公园的荷花节将于下周开幕。\n";
+        let got = items(briefs, Syntax::Plain, "");
+        assert_eq!(
+            got.iter().filter(|i| matches!(i, Item::Separator)).count(),
+            2
+        );
+        assert!(texts(&got).iter().any(|t| t.starts_with("市图书馆新馆")));
+        let summary = "某地推进垃圾分类\n■全市八成小区已设分类投放点。\n■明年起将对违规投放处以罚款。\n新华社某地5月3日电 某地今年全面推进生活垃圾分类，已有八成小区设立了分类投放点。\n";
+        let items = items(summary, Syntax::Plain, "");
+        assert!(!items.iter().any(|i| matches!(i, Item::Separator)));
     }
 
     #[test]
