@@ -26,13 +26,11 @@ use async_nats::{Event, HeaderMap, ServerError};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use prost::Message as _;
-use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
 use pagewire::pipeline::Pipeline;
 use pagewire::proto::{Article, UnresolvedJump};
-use pagewire::service::{self, ServiceState};
 use pagewire::stitch::{self, IssueIndex, Records};
 use support::NatsCluster;
 
@@ -1447,21 +1445,10 @@ fn the_kubernetes_settings_load_and_grace_periods_outlast_the_drain() {
 async fn two_replicas_starting_together_on_an_empty_cluster_both_become_ready() {
     let cluster = three_nodes();
     let settings = pagewire_settings(&cluster, &[("PAGEWIRE_OUTPUT__REPLICAS", "3")]);
-    let start = |settings: Settings| {
-        let state = Arc::new(ServiceState::default());
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(service::run_with_state(
-            settings,
-            state.clone(),
-            shutdown.clone(),
-        ));
-        Service {
-            state,
-            shutdown,
-            handle,
-        }
-    };
-    let replicas = [start(settings.clone()), start(settings.clone())];
+    let replicas = [
+        Service::spawn(settings.clone()),
+        Service::spawn(settings.clone()),
+    ];
     let deadline = Instant::now() + WAIT;
     while !replicas.iter().all(|r| r.state.is_ready()) {
         for (i, r) in replicas.iter().enumerate() {

@@ -110,8 +110,8 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Starts the service and waits until it is ready (connected, consumer bound).
-    pub async fn start(settings: Settings) -> Self {
+    /// Starts the service without waiting for it (replicas that must start together).
+    pub fn spawn(settings: Settings) -> Self {
         let state = Arc::new(ServiceState::default());
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(service::run_with_state(
@@ -119,17 +119,23 @@ impl InProcess {
             state.clone(),
             shutdown.clone(),
         ));
-        let s = state.clone();
-        wait_for("service ready", || {
-            let s = s.clone();
-            async move { s.is_ready() }
-        })
-        .await;
         InProcess {
             state,
             shutdown,
             handle,
         }
+    }
+
+    /// Starts the service and waits until it is ready (connected, consumer bound).
+    pub async fn start(settings: Settings) -> Self {
+        let service = Self::spawn(settings);
+        let s = service.state.clone();
+        wait_for("service ready", || {
+            let s = s.clone();
+            async move { s.is_ready() }
+        })
+        .await;
+        service
     }
 
     /// Cancels, drains, and asserts a clean exit.
