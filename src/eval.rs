@@ -7,7 +7,8 @@
 //! paragraph are looked up, as letters and digits only, in the page's own letters and digits,
 //! and the earliest line found is where the article starts. A predicted start matches a gold
 //! article when it falls on the gold headline stack or the line under it (or, for a headless
-//! gold article, on its first line); matching is one-to-one in reading order.
+//! gold article, on its first line or, when that is its credit, the first line under the
+//! credit); matching is one-to-one in reading order.
 
 use std::collections::BTreeMap;
 
@@ -456,7 +457,11 @@ pub fn score_page(gold: &GoldPage, text: &str, parsed: Option<&Page>) -> PageSco
             gold.articles.iter().enumerate().position(|(gi, g)| {
                 let window_end = match g.headline_lines {
                     Some([_, e]) => e + 1,
-                    None => g.lines[0],
+                    // a headless article may open with its credit (an author's name): its
+                    // text starts under it
+                    None => (g.lines[0]..)
+                        .find(|l| !g.credit_lines.contains(l))
+                        .unwrap_or(g.lines[0]),
                 };
                 !taken[gi] && l >= g.lines[0] && l <= window_end.min(g.lines[1].max(g.lines[0]))
             })
@@ -663,6 +668,37 @@ mod tests {
         let s = score_page(&gold(), PAGE, None);
         assert_eq!((s.counts.failed_pages, s.counts.matched), (1, 0));
         assert_eq!(s.counts.scores().boundary_recall, 0.0);
+    }
+
+    #[test]
+    fn a_headless_article_opening_with_its_authors_name_matches_under_the_name() {
+        let page = "THE HERALD\nMARY JONES\nThe river ran high all spring, and the village waited.\n\nPARK OPENS\nThe new park opened on Sunday with a concert for families.\n";
+        let gold: GoldPage = serde_json::from_str(
+            r#"{"id":"t","family":"f","format":"plain","position":{"publication":"herald","issue_date":"2025-07-12","page_number":1},
+            "furniture":[[1,1]],
+            "articles":[
+              {"lines":[2,3],"headline":"","kind":"story","credits":[{"name":"MARY JONES","role":"reporter"}],"credit_lines":[2]},
+              {"lines":[5,6],"headline_lines":[5,5],"headline":"PARK OPENS","kind":"brief"}]}"#,
+        )
+        .expect("gold parses");
+        let parsed = Page {
+            articles: vec![
+                article(
+                    "",
+                    "The river ran high all spring, and the village waited.",
+                    Some("Mary Jones"),
+                ),
+                article(
+                    "PARK OPENS",
+                    "The new park opened on Sunday with a concert for families.",
+                    None,
+                ),
+            ],
+            ..Page::default()
+        };
+        let s = score_page(&gold, page, Some(&parsed));
+        assert_eq!(s.counts.matched, 2);
+        assert_eq!(s.counts.scores().boundary_f1, 1.0);
     }
 
     #[test]

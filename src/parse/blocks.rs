@@ -110,20 +110,20 @@ enum LineKind {
     Other(Item),
 }
 
-fn classify_line(line: &str, page_name: &str) -> LineKind {
-    if let Some(f) = furniture::classify(line, page_name) {
-        return LineKind::Other(Item::Furniture(f, line.to_owned()));
+fn classify_line(line: String, page_name: &str) -> LineKind {
+    if let Some(f) = furniture::classify(&line, page_name) {
+        return LineKind::Other(Item::Furniture(f, line));
     }
-    if let Some(found) = reference_only(line) {
+    if let Some(found) = reference_only(&line) {
         return LineKind::Other(Item::Reference(found));
     }
-    if let Some(c) = credits::credit_line(line) {
+    if let Some(c) = credits::credit_line(&line) {
         return LineKind::Other(Item::Credit(c.credits));
     }
-    if is_teaser_section(line) {
+    if is_teaser_section(&line) {
         return LineKind::Other(Item::TeaserSection);
     }
-    LineKind::Text(line.to_owned())
+    LineKind::Text(line)
 }
 
 /// One line of the page after the first pass: what it is, before headlines are guessed and
@@ -180,7 +180,7 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
                 if clean.is_empty() {
                     continue;
                 }
-                match classify_line(&clean, page_name) {
+                match classify_line(clean, page_name) {
                     LineKind::Text(t) if is_teaser_section(&t) => {
                         push(&mut out, Pre::Other(Item::TeaserSection))
                     }
@@ -217,7 +217,7 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
             }
             continue;
         }
-        match classify_line(&clean, page_name) {
+        match classify_line(clean, page_name) {
             LineKind::Text(t) => push(&mut out, Pre::Text(t)),
             LineKind::Other(item) => push(&mut out, Pre::Other(item)),
         }
@@ -269,14 +269,46 @@ fn mark_author_lines(lines: &mut [PreLine]) {
         let title = non_blank(lines, i, true).is_some_and(|k| {
             title_at(k) && (apart(k) || (k > 0 && title_at(k - 1) && apart(k - 1)))
         });
-        let body = non_blank(lines, i, false).is_some_and(|k| match &lines[k].pre {
-            Pre::Text(n) => text::text_weight(n) >= 6 && credits::author_line(n).is_none(),
+        let text_at = |k: usize, weight: usize| match &lines[k].pre {
+            Pre::Text(n) => text::text_weight(n) >= weight && credits::author_line(n).is_none(),
             _ => false,
+        };
+        // between the name and the text may stand a part number (`(一)`, `一`, `之一`)
+        let part_at = |k: usize| match &lines[k].pre {
+            Pre::Text(p) => part_number(p),
+            _ => false,
+        };
+        let below = non_blank(lines, i, false);
+        let body = below.is_some_and(|k| {
+            text_at(k, 6)
+                || (part_at(k) && non_blank(lines, k, false).is_some_and(|m| text_at(m, 6)))
         });
-        if title && body {
+        // a full name (three characters or more) opening the page, the title cut off above
+        // it, over a whole paragraph
+        let top = match non_blank(lines, i, true) {
+            None => true,
+            Some(k) => matches!(lines[k].pre, Pre::Other(Item::Furniture(..))),
+        } && text::char_len(t) >= 3
+            && below.is_some_and(|k| {
+                text_at(k, 30) && matches!(&lines[k].pre, Pre::Text(n) if text::ends_sentence(n))
+            });
+        if (title && body) || top {
             lines[i].pre = Pre::Other(Item::Credit(credits));
         }
     }
+}
+
+/// A part number on its own line: `(一)`, `（二）`, `一`, `之一`, `1`.
+fn part_number(t: &str) -> bool {
+    let core = t
+        .trim()
+        .trim_start_matches(['(', '（'])
+        .trim_end_matches([')', '）', '.', '、'])
+        .trim_start_matches('之');
+    (1..=3).contains(&text::char_len(core))
+        && core
+            .chars()
+            .all(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(c))
 }
 
 /// Does the paragraph open a letter to the editor (`Editor — In regards to…`, `Dear Editor:`)?
@@ -596,19 +628,17 @@ fn split_plain_paragraphs(items: Vec<Item>, line_per_paragraph: bool) -> Vec<Ite
             out.push(Item::Text { lines, hard });
             continue;
         }
-        let width = lines
-            .iter()
-            .map(|l| text::text_weight(l))
-            .max()
-            .unwrap_or(0);
+        // each line's weight once: the rules below compare a line with the next and the widest
+        let weights: Vec<usize> = lines.iter().map(|l| text::text_weight(l)).collect();
+        let width = weights.iter().copied().max().unwrap_or(0);
         let mut current: Vec<String> = Vec::new();
-        let mut rest = lines.iter().skip(1);
-        for line in lines.iter().cloned() {
-            let next = rest.next();
+        for (i, line) in lines.into_iter().enumerate() {
+            let weight = weights[i];
+            let next = weights.get(i + 1);
             // A headline line glued to its body (no blank line, no indent): short, open-ended,
             // capitals or CJK without commas, and followed by a clearly longer line.
             if current.is_empty()
-                && next.is_some_and(|n| text::text_weight(n) * 2 > text::text_weight(&line) * 3)
+                && next.is_some_and(|&n| n * 2 > weight * 3)
                 && headline_shaped(&line)
             {
                 out.push(Item::Text {
@@ -621,8 +651,7 @@ fn split_plain_paragraphs(items: Vec<Item>, line_per_paragraph: bool) -> Vec<Ite
             // ends exactly on one); English needs the line to be short as well
             let cjk_stop = line.ends_with(['。', '！', '？', '”', '」'])
                 && line.chars().rev().nth(1).is_some_and(text::is_cjk_like);
-            let short =
-                cjk_stop || line_per_paragraph || text::text_weight(&line) * 100 < width * 85;
+            let short = cjk_stop || line_per_paragraph || weight * 100 < width * 85;
             let ends = ends_paragraph(&line);
             current.push(line);
             if short && ends {
@@ -696,6 +725,33 @@ mod tests {
             heads,
             ["Parking fees are too high", "Thank the library staff"]
         );
+    }
+
+    fn credit_names(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Credit(c) => Some(c.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn an_author_over_a_part_number_or_opening_a_cut_page_is_a_credit() {
+        // title, author, part number, verse
+        let poem = "秋天的河\n李青山\n(一)\n河水慢慢地流过村口,\n流过我们的田野和学校。\n";
+        assert_eq!(credit_names(&items(poem, Syntax::Plain, "")), ["李青山"]);
+        // a page whose title was cut off: the author's full name first, over a paragraph
+        let cut = "1957年8月25日人民日报 第5版\n\n王明起\n小河在两座山之间流着，靠河的北岸山崖下有个小村，那就是我的家乡，我小时候常在河边放牛。\n";
+        assert_eq!(credit_names(&items(cut, Syntax::Plain, "")), ["王明起"]);
+        // a two-character column title there is not a name
+        let column = "1949年2月26日人民日报 第1版\n\n信箱\n各地读者来信询问的几件事情，现在统一答复如下，请大家留意并转告身边的亲友和同事们。\n";
+        assert!(credit_names(&items(column, Syntax::Plain, "")).is_empty());
+        // nor is a short line over a poem's own title
+        let subtitle = "读报杂感\n李青山\n夜里读报\n报上的字一个一个亮起来,\n";
+        assert!(credit_names(&items(subtitle, Syntax::Plain, "")).is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::proto::{Credit, CreditRole};
@@ -88,6 +89,40 @@ static EN_NAME_SLASH_PAPER: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
+
+/// The words an English credit line needs, one bit per group (title, agency, photo), found in
+/// one case-insensitive pass: each English pattern below runs only on lines holding its words.
+static EN_CUES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(EN_CUE_WORDS.iter().map(|(w, _)| w))
+        .expect("static cue words")
+});
+const EN_CUE_TITLE: u8 = 1;
+const EN_CUE_AGENCY: u8 = 2;
+const EN_CUE_PHOTO: u8 = 4;
+const EN_CUE_WORDS: [(&str, u8); 14] = [
+    ("staff", EN_CUE_TITLE),
+    ("correspondent", EN_CUE_TITLE),
+    ("contributing", EN_CUE_TITLE),
+    ("for the", EN_CUE_TITLE),
+    ("press", EN_CUE_AGENCY),
+    ("reuters", EN_CUE_AGENCY),
+    ("afp", EN_CUE_AGENCY),
+    ("bloomberg", EN_CUE_AGENCY),
+    ("xinhua", EN_CUE_AGENCY),
+    ("international", EN_CUE_AGENCY),
+    ("times", EN_CUE_AGENCY),
+    ("post", EN_CUE_AGENCY),
+    ("photo", EN_CUE_PHOTO),
+    ("/", EN_CUE_PHOTO),
+];
+
+fn en_cues(text: &str) -> u8 {
+    EN_CUES
+        .find_overlapping_iter(text)
+        .fold(0, |bits, m| bits | EN_CUE_WORDS[m.pattern().as_usize()].1)
+}
 
 /// `Staff Writer` as OCR damages it: two words, the first five or six characters starting
 /// like `St`, the second starting with `W` and five to seven long (`Steff Writer`,
@@ -207,12 +242,70 @@ pub fn author_line(line: &str) -> Option<Vec<Credit>> {
 
 /// Splits a run of names separated by spaces, 、 or ，.
 fn zh_names(s: &str) -> Option<Vec<String>> {
-    let names: Vec<String> = s
+    let tokens: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || matches!(c, '、' | '，' | ',' | '　'))
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
         .collect();
+    // Typesetters pad a two-character name to the width of a three-character one
+    // (`朱  磊  饶庆平`, `雷  声`): two single characters in a row are one name.
+    let mut names: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let single = |t: &str| t.chars().count() == 1;
+        if single(tokens[i]) && tokens.get(i + 1).is_some_and(|t| single(t)) {
+            names.push(format!("{}{}", tokens[i], tokens[i + 1]));
+            i += 2;
+        } else {
+            names.push(tokens[i].to_owned());
+            i += 1;
+        }
+    }
     (!names.is_empty() && names.iter().all(|n| is_zh_name(n))).then_some(names)
+}
+
+/// The art forms a caption names in brackets after an artwork's title.
+const ART_FORMS: [&str; 16] = [
+    "中国画",
+    "国画",
+    "油画",
+    "版画",
+    "木刻",
+    "漫画",
+    "素描",
+    "水彩",
+    "水彩画",
+    "雕塑",
+    "剪纸",
+    "年画",
+    "宣传画",
+    "水墨画",
+    "速写",
+    "书法",
+];
+
+/// An artwork's caption: its title, the art form in brackets and the artist's name
+/// (`杜甫草堂(中国画) 李可染`). The artist is credited as the image's maker.
+fn artwork_caption(text: &str) -> Option<Vec<Credit>> {
+    let close = text.rfind([')', '）'])?;
+    let open = text[..close].rfind(['(', '（'])?;
+    let form = text[open..close].trim_start_matches(['(', '（']);
+    if open == 0 || !ART_FORMS.contains(&form) {
+        return None;
+    }
+    let artist = text[close..].trim_start_matches([')', '）']).trim();
+    let names = zh_names(artist)?;
+    if !names
+        .iter()
+        .all(|n| n.contains('·') || (has_surname(n) && n.chars().count() <= 4))
+    {
+        return None;
+    }
+    Some(
+        names
+            .iter()
+            .map(|n| credit(n, CreditRole::Photographer, text))
+            .collect(),
+    )
 }
 
 /// Reads a Chinese byline body such as `本报记者 张三 李四 通讯员 王五`, `记者 祝家乐 摄`,
@@ -259,6 +352,7 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
         return (!credits.is_empty()).then_some(credits);
     }
     let mut role = None;
+    let mut own_paper = false;
     let mut rest = body_core;
     let role_words: &[(&str, CreditRole)] = &[
         ("本报特约记者", CreditRole::Correspondent),
@@ -275,6 +369,7 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
     while !rest.is_empty() {
         let trimmed = rest.trim_start();
         if let Some((word, r)) = role_words.iter().find(|(w, _)| trimmed.starts_with(w)) {
+            own_paper |= word.starts_with("本报");
             role = Some(*r);
             rest = &trimmed[word.len()..];
             continue;
@@ -299,16 +394,31 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
             .filter(|&p| p > 0)
             .min()
             .unwrap_or(trimmed.len());
-        let names = zh_names(&trimmed[..end])?;
-        let r = if photo {
-            CreditRole::Photographer
-        } else {
-            role?
+        // a writer and a photographer on one line: `本报记者 X文 本报记者 Y摄`
+        // (`文` marks the writer only there: names end in 文 too)
+        let segment = trimmed[..end].trim_end();
+        let more = end < trimmed.len();
+        let (segment, own) = match (segment.strip_suffix('文'), segment.strip_suffix('摄')) {
+            (Some(s), _) if photo && more && zh_names(s).is_some() => {
+                (s, Some(CreditRole::Reporter))
+            }
+            (_, Some(s)) => (s, Some(CreditRole::Photographer)),
+            _ => (segment, None),
+        };
+        let names = zh_names(segment)?;
+        let r = match own {
+            Some(r) => r,
+            None if photo => CreditRole::Photographer,
+            None => role?,
         };
         for n in names {
             credits.push(credit(&n, r, text));
         }
         rest = &trimmed[end..];
+    }
+    // the paper's own staff: 本报记者 X → X, then the paper (本报) as the agency
+    if own_paper && !credits.iter().any(|c| c.name == "本报") {
+        credits.push(credit("本报", CreditRole::Agency, text));
     }
     credits
         .iter()
@@ -374,6 +484,10 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
                 });
             }
         }
+        // an artwork's caption with its artist: `杜甫草堂(中国画) 李可染`
+        if let Some(credits) = artwork_caption(text) {
+            return Some(CreditLine { credits });
+        }
         // a closing dateline on its own line: 新华社北京4月28日电
         if let Some(d) = closing_dateline(text) {
             return Some(CreditLine { credits: d });
@@ -384,9 +498,8 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     // The English patterns are anchored and full of Unicode classes, so the regex engine runs
     // them with a backtracker whose per-call setup grows with the pattern: on an English page
     // that was 85% of the parse. Each pattern therefore runs only on lines holding the words
-    // it needs, found in one lowercase copy.
-    let lower = text.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    // it needs, found in one pass (`en_cues`).
+    let cues = en_cues(text);
     if garbled_staff_writer(text) {
         // `Steff Writer`, `8t«H Writer`, `SteH Wrtlw`: the title line under a byline, read badly
         return Some(CreditLine {
@@ -402,23 +515,13 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(c[1].trim(), CreditRole::Photographer, text)],
         });
     }
-    if has(&["staff", "correspondent", "contributing", "for the"]) && EN_CREDIT_TITLE.is_match(text)
-    {
+    if cues & EN_CUE_TITLE != 0 && EN_CREDIT_TITLE.is_match(text) {
         // `Staff Writer` under a byline: part of the credit, names nothing new
         return Some(CreditLine {
             credits: Vec::new(),
         });
     }
-    let agency = has(&[
-        "press",
-        "reuters",
-        "afp",
-        "bloomberg",
-        "xinhua",
-        "international",
-        "times",
-        "post",
-    ]);
+    let agency = cues & EN_CUE_AGENCY != 0;
     if let Some(caps) = agency.then(|| EN_AGENCY.captures(text)).flatten() {
         return Some(CreditLine {
             credits: vec![credit(
@@ -428,7 +531,7 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             )],
         });
     }
-    let photo = has(&["photo", "/"]);
+    let photo = cues & EN_CUE_PHOTO != 0;
     if let Some(caps) = photo.then(|| EN_PHOTO.captures(text)).flatten() {
         let name = caps
             .get(1)
@@ -439,7 +542,8 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(name, CreditRole::Photographer, text)],
         });
     }
-    let byline = lower.starts_with("by") && lower[2..].starts_with(char::is_whitespace);
+    let byline = text.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("by"))
+        && text[2..].starts_with(char::is_whitespace);
     if let Some(caps) = byline.then(|| EN_BYLINE.captures(text)).flatten() {
         let mut credits = Vec::new();
         for name in caps[1].split([',', '&']).flat_map(|p| p.split(" and ")) {
@@ -679,9 +783,35 @@ mod tests {
             vec![
                 ("张三".into(), CreditRole::Reporter),
                 ("李四".into(), CreditRole::Reporter),
-                ("王五".into(), CreditRole::Correspondent)
+                ("王五".into(), CreditRole::Correspondent),
+                ("本报".into(), CreditRole::Agency),
             ]
         );
+        // a writer and a photographer on one line, a two-character name padded to three
+        let l = credit_line("本报记者  谷业凯文  本报记者  雷  声摄").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![
+                ("谷业凯".into(), CreditRole::Reporter),
+                ("雷声".into(), CreditRole::Photographer),
+                ("本报".into(), CreditRole::Agency),
+            ]
+        );
+        // a name ending in 文 stays whole where no photographer follows
+        let l = credit_line("本报记者 王晓文").expect("credit");
+        assert_eq!(names(&l)[0], ("王晓文".into(), CreditRole::Reporter));
+        let l = credit_line("朱  磊  饶庆平摄影报道").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![
+                ("朱磊".into(), CreditRole::Photographer),
+                ("饶庆平".into(), CreditRole::Photographer),
+            ]
+        );
+        // an artwork's caption credits its artist; an art form alone is not a credit
+        let l = credit_line("杜甫草堂(中国画) 李可染").expect("credit");
+        assert_eq!(names(&l), vec![("李可染".into(), CreditRole::Photographer)]);
+        assert!(credit_line("我们去看了一幅画(中国画) 很好看的").is_none());
         let l = credit_line("（新华社记者 李贺 摄）").expect("credit");
         assert!(names(&l).contains(&("李贺".into(), CreditRole::Photographer)));
         let l = credit_line("陈福平摄（影像中国）").expect("credit");

@@ -382,10 +382,11 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
 /// left out) is the headline proper. Kicker (引题), headline (主题) and subtitle (副题) are told
 /// apart by print size on paper; in plain text only these cues are left:
 /// - a column tag printed after a title (`（经济聚焦）`) marks the headline;
-/// - a first line that introduces the next is a kicker: it ends in a colon, a dash or a verb of
-///   saying (`…强调`, `…认为`), names an occasion (`在…之际`, `庆祝…`), is a bare speaker
-///   (`外交部发言人`: at most seven characters over a line twice as long), or is a slogan of two
-///   parallel halves (`截污清淤 美化河岸`);
+/// - a first line that introduces the next is a kicker: it ends in a colon, a dash, an
+///   ellipsis or a verb of saying (`…强调`, `…认为`), names an occasion (`在…之际`, `庆祝…`) or
+///   a topic (`就…一事`), announces an article (`…发表…文章`), is a bare speaker
+///   (`外交部发言人`: at most seven characters over a line twice as long), a slogan of two
+///   parallel halves (`截污清淤 美化河岸`), or a clause with a comma over a line without one;
 /// - otherwise the first line is the headline and the lines under it are decks.
 pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
     if stack.len() < 2 {
@@ -415,7 +416,14 @@ pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
         && halves
             .iter()
             .all(|h| (4..=9).contains(&char_len(h)) && h.chars().all(is_cjk));
-    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan {
+    // a lead-in that trails off (`举办“云聘会”、建设人才平台……`), a topic (`就…一事`), an
+    // article announced by name (`《求是》杂志发表…重要文章`), or a clause with a comma over a
+    // line without one (`河北全面实施控烟行动，推进控烟立法`)
+    let lead_in = a.ends_with('…')
+        || a.starts_with('就')
+        || a.ends_with("文章")
+        || (a.contains(['，', ',']) && !b.contains(['，', ',']));
+    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan || lead_in {
         1
     } else {
         0
@@ -821,6 +829,28 @@ mod tests {
             "科技贷 为企业救急（经济聚焦·园区里见高招①）",
         ];
         assert_eq!(main_of_cjk_stack(&stack), 1);
+    }
+
+    #[test]
+    fn a_kicker_that_leads_in_sits_above_the_headline() {
+        for stack in [
+            ["开设夜市、延长营业、发放消费券……", "老城街巷 夜里更亮"],
+            ["就邻国修建水坝一事", "外交部发言人答记者问"],
+            [
+                "《某某》杂志发表某某同志重要文章",
+                "坚持人民至上 推动事业发展",
+            ],
+            ["某省全面推进垃圾分类，完善回收体系", "小区里的新风尚"],
+        ] {
+            assert_eq!(main_of_cjk_stack(&stack), 1, "{stack:?}");
+        }
+        // a headline with a subtitle under it keeps the first line
+        for stack in [
+            ["某市夏粮收购进展顺利", "截至7月5日，累计收购小麦12亿斤"],
+            ["全市公园延长开放时间", "市民夜游有了好去处"],
+        ] {
+            assert_eq!(main_of_cjk_stack(&stack), 0, "{stack:?}");
+        }
     }
 
     #[test]
