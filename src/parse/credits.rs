@@ -286,6 +286,10 @@ const ART_FORMS: [&str; 16] = [
 /// An artwork's caption: its title, the art form in brackets and the artist's name
 /// (`杜甫草堂(中国画) 李可染`). The artist is credited as the image's maker.
 fn artwork_caption(text: &str) -> Option<Vec<Credit>> {
+    // most lines hold no closing bracket: one memchr-backed search each before anything else
+    if !(text.contains('）') || text.contains(')')) {
+        return None;
+    }
     let close = text.rfind([')', '）'])?;
     let open = text[..close].rfind(['(', '（'])?;
     let form = text[open..close].trim_start_matches(['(', '（']);
