@@ -263,6 +263,29 @@ fn zh_names(s: &str) -> Option<Vec<String>> {
     (!names.is_empty() && names.iter().all(|n| is_zh_name(n))).then_some(names)
 }
 
+/// A photo an agency released, as its caption's last line: `传真照片(新华社发)`,
+/// `图片（中新社发）`, `新华社发`. The agency is the credit.
+fn released_photo(text: &str) -> Option<Vec<Credit>> {
+    if !text.ends_with(['发', ')', '）']) {
+        return None;
+    }
+    let (label, inner) = match text.strip_suffix([')', '）']) {
+        Some(t) => {
+            let open = t.rfind(['(', '（'])?;
+            (&t[..open], t[open..].trim_start_matches(['(', '（']))
+        }
+        None => ("", text),
+    };
+    let agency = inner.trim().strip_suffix('发')?.trim();
+    let n = agency.chars().count();
+    let label_ok = label.is_empty()
+        || (label.chars().count() <= 8 && (label.contains("照片") || label.contains("图片")));
+    let agency_ok = (2..=8).contains(&n)
+        && agency.chars().all(crate::parse::text::is_cjk)
+        && ["社", "报", "网", "台"].iter().any(|e| agency.ends_with(e));
+    (label_ok && agency_ok).then(|| vec![credit(agency, CreditRole::Agency, text)])
+}
+
 /// The art forms a caption names in brackets after an artwork's title.
 const ART_FORMS: [&str; 16] = [
     "中国画",
@@ -487,6 +510,10 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
                         .collect(),
                 });
             }
+        }
+        // a photo released by an agency: `传真照片(新华社发)`, `新华社发`
+        if let Some(credits) = released_photo(text) {
+            return Some(CreditLine { credits });
         }
         // an artwork's caption with its artist: `杜甫草堂(中国画) 李可染`
         if let Some(credits) = artwork_caption(text) {
@@ -812,6 +839,10 @@ mod tests {
                 ("饶庆平".into(), CreditRole::Photographer),
             ]
         );
+        // a photo an agency released
+        let l = credit_line("传真照片(新华社发)").expect("credit");
+        assert_eq!(names(&l), vec![("新华社".into(), CreditRole::Agency)]);
+        assert!(credit_line("他说这件事很快就会有新的进展发").is_none());
         // an artwork's caption credits its artist; an art form alone is not a credit
         let l = credit_line("杜甫草堂(中国画) 李可染").expect("credit");
         assert_eq!(names(&l), vec![("李可染".into(), CreditRole::Photographer)]);

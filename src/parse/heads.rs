@@ -228,6 +228,46 @@ pub fn closing_line(t: &str) -> bool {
     zh_date || signature || bracketed || photo_credit || written
 }
 
+/// Page texts are often copies cut at a size, so the page may end on a headline whose body
+/// was cut away. A Chinese run that ends the page is that headline when it is a full line
+/// (six characters or more and no comma, so a paragraph's first words cut off are not taken
+/// for one) and the item above closed: its last line ends a sentence or is a closing line (a
+/// date, a signature), or is no text at all.
+fn headline_cut_off(lines: &[Line<'_>], start: usize, end: usize, width: usize) -> bool {
+    let run = &lines[start..=end];
+    // a full line with no comma, on a page whose body lines are at least twice as long (in
+    // raw OCR every line is short, and a short last line is a cut box of text)
+    if run.len() > 3
+        || run.iter().any(|l| {
+            char_len(l.text) < 6 || l.text.contains(['，', ',']) || text_weight(l.text) * 2 > width
+        })
+    {
+        return false;
+    }
+    lines[..start]
+        .iter()
+        .rev()
+        .find(|l| l.role != Role::Blank)
+        .is_some_and(|p| p.role != Role::Text || closes_paragraph(p.text) || closing_line(p.text))
+}
+
+/// The first characters of a Chinese dateline, the rest cut away with the end of the page's
+/// copy: `新华社北京4月1`, `本报讯`, `新华社`.
+fn dateline_cut_off(t: &str) -> bool {
+    ["新华社", "本报", "中新社"]
+        .iter()
+        .any(|a| t.starts_with(a))
+        && char_len(t) <= 14
+        && !t.contains(['，', ',', '。', '：', ':'])
+}
+
+/// The source of a quotation under it (`——某某在某次会议上的报告`): a dash line right under
+/// text that ends a sentence closes that text. Under a headline (no sentence end) the same dash
+/// opens a subtitle.
+fn attribution(t: &str, above: &str) -> bool {
+    t.starts_with("——") && closes_paragraph(above)
+}
+
 /// A short line set far to the right under text (`               本报通联科`): the signature
 /// of the item above, not the first line of the next headline.
 fn signature_set_right(lines: &[Line<'_>], i: usize) -> bool {
@@ -432,14 +472,18 @@ pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
 
 /// Marks the lines that are headline lines. `lines` is the whole page in order.
 pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
-    // a dateline opens a body, however short the stored line is
+    // a dateline opens a body, however short the stored line is, and so does the start of
+    // one that the end of a cut copy left
+    let last = lines.iter().rposition(|l| l.role != Role::Blank);
     let shapes: Vec<Option<Shape>> = lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             (l.role == Role::Text)
                 .then(|| shape(l.text))
                 .flatten()
                 .filter(|_| !opens_with_dateline(l.text))
+                .filter(|_| !(Some(i) == last && dateline_cut_off(l.text)))
         })
         .collect();
     let shapes = outside_quotations(lines, shapes);
@@ -465,7 +509,9 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         // item above (a date, a signature) are not part of it
         if i > 0
             && lines[i - 1].role == Role::Text
-            && (closing_line(lines[i].text) || signature_set_right(lines, i))
+            && (closing_line(lines[i].text)
+                || signature_set_right(lines, i)
+                || attribution(lines[i].text, lines[i - 1].text))
         {
             i += 1;
             continue;
@@ -635,8 +681,12 @@ fn run_heads_article(
         n += 1;
     }
     let Some(next) = lines.get(n) else {
-        return false;
+        return !english && headline_cut_off(lines, start, end, width);
     };
+    // a copy cut short may end inside the dateline under the last headline (`新华社北京4月1`)
+    let cut_dateline = next.role == Role::Text
+        && lines[n + 1..].iter().all(|l| l.role == Role::Blank)
+        && dateline_cut_off(next.text);
     let next_shape = shapes.get(n).copied().flatten();
     let label = run.iter().any(|l| quotation_label(l.text));
     let followed = label
@@ -649,6 +699,7 @@ fn run_heads_article(
                 .is_some_and(|l| l.role == Role::Text && text_weight(l.text) > head_weight),
             Role::Text => {
                 opens_with_dateline(next.text)
+                    || cut_dateline
                     || is_body(
                         next,
                         next_shape,
@@ -671,6 +722,7 @@ fn run_heads_article(
         _ => false,
     };
     let dateline_next = (next.role == Role::Text && opens_with_dateline(next.text))
+        || cut_dateline
         || run.iter().any(|l| quotation_label(l.text));
     let credit_next = next.role == Role::Credit;
     let strong = dateline_next || credit_next;
@@ -829,6 +881,35 @@ mod tests {
             "科技贷 为企业救急（经济聚焦·园区里见高招①）",
         ];
         assert_eq!(main_of_cjk_stack(&stack), 1);
+    }
+
+    #[test]
+    fn a_copy_cut_short_ends_on_a_headline_or_a_dateline() {
+        let body = "某市举行集会，欢迎来访的友好代表团，市长在会上讲话，介绍了本市近年来在农业、工业和交通方面的发展情况。\n代表团是今天中午到达的。\n";
+        // the page ends on a headline whose body the copy cut away
+        let page = format!("某市集会欢迎友好代表团\n{body}邻国密切注视联合国大会辩论\n");
+        assert_eq!(
+            heads(&page),
+            ["某市集会欢迎友好代表团", "邻国密切注视联合国大会辩论"]
+        );
+        // or inside the dateline under it
+        let page =
+            format!("某市集会欢迎友好代表团\n{body}某国外长谴责邻国侵犯边界\n新华社北京4月1\n");
+        assert_eq!(
+            heads(&page),
+            ["某市集会欢迎友好代表团", "某国外长谴责邻国侵犯边界"]
+        );
+        // the first words of a paragraph cut off are no headline
+        for end in ["他表示,中国共产党不断总", "他说"] {
+            let page = format!("某市集会欢迎友好代表团\n{body}{end}\n");
+            assert_eq!(heads(&page), ["某市集会欢迎友好代表团"], "{end}");
+        }
+    }
+
+    #[test]
+    fn the_source_under_a_quotation_is_not_a_headline() {
+        let page = "在少数民族地区，各族人民同心协力，建设自己的家乡，他们正在一日千里地向前发展。\n——某某在某次会议上的报告\n自治区成立十年 生产大发展\n草原跨进新时代\n本报讯 今年是自治区成立十周年，各族人民在党的民族政策的光辉照耀下，取得了很大的成就。\n";
+        assert_eq!(heads(page), ["自治区成立十年 生产大发展", "草原跨进新时代"]);
     }
 
     #[test]

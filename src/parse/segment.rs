@@ -126,12 +126,17 @@ impl Segmenter<'_> {
     }
 
     fn push(&mut self, done: Draft) -> Result<(), ParseError> {
+        // A guessed headline with nothing under it below other articles is kept: the headline
+        // guesser takes one only where a body follows or the page ends on it (a copy cut short)
+        let cut_off =
+            !self.drafts.is_empty() && done.headlines.iter().all(|(level, _)| *level == 0);
         if !done.teaser
             && done.paragraphs.is_empty()
             && done.references.is_empty()
             && done.credits.is_empty()
             && !done.image
             && !done.headlines.is_empty()
+            && !cut_off
         {
             self.masthead
                 .lines
