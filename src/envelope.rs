@@ -1,13 +1,19 @@
 //! The input boundary: one incoming NATS message (subject, headers, body) becomes a validated
 //! [`RawPage`], or an [`InputError`] that says why the input itself is unusable.
 //!
-//! Pure: no I/O, no clock, no async. The service calls [`decode`] on every message it pulls;
+//! Pure: no I/O, no clock, no async. The service calls [`accept`] on every message it pulls;
 //! the tests call it on byte strings. Everything past this point may rely on a page having a
-//! subject-safe publication slug, a real calendar date and a page number in range.
+//! subject-safe publication slug, a real calendar date and a page number in range: [`accept`]
+//! hands on the [`PrintPosition`] it built (the rules live in `position.rs`).
 
 use prost::Message as _;
 
 use crate::parse::{Limits, ParseError};
+use crate::position::PositionError;
+pub use crate::position::{
+    is_calendar_date, is_slug, quote, PrintPosition, MAX_EDITION_BYTES, MAX_PAGE_LABEL_CHARS,
+    MAX_PAGE_NAME_CHARS, MAX_PAGE_NUMBER, QUOTE_CHARS,
+};
 use crate::proto::{PageFormat, RawPage};
 
 /// Header naming the payload format. Absent means `application/protobuf`.
@@ -28,16 +34,6 @@ pub const HEADER_EDITION: &str = "Pagewire-Edition";
 /// Source URI of a text payload.
 pub const HEADER_SOURCE_URI: &str = "Pagewire-Source-Uri";
 
-/// Largest page number accepted. No printed issue has ten thousand pages; anything above is a
-/// producer bug, and keeping it small keeps ids and subjects short.
-pub const MAX_PAGE_NUMBER: u32 = 9_999;
-
-/// Longest edition, in bytes (the parser's limit too: it is a token of ids and keys).
-pub const MAX_EDITION_BYTES: usize = 64;
-/// Longest page label (`A5`, `01`), in characters.
-pub const MAX_PAGE_LABEL_CHARS: usize = 32;
-/// Longest page name (版名, `Metro`), in characters. Copied into every article of the page.
-pub const MAX_PAGE_NAME_CHARS: usize = 64;
 /// Longest source URI, in bytes. Copied into the page-level message.
 pub const MAX_SOURCE_URI_BYTES: usize = 2048;
 /// Most producer attributes on one page. Copied into the page-level message.
@@ -208,6 +204,15 @@ impl InputError {
     }
 }
 
+impl From<PositionError> for InputError {
+    fn from(e: PositionError) -> Self {
+        InputError::InvalidMetadata {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 impl From<ParseError> for InputError {
     fn from(e: ParseError) -> Self {
         match e {
@@ -268,11 +273,26 @@ impl PayloadFormat {
     }
 }
 
-/// Decodes and validates one incoming message into a [`RawPage`].
+/// A message that passed the boundary: the page, and its print position validated once.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The page, its position fields written back from `position` (the label defaulted).
+    pub raw: RawPage,
+    /// The print position, for the parser (`parse::parse_at`) and everything after it.
+    pub position: PrintPosition,
+}
+
+/// Decodes and validates one incoming message into a [`RawPage`] (see [`accept`]).
+pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, InputError> {
+    accept(incoming, limits).map(|a| a.raw)
+}
+
+/// Decodes and validates one incoming message: the page and its [`PrintPosition`], built here
+/// once and handed to the parser.
 ///
 /// The page text is checked against `limits.max_bytes` here already, before any decoding work
 /// that scales with it; the parser checks its own limits again.
-pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, InputError> {
+pub fn accept(incoming: &Incoming<'_>, limits: &Limits) -> Result<Accepted, InputError> {
     let format = PayloadFormat::from_content_type(incoming.header(CONTENT_TYPE))?;
     let size = incoming.payload.len();
     let mut raw = match format {
@@ -329,8 +349,8 @@ pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, Input
         }
         raw.publication = token.to_owned();
     }
-    validate(&mut raw)?;
-    Ok(raw)
+    let position = validate(&mut raw)?;
+    Ok(Accepted { raw, position })
 }
 
 /// Refuses a text body that is a protobuf page sent with the wrong `Content-Type`: it decodes
@@ -384,69 +404,18 @@ fn raw_from_headers(
     })
 }
 
-/// Checks the print position and everything pagewire copies from the producer into its outputs
-/// (the print position into every article, the source URI and attributes into the page-level
-/// message), each against its limit; fills the page label from the number when it is absent.
+/// Checks the print position ([`PrintPosition::from_raw`], the rules of `position.rs`) and
+/// everything else pagewire copies from the producer into its outputs (the source URI and
+/// attributes into the page-level message), each against its limit; fills the page label from
+/// the number when it is absent.
 ///
 /// The limits bound what a page can make pagewire store: a field copied into each of up to
 /// `limits.max_articles` articles is at most a few hundred bytes, so no page can make its
 /// outputs grow with the size of a field.
-fn validate(raw: &mut RawPage) -> Result<(), InputError> {
+fn validate(raw: &mut RawPage) -> Result<PrintPosition, InputError> {
     let invalid =
         |field: &'static str, reason: String| InputError::InvalidMetadata { field, reason };
-    if !is_slug(&raw.publication) {
-        return Err(invalid(
-            "publication",
-            format!(
-                "{} is not a slug (1-64 of a-z, 0-9 and inner '-')",
-                quote(&raw.publication)
-            ),
-        ));
-    }
-    if !is_calendar_date(&raw.issue_date) {
-        return Err(invalid(
-            "issue_date",
-            format!(
-                "{} is not a calendar date YYYY-MM-DD",
-                quote(&raw.issue_date)
-            ),
-        ));
-    }
-    if raw.page_number == 0 || raw.page_number > MAX_PAGE_NUMBER {
-        return Err(invalid(
-            "page_number",
-            format!("{} is not in 1..={MAX_PAGE_NUMBER}", raw.page_number),
-        ));
-    }
-    if raw.edition.len() > MAX_EDITION_BYTES
-        || raw
-            .edition
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '/' | '.' | '*' | '>'))
-    {
-        return Err(invalid(
-            "edition",
-            format!(
-                "{} must be at most {MAX_EDITION_BYTES} bytes without spaces, controls, \
-                 '/', '.', '*' or '>'",
-                quote(&raw.edition)
-            ),
-        ));
-    }
-    for (field, value, limit) in [
-        ("page_label", &raw.page_label, MAX_PAGE_LABEL_CHARS),
-        ("page_name", &raw.page_name, MAX_PAGE_NAME_CHARS),
-    ] {
-        if value.chars().nth(limit).is_some() || value.chars().any(char::is_control) {
-            return Err(invalid(
-                field,
-                format!(
-                    "{} must be at most {limit} characters without controls",
-                    quote(value)
-                ),
-            ));
-        }
-    }
+    let position = PrintPosition::from_raw(raw)?;
     if raw.source_uri.len() > MAX_SOURCE_URI_BYTES
         || raw
             .source_uri
@@ -487,23 +456,8 @@ fn validate(raw: &mut RawPage) -> Result<(), InputError> {
             ));
         }
     }
-    if raw.page_label.is_empty() {
-        raw.page_label = format!("{:02}", raw.page_number);
-    }
-    Ok(())
-}
-
-/// Characters of an offending value quoted in an error reason; the rest is elided, so a reason
-/// (and the dead letter carrying it) stays small whatever the input holds.
-pub const QUOTE_CHARS: usize = 32;
-
-/// `value` for an error reason: Debug-quoted (controls escaped), at most [`QUOTE_CHARS`]
-/// characters of it, and its length when longer.
-pub fn quote(value: &str) -> String {
-    match value.char_indices().nth(QUOTE_CHARS) {
-        None => format!("{value:?}"),
-        Some((cut, _)) => format!("{:?}... ({} bytes)", &value[..cut], value.len()),
-    }
+    position.write_to(raw);
+    Ok(position)
 }
 
 /// A decoder's message cut to a few hundred bytes (at a character boundary): some quote the
@@ -524,44 +478,6 @@ fn cut(mut message: String) -> String {
 /// The last `.`-separated token of a subject.
 fn last_token(subject: &str) -> Option<&str> {
     subject.rsplit('.').next().filter(|t| !t.is_empty())
-}
-
-/// A subject-safe publication slug: 1-64 of `a-z0-9-`, not starting or ending with `-` (the
-/// parser's rule).
-pub fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// `YYYY-MM-DD` naming a day that exists in the proleptic Gregorian calendar.
-pub fn is_calendar_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = &s[r];
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    y >= 1 && (1..=days).contains(&d)
 }
 
 #[cfg(test)]
@@ -1001,6 +917,50 @@ mod tests {
         let q = quote(&long);
         assert!(q.len() < 300, "{}", q.len());
         assert!(q.ends_with("... (600000 bytes)"), "{q}");
+    }
+
+    #[test]
+    fn the_boundary_applies_the_position_rules_and_hands_the_position_on() {
+        // the year range the parser had alone, and a control character in the edition
+        for (date, edition, field) in [
+            ("1799-12-31", "", "issue_date"),
+            ("2201-01-01", "", "issue_date"),
+            ("2025-07-10", "late\u{7}", "edition"),
+        ] {
+            let h = [
+                ("Content-Type", "text/markdown"),
+                ("Pagewire-Issue-Date", date),
+                ("Pagewire-Page", "1"),
+                ("Pagewire-Edition", edition),
+            ];
+            match decode_with("pages.raw.baotou-daily", &h, b"x").unwrap_err() {
+                InputError::InvalidMetadata { field: f, reason } => {
+                    assert_eq!(f, field, "{date} {edition:?}: {reason}")
+                }
+                e => panic!("{date} {edition:?}: {e}"),
+            }
+        }
+        let h = headers(&[
+            ("Content-Type", "text/markdown"),
+            ("Pagewire-Issue-Date", "1800-01-01"),
+            ("Pagewire-Page", "7"),
+            ("Pagewire-Edition", "晚版"),
+        ]);
+        let accepted = accept(
+            &Incoming {
+                subject: "pages.raw.baotou-daily",
+                headers: &h,
+                payload: b"x",
+            },
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            accepted.position,
+            PrintPosition::from_raw(&accepted.raw).unwrap()
+        );
+        assert_eq!(accepted.position.page_label.as_str(), "07");
+        assert_eq!(accepted.raw.page_label, "07");
     }
 
     #[test]

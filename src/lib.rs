@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod eval;
 pub mod parse;
 pub mod pipeline;
+pub mod position;
 pub mod proto;
 pub mod route;
 pub mod service;

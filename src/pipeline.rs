@@ -61,17 +61,19 @@ impl Pipeline {
 
     /// Decodes, parses and routes one input.
     pub fn process(&self, incoming: &Incoming<'_>) -> Result<Processed, Rejection> {
-        let raw = envelope::decode(incoming, &self.limits).map_err(|error| Rejection {
-            error,
-            publication: incoming.publication_hint(),
-        })?;
+        let envelope::Accepted { raw, position } = envelope::accept(incoming, &self.limits)
+            .map_err(|error| Rejection {
+                error,
+                publication: incoming.publication_hint(),
+            })?;
         let reject = |error: InputError| Rejection {
             error,
             publication: Some(raw.publication.clone()),
         };
         let (articles, outputs) = match self.mode {
             Mode::Parse => {
-                let page = parse::parse_page(&raw, &self.limits).map_err(|e| reject(e.into()))?;
+                let page =
+                    parse::parse_at(&raw, &position, &self.limits).map_err(|e| reject(e.into()))?;
                 let articles = page.articles.len();
                 if self.stitch {
                     return Ok(Processed {

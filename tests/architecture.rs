@@ -317,6 +317,33 @@ fn service_submodules_have_no_cycles() {
     );
 }
 
+/// The leaves: `position` (the print-position rules, used by the envelope and the parser
+/// alike) and `topic` (the output topics) import nothing of the crate but the generated types,
+/// so a cycle can never run through them.
+#[test]
+fn leaves_import_only_proto() {
+    let graph = top_level_graph(&src());
+    for leaf in ["position", "topic"] {
+        assert!(
+            graph.contains_key(leaf),
+            "{leaf} not in the graph:\n{}",
+            render(&graph)
+        );
+        let imports: Vec<&String> = graph[leaf].iter().filter(|m| *m != "proto").collect();
+        assert!(
+            imports.is_empty(),
+            "{leaf} must import only proto, imports {imports:?}"
+        );
+    }
+    for user in ["envelope", "parse"] {
+        assert!(
+            graph.get(user).is_some_and(|to| to.contains("position")),
+            "{user} takes the print-position rules from position:\n{}",
+            render(&graph)
+        );
+    }
+}
+
 /// The scanner itself: a cycle it is shown is a cycle it reports.
 #[test]
 fn the_scanner_sees_imports_and_cycles() {

@@ -106,7 +106,7 @@ pub fn infer_from_name(path: &Path) -> FromName {
     let before = ["zh-", "en-", "ja-", "ko-"]
         .iter()
         .fold(before, |b, tag| b.strip_prefix(tag).unwrap_or(b));
-    if parse::is_slug(before) {
+    if pagewire::position::is_slug(before) {
         out.publication = Some(before.to_owned());
     }
     let after = stem[pos + 10..].trim_start_matches('-');

@@ -17,9 +17,10 @@ use prost::Message as _;
 
 use pagewire::config::Settings;
 use pagewire::envelope::{
-    is_calendar_date, is_slug, HEADER_EDITION, HEADER_ISSUE_DATE, HEADER_PAGE, HEADER_PAGE_LABEL,
-    HEADER_PAGE_NAME, HEADER_PUBLICATION, HEADER_SOURCE_URI,
+    HEADER_EDITION, HEADER_ISSUE_DATE, HEADER_PAGE, HEADER_PAGE_LABEL, HEADER_PAGE_NAME,
+    HEADER_PUBLICATION, HEADER_SOURCE_URI,
 };
+use pagewire::position::{IssueDate, Publication};
 use pagewire::proto::{PageFormat, RawPage};
 use pagewire::route::{type_name, HEADER_MSG_ID, HEADER_TYPE};
 
@@ -167,12 +168,9 @@ fn build(file: &Path, args: &Args, prefix: &str) -> anyhow::Result<Outgoing> {
         .page
         .or_else(|| from_name.as_ref().map(|p| p.2))
         .context("no --page and none in the file name")?;
-    if !is_slug(&publication) {
-        bail!("publication {publication:?} is not a slug (a-z, 0-9, -)");
-    }
-    if !is_calendar_date(&issue_date) {
-        bail!("issue date {issue_date:?} is not YYYY-MM-DD");
-    }
+    // The boundary's own rules, so that what is published is not dead-lettered for them.
+    Publication::new(&publication)?;
+    IssueDate::parse(&issue_date)?;
     let format = page_format(file);
     let source_uri = format!("file://{}", file.display());
     let edition = args.position.edition.clone().unwrap_or_default();

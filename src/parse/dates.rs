@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::position::{self, IssueDate};
+
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
@@ -15,25 +17,14 @@ pub struct Date {
 }
 
 impl Date {
-    /// Parses `YYYY-MM-DD`, checking the day exists.
+    /// Parses `YYYY-MM-DD` by the issue-date rule ([`IssueDate::parse`]).
     pub fn parse_iso(s: &str) -> Option<Date> {
-        let b = s.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return None;
-        }
-        let year = s[..4].parse().ok()?;
-        let month = s[5..7].parse().ok()?;
-        let day = s[8..10].parse().ok()?;
-        Date::new(year, month, day)
+        IssueDate::parse(s).ok().map(Date::from)
     }
 
-    /// A date, if it exists.
+    /// A date, if it exists and its year is one pagewire reads ([`position::is_real_day`]).
     pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
-        ((1..=12).contains(&month)
-            && day >= 1
-            && day <= days_in_month(year, month)
-            && (1800..=2200).contains(&year))
-        .then_some(Date { year, month, day })
+        position::is_real_day(year, month, day).then_some(Date { year, month, day })
     }
 
     /// Days since 0000-03-01 (for distances only).
@@ -57,12 +48,13 @@ impl std::fmt::Display for Date {
     }
 }
 
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
+impl From<IssueDate> for Date {
+    fn from(d: IssueDate) -> Self {
+        Date {
+            year: d.year(),
+            month: d.month(),
+            day: d.day(),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use blocks::Syntax;
 use dates::Date;
 use markers::Found;
 
+use crate::position::{PositionError, PrintPosition};
 use crate::proto::{
     Article, ArticleKind, Credit, CreditRole, Masthead, Page, PageFormat, PagePosition,
     PageReference, PageReferenceKind, RawPage, Warning,
@@ -75,63 +76,35 @@ impl ParseError {
     }
 }
 
-/// Is `s` a subject-safe publication slug: lowercase ASCII letters, digits and inner `-`?
-pub fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-/// Checks the print position of a raw page.
-pub fn validate_position(raw: &RawPage) -> Result<Date, ParseError> {
-    if !is_slug(&raw.publication) {
-        return Err(ParseError::InvalidMetadata {
-            field: "publication",
-            reason: format!(
-                "{:?} is not a slug of lowercase letters, digits and '-'",
-                raw.publication
-            ),
-        });
+impl From<PositionError> for ParseError {
+    fn from(e: PositionError) -> Self {
+        ParseError::InvalidMetadata {
+            field: e.field,
+            reason: e.reason,
+        }
     }
-    let date = Date::parse_iso(&raw.issue_date).ok_or_else(|| ParseError::InvalidMetadata {
-        field: "issue_date",
-        reason: format!("{:?} is not a date in YYYY-MM-DD form", raw.issue_date),
-    })?;
-    if raw.page_number == 0 || raw.page_number > 9999 {
-        return Err(ParseError::InvalidMetadata {
-            field: "page_number",
-            reason: format!(
-                "{} is not a page number between 1 and 9999",
-                raw.page_number
-            ),
-        });
-    }
-    let subject_safe =
-        |s: &str| !s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/'));
-    if !raw.edition.is_empty() && (!subject_safe(&raw.edition) || raw.edition.len() > 64) {
-        return Err(ParseError::InvalidMetadata {
-            field: "edition",
-            reason: format!(
-                "{:?} must be a short name without spaces, '.', '/', '*' or '>'",
-                raw.edition
-            ),
-        });
-    }
-    Ok(date)
 }
 
 /// Parses one raw page into its page-level message with articles.
+///
+/// Validates the print position with the constructors of `position.rs` (the rules the input
+/// boundary applies), for callers without an envelope: `pagewire parse`, `pagewire eval`.
 pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
-    if raw.content.len() > limits.max_bytes {
-        return Err(ParseError::TooLarge {
-            size: raw.content.len(),
-            limit: limits.max_bytes,
-        });
-    }
-    let issue = validate_position(raw)?;
+    check_size(raw, limits)?;
+    let position = PrintPosition::from_raw(raw)?;
+    parse_at(raw, &position, limits)
+}
+
+/// Parses the text of `raw` printed at `position`, validated already (the envelope's
+/// [`crate::envelope::Accepted`]). The position fields of `raw` are not read: ids, the page
+/// and every article's position, and the issue date that resolves dates come from `position`.
+pub fn parse_at(
+    raw: &RawPage,
+    position: &PrintPosition,
+    limits: &Limits,
+) -> Result<Page, ParseError> {
+    check_size(raw, limits)?;
+    let issue = Date::from(position.issue_date);
     let (normalized, report) = text::normalize_chars(&raw.content);
     let mut page_warnings = char_warnings(&report);
 
@@ -142,29 +115,24 @@ pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
         PageFormat::PlainText => (Syntax::Plain, normalized),
         PageFormat::Unspecified => (blocks::sniff(&normalized), normalized),
     };
-    let items = blocks::items(&source, syntax, &raw.page_name);
+    let items = blocks::items(&source, syntax, position.page_name.as_str());
 
     let mut masthead = Masthead::default();
     let mut page_credits = Vec::new();
     let drafts = segment::segment(&items, syntax, &mut masthead, &mut page_credits, limits)?;
 
-    let label = if raw.page_label.is_empty() {
-        format!("{:02}", raw.page_number)
-    } else {
-        raw.page_label.clone()
-    };
-    let position = PagePosition {
-        publication: raw.publication.clone(),
-        issue_date: raw.issue_date.clone(),
-        edition: raw.edition.clone(),
-        page_number: raw.page_number,
-        page_label: label,
-        page_name: raw.page_name.clone(),
-        ordinal: 0,
-    };
+    let id_prefix = format!(
+        "{}/{}/{}/{}",
+        position.publication.as_str(),
+        position.issue_date,
+        position.edition.id_token(),
+        position.page_number.get()
+    );
+    let position = position.to_proto();
     let mut articles = Vec::with_capacity(drafts.len());
     for draft in drafts {
-        if let Some(article) = assemble(draft, &position, articles.len() as u32 + 1, issue) {
+        let ordinal = articles.len() as u32 + 1;
+        if let Some(article) = assemble(draft, &position, &id_prefix, ordinal, issue) {
             articles.push(article);
         }
     }
@@ -199,6 +167,17 @@ pub fn parse_page(raw: &RawPage, limits: &Limits) -> Result<Page, ParseError> {
         source_uri: raw.source_uri.clone(),
         attributes: raw.attributes.clone(),
     })
+}
+
+/// The page text over [`Limits::max_bytes`] fails before anything else is looked at.
+fn check_size(raw: &RawPage, limits: &Limits) -> Result<(), ParseError> {
+    if raw.content.len() > limits.max_bytes {
+        return Err(ParseError::TooLarge {
+            size: raw.content.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    Ok(())
 }
 
 fn warning(code: &str, message: impl Into<String>) -> Warning {
@@ -343,6 +322,7 @@ fn cut_ranges(text: &str, found: &[Found]) -> String {
 fn assemble(
     draft: segment::Draft,
     position: &PagePosition,
+    id_prefix: &str,
     ordinal: u32,
     issue: Date,
 ) -> Option<Article> {
@@ -493,15 +473,7 @@ fn assemble(
 
     let mut page = position.clone();
     page.ordinal = ordinal;
-    let edition = if position.edition.is_empty() {
-        "main"
-    } else {
-        position.edition.as_str()
-    };
-    let id = format!(
-        "{}/{}/{}/{}/{}",
-        position.publication, position.issue_date, edition, position.page_number, ordinal
-    );
+    let id = format!("{id_prefix}/{ordinal}");
     let mut article = Article {
         id,
         version: String::new(),
@@ -637,6 +609,64 @@ mod tests {
             ..RawPage::default()
         };
         parse_page(&raw, &Limits::default()).expect("parses")
+    }
+
+    #[test]
+    fn parse_page_checks_the_position_by_the_boundary_rules() {
+        let ok = RawPage {
+            publication: "daily-herald".into(),
+            issue_date: "2025-07-12".into(),
+            page_number: 8,
+            format: PageFormat::Markdown as i32,
+            content: "# Title\n\nText of the article.\n".into(),
+            ..RawPage::default()
+        };
+        let field = |raw: RawPage| match parse_page(&raw, &Limits::default()) {
+            Err(ParseError::InvalidMetadata { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        // rules the parser did not have before: controls in the edition, the label and name
+        // limits, signs in the date's digits
+        assert_eq!(
+            field(RawPage {
+                edition: "a\u{7}".into(),
+                ..ok.clone()
+            }),
+            "edition"
+        );
+        assert_eq!(
+            field(RawPage {
+                page_label: "x".repeat(33),
+                ..ok.clone()
+            }),
+            "page_label"
+        );
+        assert_eq!(
+            field(RawPage {
+                page_name: "a\nb".into(),
+                ..ok.clone()
+            }),
+            "page_name"
+        );
+        assert_eq!(
+            field(RawPage {
+                issue_date: "2025-+7-12".into(),
+                ..ok.clone()
+            }),
+            "issue_date"
+        );
+        let page = parse_page(&ok, &Limits::default()).expect("parses");
+        assert_eq!(page.articles[0].id, "daily-herald/2025-07-12/main/8/1");
+        let position = page.page.expect("position");
+        assert_eq!((position.page_label.as_str(), position.ordinal), ("08", 0));
+        // parse_at reads the position it is given, not the raw page's fields
+        let at = PrintPosition::from_raw(&RawPage {
+            edition: "late".into(),
+            ..ok.clone()
+        })
+        .unwrap();
+        let page = parse_at(&ok, &at, &Limits::default()).expect("parses");
+        assert_eq!(page.articles[0].id, "daily-herald/2025-07-12/late/8/1");
     }
 
     #[test]

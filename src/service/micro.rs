@@ -88,8 +88,8 @@ pub fn answer(
         headers,
         payload,
     };
-    let raw = envelope::decode(&incoming, limits)?;
-    let page = parse::parse_page(&raw, limits).map_err(InputError::from)?;
+    let envelope::Accepted { raw, position } = envelope::accept(&incoming, limits)?;
+    let page = parse::parse_at(&raw, &position, limits).map_err(InputError::from)?;
     let wants_json = incoming
         .header("Accept")
         .is_some_and(|a| a.to_ascii_lowercase().contains("application/json"));
