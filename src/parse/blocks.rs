@@ -37,6 +37,9 @@ pub enum Item {
     TeaserSection,
     /// A separator line of symbols (`***`, `☆☆☆`): the item above ends here.
     Separator,
+    /// A bullet (`△`) that starts an item of a news-in-brief column: the item is a brief,
+    /// headline or not. Follows the separator that ends the item above.
+    Bullet,
 }
 
 /// Sniffs markdown: any ATX heading or image link.
@@ -533,6 +536,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
                     flush(&mut items, &mut para, &mut para_hard);
                     if bullets.splits(&items) {
                         items.push(Item::Separator);
+                        items.push(Item::Bullet);
                         t = rest.to_owned();
                     }
                 }

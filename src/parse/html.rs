@@ -812,6 +812,7 @@ mod tests {
                 Item::Furniture(_, line) => format!("[furniture {line}]"),
                 Item::TeaserSection => "[teaser section]".into(),
                 Item::Separator => "[separator]".into(),
+                Item::Bullet => "[bullet]".into(),
             })
             .collect()
     }

@@ -420,6 +420,9 @@ fn assemble(
         ArticleKind::Teaser
     } else if has_photographer && paragraphs.len() <= 2 && (draft.image || body_weight <= 600) {
         ArticleKind::Photo
+    } else if headline.is_empty() && draft.brief {
+        // an item of a news-in-brief column: briefs there often run in without a headline
+        ArticleKind::Brief
     } else if headline.is_empty() {
         ArticleKind::Fragment
     } else if (draft.headline_guessed && (body_weight >= STORY_WEIGHT || paragraphs.len() >= 5))
@@ -609,6 +612,24 @@ mod tests {
             ..RawPage::default()
         };
         parse_page(&raw, &Limits::default()).expect("parses")
+    }
+
+    #[test]
+    fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
+        let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
+        let page = parse(page, PageFormat::PlainText);
+        let items: Vec<(ArticleKind, &str)> = page
+            .articles
+            .iter()
+            .filter(|a| a.paragraphs.iter().any(|p| p.starts_with(['市', '东'])))
+            .map(|a| (a.kind(), a.headline.as_str()))
+            .collect();
+        assert_eq!(
+            items,
+            [(ArticleKind::Brief, ""), (ArticleKind::Brief, "")],
+            "{:#?}",
+            page.articles
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(super) struct Draft {
     pub(super) image: bool,
     pub(super) teaser: bool,
     pub(super) headline_guessed: bool,
+    /// An item of a news-in-brief column (it opened with a bullet).
+    pub(super) brief: bool,
 }
 
 impl Draft {
@@ -114,6 +116,8 @@ impl Segmenter<'_> {
                 self.close()?;
                 self.teaser_mode = false;
             }
+            // the separator above closed the last item: this one is a brief
+            Item::Bullet => self.cur.brief = true,
         }
         Ok(1)
     }
