@@ -25,7 +25,7 @@ pub enum Furniture {
 
 /// A word or shape that every furniture pattern below needs: a cheap first test.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
         .expect("valid regex")
 });
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -43,7 +43,7 @@ static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Page lines: a date with weekday or a page number in 第N版 form.
 static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9一二三四五六七八九十百]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$")
+    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9一二三四五六七八九十百]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$|(?:本期|共)\s*[0-9一二三四五六七八]{1,2}\s*版")
         .expect("valid regex")
 });
 /// The separators of archived page texts: `第1版()`, `专栏:`, `第1版()专栏:评论`.
@@ -58,7 +58,7 @@ static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]")
+    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]|电话[:：]?\s*[0-9]{5,}|[路街巷]\s*[0-9]+\s*[弄号]|^[^，。,.:：]{0,16}(?:编.部|辑部)(?:合办|主办)?$")
         .expect("valid regex")
 });
 static EN_COLOPHON: LazyLock<Regex> = LazyLock::new(|| {
@@ -131,7 +131,9 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             && !crate::parse::text::ends_sentence(line))
         || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
         || (n <= 80
-            && line.contains(['号', '址', '编', '许', '线', '价', '印', '长', '天'])
+            && line.contains([
+                '号', '址', '编', '许', '线', '价', '印', '长', '天', '话', '部',
+            ])
             && COLOPHON_WORDS.is_match(line))
         || (n <= 80
             && line.as_bytes().first().is_some_and(u8::is_ascii)
@@ -226,6 +228,27 @@ mod tests {
             vec!["李华", "张三"]
         );
         assert_eq!(classify("要闻", "要闻"), Some(Furniture::Line));
+    }
+
+    #[test]
+    fn a_tabloids_masthead_and_colophon_lines() {
+        for line in [
+            "1967年8月24日 本期4版",
+            "共四版",
+            "《红旗快报》编辑部合办",
+            "某某中学《东方红》编辑部",
+            "发行组：电话562375",
+            "本刊编辑部 某市人民路727弄19号",
+        ] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
+        // text that names an editorial office or a street is not furniture
+        for line in [
+            "编辑部的同志们到工厂去了",
+            "他住在人民路上，每天走路去上班。",
+        ] {
+            assert_eq!(classify(line, ""), None, "{line}");
+        }
     }
 
     #[test]
