@@ -389,6 +389,247 @@ fn mark_letter_signatures(lines: &mut [PreLine]) {
     }
 }
 
+/// The letters of an English word, lower-cased (`Thursday,` → `thursday`, `^Nation` → `nation`).
+fn en_letters(w: &str) -> String {
+    w.chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// An English folio line: the date (`Thursday, April 2,1987`, `4 TUESDAY, OCTOBER 4,
+/// 1995`, `Daily Star Friday, May 15, 1981`: a weekday with a month or a year, or a month
+/// with a day and a year) or its volume and number (`Volume 51 No. 99`, `VOL. 12, NO. 3`).
+/// OCR damages one part or another, so any two of the parts are enough.
+fn en_folio_line(t: &str) -> bool {
+    const WEEKDAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if words.is_empty() || words.len() > 14 || t.chars().any(text::is_cjk) {
+        return false;
+    }
+    let number = |w: &str| w.chars().any(|c| c.is_ascii_digit());
+    let volume = words.iter().enumerate().any(|(i, w)| {
+        let l = en_letters(w);
+        (l == "vol" || l == "volume") && words.get(i + 1).is_some_and(|n| number(n))
+    });
+    let (mut weekday, mut month, mut year) = (false, false, false);
+    for (i, w) in words.iter().enumerate() {
+        let l = en_letters(w);
+        weekday |= WEEKDAYS.contains(&l.as_str());
+        let is_month = MONTHS.contains(&l.as_str())
+            || (l.len() >= 3
+                && l.len() <= 4
+                && MONTHS.iter().any(|m| m.starts_with(&l))
+                && w.ends_with('.'));
+        month |= is_month && words.get(i + 1).is_some_and(|n| number(n));
+        // a year, maybe run into the day (`2,1987`)
+        year |= w
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|d| d.len() == 4 && matches!(&d[..2], "17" | "18" | "19" | "20"));
+    }
+    volume || (weekday && (month || year)) || (month && year)
+}
+
+/// The paper's name as its masthead prints it: a short line in capitals or title case ending
+/// in one of the words newspapers are named with (`The Daily Star`, `EVENING HERALD`).
+fn en_paper_name(t: &str) -> bool {
+    const NAMES: [&str; 20] = [
+        "daily",
+        "times",
+        "news",
+        "herald",
+        "post",
+        "journal",
+        "tribune",
+        "gazette",
+        "star",
+        "review",
+        "chronicle",
+        "record",
+        "courier",
+        "sun",
+        "register",
+        "bulletin",
+        "examiner",
+        "dispatch",
+        "press",
+        "observer",
+    ];
+    let words: Vec<&str> = t.split_whitespace().collect();
+    (1..=4).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(|c| !c.is_lowercase()))
+        && words
+            .last()
+            .is_some_and(|w| NAMES.contains(&en_letters(w).as_str()))
+}
+
+/// A section label printed with the folio (`OPINION`, `- editorial.`, `World ■ Nation ■
+/// State`): every word a section's name (OCR may turn a bullet before one into a letter).
+fn en_section_label(t: &str) -> bool {
+    const SECTIONS: [&str; 16] = [
+        "opinion",
+        "editorial",
+        "editorials",
+        "sports",
+        "world",
+        "nation",
+        "state",
+        "local",
+        "business",
+        "arts",
+        "entertainment",
+        "features",
+        "commentary",
+        "campus",
+        "metro",
+        "classifieds",
+    ];
+    let words: Vec<String> = t
+        .split_whitespace()
+        .map(en_letters)
+        .filter(|l| !l.is_empty())
+        .collect();
+    (1..=3).contains(&words.len())
+        && words.iter().all(|l| {
+            SECTIONS
+                .iter()
+                .any(|s| l.ends_with(s) && l.len() <= s.len() + 1)
+        })
+}
+
+/// The top of an English page carries its masthead and folio: the paper's name, the
+/// university or town, the volume and number, the date, a section label. Printed above the
+/// first headline, those short lines would read as the top of its stack. When one of the
+/// first lines of a plain page is a folio line (a date or a volume), it and the short lines
+/// above it are furniture, and so are a paper's name or a section label right under it.
+fn mark_page_top_folio(lines: &mut [PreLine]) {
+    const TOP: usize = 8;
+    let top: Vec<usize> = (0..lines.len())
+        .filter(|&k| !matches!(lines[k].pre, Pre::Blank))
+        .take(TOP)
+        .collect();
+    let folio = |l: &PreLine| match &l.pre {
+        Pre::Text(t) => en_folio_line(t),
+        Pre::Other(Item::Furniture(..)) => true,
+        _ => false,
+    };
+    // the last folio line of the top, with nothing but short lines above it
+    let mut last = None;
+    for &k in &top {
+        match &lines[k].pre {
+            Pre::Text(t) if t.split_whitespace().count() > 14 => break,
+            Pre::Text(_) | Pre::Other(Item::Furniture(..)) => {}
+            _ => break,
+        }
+        if folio(&lines[k]) {
+            last = Some(k);
+        }
+    }
+    let Some(last) = last else { return };
+    let text_at = |lines: &[PreLine], k: usize| match &lines[k].pre {
+        Pre::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let english_folio = (0..=last).any(|k| match &lines[k].pre {
+        Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => en_folio_line(t),
+        _ => false,
+    });
+    if !english_folio {
+        return;
+    }
+    let mut end = last;
+    for &k in top.iter().filter(|&&k| k > last).take(2) {
+        match text_at(lines, k) {
+            Some(t) if en_paper_name(&t) || en_section_label(&t) => end = k,
+            _ => break,
+        }
+    }
+    for l in &mut lines[..=end] {
+        if let Pre::Text(t) = &mut l.pre {
+            let t = std::mem::take(t);
+            l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+        }
+    }
+}
+
+/// Under an English byline (`By NAME`) the lines that finish it: a second writer (`and
+/// NAME`) and the writers' title (`Staff Writer`, `Managing Editor`, `Special to the Daily`),
+/// however OCR garbled it (`St>M WrlUf`). On a page of one paragraph a line, a short line
+/// there that ends no sentence is no body text; without it, it would be a paragraph or the
+/// top of a headline stack. The second writer is a credit, the title a credit line.
+/// Returns whether each line is a byline with its title under it: such a byline opens an
+/// article, so after finished body text it starts a new one (its headline was lost or set
+/// elsewhere).
+fn mark_byline_continuations(lines: &mut [PreLine]) -> Vec<bool> {
+    let mut opening = vec![false; lines.len()];
+    let is_byline = |l: &PreLine| {
+        matches!(&l.pre, Pre::Other(Item::Credit(c))
+            if c.len() == 1 && c[0].text.get(..3).is_some_and(|b| b.eq_ignore_ascii_case("by ")))
+    };
+    for i in 0..lines.len() {
+        if !is_byline(&lines[i]) {
+            continue;
+        }
+        let mut k = i + 1;
+        // a second writer
+        if let Some(Pre::Text(t)) = lines.get(k).map(|l| &l.pre) {
+            if let Some(name) = t.strip_prefix("and ").map(str::trim) {
+                let words = name.split_whitespace().count();
+                let capitalised = name
+                    .split_whitespace()
+                    .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+                if (2..=4).contains(&words) && capitalised && !ends_paragraph(name) {
+                    let credit = Credit {
+                        name: name.to_owned(),
+                        role: CreditRole::Reporter as i32,
+                        text: t.clone(),
+                    };
+                    lines[k].pre = Pre::Other(Item::Credit(vec![credit]));
+                    k += 1;
+                }
+            }
+        }
+        // the writers' title, over the body
+        let title = matches!(lines.get(k).map(|l| &l.pre), Some(Pre::Text(t))
+            if t.split_whitespace().count() <= 5
+                && t.chars().next().is_some_and(char::is_uppercase)
+                && !ends_paragraph(t)
+                && !t.chars().any(text::is_cjk));
+        let body_follows = matches!(lines.get(k + 1).map(|l| &l.pre), Some(Pre::Text(b))
+            if text::text_weight(b) >= 30);
+        let read_title = matches!(lines.get(k).map(|l| &l.pre), Some(Pre::Other(Item::Credit(c))) if c.is_empty());
+        if title && body_follows {
+            lines[k].pre = Pre::Other(Item::Credit(Vec::new()));
+        }
+        opening[i] = (title || read_title) && body_follows;
+    }
+    opening
+}
+
 /// A Chinese line that opens with a bullet (`△`, `▲`, `●`, `■`, `◆`, `★`): the text after it.
 fn bullet_item(t: &str) -> Option<&str> {
     let rest = t.strip_prefix(['△', '▲', '●', '○', '■', '□', '◆', '◇', '★', '☆'])?;
@@ -481,7 +722,15 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
     mark_letter_signatures(&mut lines);
+    if syntax == Syntax::Plain {
+        mark_page_top_folio(&mut lines);
+    }
     let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
+    let opening_bylines = if line_per_paragraph {
+        mark_byline_continuations(&mut lines)
+    } else {
+        Vec::new()
+    };
     // Headlines are guessed where the text has no heading markup for articles: plain text,
     // and markdown whose few headings (page links, section labels) head no articles.
     let headings = lines
@@ -512,7 +761,19 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         *hard = false;
     };
     let mut bullets = BulletRun::default();
-    for (line, head) in lines.into_iter().zip(heads) {
+    for (n, (line, head)) in lines.into_iter().zip(heads).enumerate() {
+        if opening_bylines.get(n).copied().unwrap_or(false) {
+            // a byline with its title after finished body text opens the next article
+            let finished = match para.last() {
+                Some(last) => ends_paragraph(last),
+                None => matches!(items.last(), Some(Item::Text { lines, .. })
+                    if lines.last().is_some_and(|l| ends_paragraph(l))),
+            };
+            if finished {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(Item::Separator);
+            }
+        }
         match line.pre {
             Pre::Blank => {
                 flush(&mut items, &mut para, &mut para_hard);
@@ -729,6 +990,64 @@ mod tests {
             heads,
             ["Parking fees are too high", "Thank the library staff"]
         );
+    }
+
+    #[test]
+    fn the_masthead_and_folio_above_the_first_headline_are_furniture() {
+        let furniture = |page: &str| -> Vec<String> {
+            items(page, Syntax::Plain, "")
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Furniture(_, line) => Some(line.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // name, school, volume and a date whose year OCR ran into the day
+        let page = "The Campus Herald\nNorthfield State College, Ridgeway\nVolume 12 No. 40\nMonday, March 3,1986\nDorm fees rise again\nBy Anne Walsh\nStaff Writer\nStudents living on campus will pay more next fall after the trustees approved a new fee schedule on Friday.\n";
+        assert_eq!(
+            furniture(page),
+            [
+                "The Campus Herald",
+                "Northfield State College, Ridgeway",
+                "Volume 12 No. 40",
+                "Monday, March 3,1986"
+            ]
+        );
+        // the date first, then the paper's name and a section label set with bullets
+        let page = "TUESDAY, MAY 6, 1986\nCampus Herald\nWorld ■ Nation ■ State\nFloods close mountain roads\nDENVER (AP) — Heavy rain closed three mountain highways on Monday and forced hundreds of families from their homes.\n";
+        assert_eq!(
+            furniture(page),
+            [
+                "TUESDAY, MAY 6, 1986",
+                "Campus Herald",
+                "World ■ Nation ■ State"
+            ]
+        );
+        // a page without a folio at its top keeps its first lines
+        let page = "Dorm fees rise again\nStudents living on campus will pay more next fall after the trustees approved a new fee schedule on Friday.\n";
+        assert!(furniture(page).is_empty());
+    }
+
+    #[test]
+    fn a_second_writer_and_a_garbled_title_under_a_byline_are_credits() {
+        let page = "Library hours cut\nBy Dana Reyes\nand Paul T. Okafor\nNews Staf___\nThe university library will close at ten on weeknights starting next month, the dean said on Tuesday.\nStudents said the change would hurt those who work during the day and study at night.\nStudy rooms fill up\nBy Lee Park\nSpecial to the Daily\nThe study rooms on the third floor are booked solid every evening of finals week, staff said.\nThe library will add ten rooms next year.\n";
+        let got = items(page, Syntax::Plain, "");
+        assert_eq!(
+            credit_names(&got),
+            ["Dana Reyes", "Paul T. Okafor", "Lee Park"]
+        );
+        assert!(texts(&got)
+            .iter()
+            .all(|t| !t.contains("Staf___") && !t.contains("Special to")));
+        // after finished body text, a byline with its title opens the next article
+        let page = "Library hours cut\nThe university library will close at ten on weeknights starting next month, the dean said on Tuesday.\nStudents said the change would hurt those who work during the day and study at night.\nBy Lee Park\nStaf Wrtr___\nThe study rooms on the third floor are booked solid every evening of finals week, staff said.\n";
+        let got = items(page, Syntax::Plain, "");
+        let at = got
+            .iter()
+            .position(|i| matches!(i, Item::Credit(c) if !c.is_empty()))
+            .expect("byline");
+        assert!(matches!(got[at - 1], Item::Separator), "{got:?}");
     }
 
     fn credit_names(items: &[Item]) -> Vec<String> {

@@ -548,7 +548,51 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
     }
     unmark_parallel_subheads(lines, &accepted, &mut heads);
     unmark_section_heads(lines, &accepted, &mut heads);
+    mark_lead_under_masthead(lines, &mut heads);
     heads
+}
+
+/// The first English line under the page's masthead and folio heads the page's first
+/// article, whatever its case (`14-year-old wins county spelling bee`, `Rally; U.S.`): a
+/// short line that ends no sentence (an initialism may end it) over a byline, a dateline or
+/// a paragraph at least twice its weight.
+fn mark_lead_under_masthead(lines: &[Line<'_>], heads: &mut [bool]) {
+    let Some(first) = lines.iter().position(|l| l.role != Role::Blank) else {
+        return;
+    };
+    if lines[first].role != Role::Other {
+        return;
+    }
+    let Some(at) =
+        (first..lines.len()).find(|&k| !matches!(lines[k].role, Role::Blank | Role::Other))
+    else {
+        return;
+    };
+    let t = lines[at].text;
+    let last_word = t.split_whitespace().last().unwrap_or("");
+    let initialism = last_word.matches('.').count() >= 2;
+    if heads[at]
+        || lines[at].role != Role::Text
+        || t.chars().any(is_cjk)
+        || t.split_whitespace().count() > MAX_EN_WORDS
+        || (closes_paragraph(t) && !initialism)
+        || opens_with_dateline(t)
+    {
+        return;
+    }
+    let Some(next) = lines[at + 1..].iter().find(|l| l.role != Role::Blank) else {
+        return;
+    };
+    let body = match next.role {
+        Role::Credit => true,
+        Role::Text => {
+            opens_with_dateline(next.text) || text_weight(next.text) >= 2 * text_weight(t)
+        }
+        _ => false,
+    };
+    if body {
+        heads[at] = true;
+    }
 }
 
 /// Is the run `start..=end` followed by a byline or a dateline (its article's opening)?
@@ -932,6 +976,22 @@ mod tests {
         ] {
             assert_eq!(main_of_cjk_stack(&stack), 0, "{stack:?}");
         }
+    }
+
+    #[test]
+    fn the_first_line_under_the_masthead_heads_the_first_article() {
+        let page = "\n\n19-year-old wins county spelling bee\nShe spelled forty words without a single mistake and took home the trophy on Saturday.\n";
+        let mut l = lines(page);
+        l[0].role = Role::Other;
+        let m = mark(&l);
+        assert!(m[2], "{m:?}");
+        let page = "\nRally; U.S.\nThousands marched through the capital on Sunday to protest the new tax law passed last week.\n";
+        let mut l = lines(page);
+        l[0].role = Role::Other;
+        assert!(mark(&l)[1]);
+        // without a masthead above it, a line in lower case stays text
+        let page = "19-year-old wins county spelling bee\nShe spelled forty words without a single mistake and took home the trophy on Saturday.\n";
+        assert!(heads(page).is_empty());
     }
 
     #[test]
