@@ -54,7 +54,7 @@ static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}(?:\s+[0-9]{1,3})?$|^[A-Z][0-9]{1,2}$")
+    Regex::new(r"(?i)^(?:[A-Z]?[0-9]{1,3}\s*[|·•]?\s*)?(?:.{0,40}(?-u:\b))?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}(?:\s*[|·•]?\s*.{0,40})?$|^(?:page|pg\.?)\s*[A-Z]?[0-9]{1,3}(?:\s+[0-9]{1,3})?$|^[A-Z][0-9]{1,2}$|^(?-i:[A-Z][A-Z .'&]{2,40})\s*[-–—]\s*page\s*[0-9]{1,3}$|^(?:[A-Z][A-Za-z0-9 ,.()'-]{0,30}\s)?page\s*[0-9]{1,3}\s*[-–—]\s*(?-i:[A-Z][A-Z .'&]{2,40})$")
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
@@ -228,6 +228,15 @@ mod tests {
             vec!["李华", "张三"]
         );
         assert_eq!(classify("要闻", "要闻"), Some(Furniture::Line));
+        // a magazine's running head: its name and the page joined by a dash
+        for line in [
+            "THE WORLD REVIEW-Page 4",
+            "MARCH 1948 Page 5-THE WORLD REVIEW",
+        ] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
+        assert_eq!(classify("(continued on Page 8.)", ""), None);
+        assert_eq!(classify("Turn to the story-page 4", ""), None);
     }
 
     #[test]
