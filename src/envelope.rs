@@ -10,10 +10,8 @@ use prost::Message as _;
 
 use crate::parse::{Limits, ParseError};
 use crate::position::PositionError;
-pub use crate::position::{
-    is_calendar_date, is_slug, quote, PrintPosition, MAX_EDITION_BYTES, MAX_PAGE_LABEL_CHARS,
-    MAX_PAGE_NAME_CHARS, MAX_PAGE_NUMBER, QUOTE_CHARS,
-};
+pub use crate::position::PrintPosition;
+use crate::position::{is_slug, quote, QUOTE_CHARS};
 use crate::proto::{PageFormat, RawPage};
 
 /// Header naming the payload format. Absent means `application/protobuf`.
@@ -282,11 +280,6 @@ pub struct Accepted {
     pub position: PrintPosition,
 }
 
-/// Decodes and validates one incoming message into a [`RawPage`] (see [`accept`]).
-pub fn decode(incoming: &Incoming<'_>, limits: &Limits) -> Result<RawPage, InputError> {
-    accept(incoming, limits).map(|a| a.raw)
-}
-
 /// Decodes and validates one incoming message: the page and its [`PrintPosition`], built here
 /// once and handed to the parser.
 ///
@@ -483,6 +476,7 @@ fn last_token(subject: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::position::is_calendar_date;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -497,7 +491,7 @@ mod tests {
         payload: &[u8],
     ) -> Result<RawPage, InputError> {
         let h = headers(h);
-        decode(
+        accept(
             &Incoming {
                 subject,
                 headers: &h,
@@ -505,6 +499,7 @@ mod tests {
             },
             &Limits::default(),
         )
+        .map(|a| a.raw)
     }
 
     const MD: &[(&str, &str)] = &[

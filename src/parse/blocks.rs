@@ -532,39 +532,30 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
         .filter(|&k| !matches!(lines[k].pre, Pre::Blank))
         .take(TOP)
         .collect();
-    let folio = |l: &PreLine| match &l.pre {
-        Pre::Text(t) => en_folio_line(t),
-        Pre::Other(Item::Furniture(..)) => true,
-        _ => false,
-    };
-    // the last folio line of the top, with nothing but short lines above it
+    // the last folio line of the top (furniture already, or an English date or volume line),
+    // with nothing but short lines above it; at least one of them must be an English folio
     let mut last = None;
+    let mut english_folio = false;
     for &k in &top {
-        match &lines[k].pre {
+        let (text, furniture) = match &lines[k].pre {
             Pre::Text(t) if t.split_whitespace().count() > 14 => break,
-            Pre::Text(_) | Pre::Other(Item::Furniture(..)) => {}
+            Pre::Text(t) => (t, false),
+            Pre::Other(Item::Furniture(_, t)) => (t, true),
             _ => break,
-        }
-        if folio(&lines[k]) {
+        };
+        let english = en_folio_line(text);
+        english_folio |= english;
+        if english || furniture {
             last = Some(k);
         }
     }
-    let Some(last) = last else { return };
-    let text_at = |lines: &[PreLine], k: usize| match &lines[k].pre {
-        Pre::Text(t) => Some(t.clone()),
-        _ => None,
-    };
-    let english_folio = (0..=last).any(|k| match &lines[k].pre {
-        Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => en_folio_line(t),
-        _ => false,
-    });
-    if !english_folio {
+    let Some(last) = last.filter(|_| english_folio) else {
         return;
-    }
+    };
     let mut end = last;
     for &k in top.iter().filter(|&&k| k > last).take(2) {
-        match text_at(lines, k) {
-            Some(t) if en_paper_name(&t) || en_section_label(&t) => end = k,
+        match &lines[k].pre {
+            Pre::Text(t) if en_paper_name(t) || en_section_label(t) => end = k,
             _ => break,
         }
     }
