@@ -327,6 +327,28 @@ fn opens_letter(t: &str) -> bool {
     })
 }
 
+/// The writer's year or standing that a student paper prints after a letter writer's name
+/// (`Keith Elliot Biology junior`, `Ana Ruiz Journalism sophomore`).
+fn student_signature(t: &str) -> bool {
+    const STANDING: [&str; 9] = [
+        "freshman",
+        "sophomore",
+        "junior",
+        "senior",
+        "student",
+        "alumnus",
+        "alumna",
+        "professor",
+        "lecturer",
+    ];
+    let Some((name, standing)) = t.rsplit_once(' ') else {
+        return false;
+    };
+    STANDING.contains(&en_letters(standing).as_str())
+        && name.split_whitespace().count() >= 2
+        && signature_shaped(name)
+}
+
 /// A person's name as a letter writer signs it, maybe with a major or title after it:
 /// `Julie Champlin`, `A.J. Schuermann`, `KEN STROUD`, `Matt Stephens Electrical Engineering`.
 fn signature_shaped(t: &str) -> bool {
@@ -350,18 +372,24 @@ fn signature_shaped(t: &str) -> bool {
 }
 
 /// On a letters page, each letter is a headline, a body opening `Editor —`, and the writer's
-/// name on its own line at the end. The name stands right above the next letter's headline,
-/// where it would read as the first line of that headline: a name-shaped line after a
-/// finished paragraph, followed by one or two lines and then a letter's opening, is the
-/// signature of the letter above.
-fn mark_letter_signatures(lines: &mut [PreLine]) {
+/// name on its own line at the end. The name stands right above the next letter's headline
+/// (or its opening, when the letter has no headline), where it would read as the first line
+/// of that headline: a name-shaped line after a finished paragraph, followed within three
+/// lines by a letter's opening, is the signature of the letter above; so is a name with the
+/// writer's year of study (`… Biology junior`) wherever it stands.
+/// Returns, per line, whether it opens a letter that starts a new article (a salutation after
+/// a finished letter or its signature), and makes the line under a bare salutation
+/// (`Editor,` / `Re: …`) text, never a headline.
+fn mark_letter_signatures(lines: &mut [PreLine]) -> Vec<bool> {
+    let mut opening = Vec::new();
     // only a letters page has them: most pages stop here
     if !lines
         .iter()
         .any(|l| matches!(&l.pre, Pre::Text(t) if opens_letter(t)))
     {
-        return;
+        return opening;
     }
+    opening = vec![false; lines.len()];
     let texts: Vec<usize> = (0..lines.len())
         .filter(|&k| matches!(lines[k].pre, Pre::Text(_)))
         .collect();
@@ -369,16 +397,29 @@ fn mark_letter_signatures(lines: &mut [PreLine]) {
         let Pre::Text(t) = &lines[i].pre else {
             continue;
         };
-        if t.len() > 80 || !signature_shaped(t) || n == 0 {
+        if n == 0 {
             continue;
         }
         let after_paragraph = matches!(&lines[texts[n - 1]].pre, Pre::Text(p) if ends_paragraph(p));
+        if opens_letter(t) {
+            // after a finished letter or its signature, a salutation opens the next letter
+            let above = (0..i).rev().find(|&k| !matches!(lines[k].pre, Pre::Blank));
+            opening[i] = above.is_some_and(|k| match &lines[k].pre {
+                Pre::Text(p) => ends_paragraph(p),
+                Pre::Other(Item::Credit(_)) => true,
+                _ => false,
+            });
+            continue;
+        }
+        let student = student_signature(t);
+        if t.len() > 80 || !(student || signature_shaped(t)) {
+            continue;
+        }
         let letter_follows = texts[n + 1..]
             .iter()
             .take(3)
-            .skip(1)
             .any(|&k| matches!(&lines[k].pre, Pre::Text(p) if opens_letter(p)));
-        if after_paragraph && letter_follows {
+        if after_paragraph && (letter_follows || student) {
             let name: String = t.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             lines[i].pre = Pre::Other(Item::Credit(vec![Credit {
                 name,
@@ -387,6 +428,12 @@ fn mark_letter_signatures(lines: &mut [PreLine]) {
             }]));
         }
     }
+    opening
+}
+
+/// A salutation alone on its line (`Editor,`, `Dear Editor:`): the letter's text follows.
+fn bare_salutation(t: &str) -> bool {
+    opens_letter(t) && t.split_whitespace().count() <= 3
 }
 
 /// The letters of an English word, lower-cased (`Thursday,` → `thursday`, `^Nation` → `nation`).
@@ -567,6 +614,117 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
     }
 }
 
+/// The jobs a newspaper's staff box lists (`Donald Munro Editor`, `Claudia Snow General
+/// Manager`, `Photo Editors: …`), as the letters of a word.
+fn staff_job(word: &str) -> bool {
+    const JOBS: [&str; 16] = [
+        "editor",
+        "editors",
+        "manager",
+        "managers",
+        "mgr",
+        "director",
+        "adviser",
+        "advisor",
+        "executive",
+        "executives",
+        "photographers",
+        "representatives",
+        "reporters",
+        "publisher",
+        "coordinator",
+        "writers",
+    ];
+    JOBS.contains(&en_letters(word).as_str())
+}
+
+/// A line of an English paper's staff box or colophon: the staff with their jobs (a short
+/// line ending in a job, or a list naming two jobs or more), or the paper's offices, telephone
+/// numbers, copyright and printer.
+fn staff_box_line(t: &str) -> bool {
+    if !t.is_ascii() && t.chars().any(text::is_cjk) {
+        return false;
+    }
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let jobs = words.iter().filter(|w| staff_job(w)).count();
+    let capitalised = |w: &&str| w.chars().next().is_some_and(char::is_uppercase);
+    // `Dan Ruthemeyer Managing Editor`: a name and a job, nothing else
+    let name_and_job = (3..=7).contains(&words.len())
+        && words.iter().all(capitalised)
+        && words.last().is_some_and(|w| staff_job(w))
+        && !ends_paragraph(t);
+    // `April Karys, editor Anna Cekola, managing editor …`: a list of the staff
+    let staff_list = jobs >= 2 && (t.contains(',') || t.contains(':') || t.contains(';'));
+    // `Carlos Hernandez, Sabrina Li, Erin Martin, …`: the rest of a box's list of names
+    let names = words.iter().filter(|w| capitalised(w)).count();
+    let name_list = t.matches([',', ';']).count() >= 3 && names * 10 >= words.len() * 7;
+    let lower = t.to_ascii_lowercase();
+    let colophon = PHONE.is_match(t)
+        || lower.contains("published daily")
+        || lower.contains("published weekly")
+        || lower.contains("printed by")
+        || lower.contains('©')
+        || lower.starts_with("e-mail")
+        || lower.starts_with("editorial offices")
+        || lower.starts_with("advertising:");
+    name_and_job || staff_list || name_list || colophon
+}
+
+/// A telephone number as a colophon prints it: `(805) 756-1796`, `756-1143`.
+static PHONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?:\([0-9]{3}\)\s*)?[0-9]{3}-[0-9]{4}(?:[^0-9]|$)").expect("valid regex")
+});
+
+/// An English page's staff box (the masthead of an opinion page: editors, managers, offices,
+/// telephone numbers, the printer) is furniture. Its lines are short lists of names and jobs
+/// that would otherwise read as a headline stack or leak into the article above. Three staff
+/// box lines within a run (lines of three words or fewer between them, as OCR breaks a box)
+/// make a box; the paper's name right above it belongs to it.
+fn mark_staff_box(lines: &mut [PreLine]) {
+    let is_staff = |l: &PreLine| match &l.pre {
+        Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => staff_box_line(t),
+        _ => false,
+    };
+    let short = |l: &PreLine| match &l.pre {
+        Pre::Blank => true,
+        Pre::Text(t) => t.split_whitespace().count() <= 3,
+        _ => true,
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        if !is_staff(&lines[i]) {
+            i += 1;
+            continue;
+        }
+        // extend the run over staff lines and the short lines between them
+        let (start, mut end, mut count, mut k) = (i, i, 1, i + 1);
+        while k < lines.len() && (is_staff(&lines[k]) || short(&lines[k])) {
+            if is_staff(&lines[k]) {
+                end = k;
+                count += 1;
+            }
+            k += 1;
+        }
+        if count >= 3 {
+            let mut from = start;
+            let name_above = (0..start)
+                .rev()
+                .find(|&m| !matches!(lines[m].pre, Pre::Blank))
+                .filter(|&m| matches!(&lines[m].pre, Pre::Text(t) if en_paper_name(t)));
+            if let Some(m) = name_above {
+                from = m;
+            }
+            for l in &mut lines[from..=end] {
+                if let Pre::Text(t) = &mut l.pre {
+                    let t = std::mem::take(t);
+                    l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+                }
+            }
+        }
+        i = end + 1;
+    }
+}
+
 /// Under an English byline (`By NAME`) the lines that finish it: a second writer (`and
 /// NAME`) and the writers' title (`Staff Writer`, `Managing Editor`, `Special to the Daily`),
 /// however OCR garbled it (`St>M WrlUf`). On a page of one paragraph a line, a short line
@@ -712,9 +870,10 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
-    mark_letter_signatures(&mut lines);
+    let letter_openings = mark_letter_signatures(&mut lines);
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
+        mark_staff_box(&mut lines);
     }
     let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
     let opening_bylines = if line_per_paragraph {
@@ -733,11 +892,23 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         .filter(|l| matches!(l.pre, Pre::Text(_)))
         .count();
     let guess = syntax == Syntax::Plain || headings * 40 < text_lines;
-    let heads = if guess {
+    let mut heads = if guess {
         guess_heads(&lines)
     } else {
         vec![false; lines.len()]
     };
+    // a letter's salutation is text, and so is the line under a bare one (`Editor,` / `Re: …`)
+    for (i, &opens) in letter_openings.iter().enumerate() {
+        let salutation = matches!(&lines[i].pre, Pre::Text(t) if bare_salutation(t));
+        if opens || salutation {
+            heads[i] = false;
+        }
+        if salutation {
+            if let Some(k) = (i + 1..lines.len()).find(|&k| !matches!(lines[k].pre, Pre::Blank)) {
+                heads[k] = false;
+            }
+        }
+    }
     let mut items = Vec::new();
     let mut para: Vec<String> = Vec::new();
     let mut para_hard = false;
@@ -753,12 +924,17 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     };
     let mut bullets = BulletRun::default();
     for (n, (line, head)) in lines.into_iter().zip(heads).enumerate() {
-        if opening_bylines.get(n).copied().unwrap_or(false) {
-            // a byline with its title after finished body text opens the next article
+        let letter = letter_openings.get(n).copied().unwrap_or(false);
+        if letter || opening_bylines.get(n).copied().unwrap_or(false) {
+            // a byline with its title after finished body text opens the next article, and so
+            // does a letter's salutation after the letter above or its signature
             let finished = match para.last() {
                 Some(last) => ends_paragraph(last),
-                None => matches!(items.last(), Some(Item::Text { lines, .. })
-                    if lines.last().is_some_and(|l| ends_paragraph(l))),
+                None => match items.last() {
+                    Some(Item::Text { lines, .. }) => lines.last().is_some_and(|l| ends_paragraph(l)),
+                    Some(Item::Credit(_)) => letter,
+                    _ => false,
+                },
             };
             if finished {
                 flush(&mut items, &mut para, &mut para_hard);
@@ -981,6 +1157,43 @@ mod tests {
             heads,
             ["Parking fees are too high", "Thank the library staff"]
         );
+    }
+
+    #[test]
+    fn headless_letters_start_at_their_salutation_and_end_at_the_writers_year() {
+        let page = "Letters to the Editor\nEditor,\nRe: the column on bike lanes last Tuesday\nThe writer forgot that most of us ride to campus because parking costs too much.\nBuilding more lanes would help everyone.\nLena Ortiz Physics sophomore\nEditor,\nThe library should stay open later during finals week.\nMany of us work until nine.\nSam Whitt Forestry senior\n";
+        let items = items(page, Syntax::Plain, "");
+        // no headline: neither the salutation nor the subject line under it
+        assert!(!items.iter().any(|i| matches!(i, Item::Heading { .. })));
+        assert_eq!(credit_names(&items), ["Lena Ortiz", "Sam Whitt"]);
+        // the second letter starts after the first one's signature
+        let second = items
+            .iter()
+            .position(|i| matches!(i, Item::Text { lines, .. } if lines[0] == "Editor,"))
+            .expect("second salutation");
+        assert!(matches!(items[second - 1], Item::Separator), "{items:?}");
+        // without its standing, a name after a letter is text, not a signature
+        let page = "Editor,\nThe fees are too high.\nLena Ortiz\n";
+        assert!(credit_names(&super::items(page, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn a_staff_box_is_furniture() {
+        let page = "Fees go up again\nStudents will pay more next fall after the trustees approved a new fee schedule on Friday.\nThe vote was five to two.\nThe Campus Herald\nRuth Gale Editor\nOmar Diaz Managing Editor\nPia Kent Sports Editor\nTed Moss General Manager\nNewsroom: (555) 201-3344; Advertising: (555) 201-3345\nAd staff: Ann Bell, Cy Park, Dee Lowe, Eli Ross\n";
+        let furniture: Vec<String> = items(page, Syntax::Plain, "")
+            .iter()
+            .filter_map(|i| match i {
+                Item::Furniture(_, line) => Some(line.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(furniture.len(), 7, "{furniture:?}");
+        assert_eq!(furniture[0], "The Campus Herald");
+        // one name with a job is a byline's title, not a box
+        let page = "Fees go up again\nBy Ruth Gale\nManaging Editor\nStudents will pay more next fall after the trustees approved a new fee schedule.\n";
+        assert!(!items(page, Syntax::Plain, "")
+            .iter()
+            .any(|i| matches!(i, Item::Furniture(..))));
     }
 
     #[test]

@@ -38,7 +38,7 @@ static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `By NAME[, NAME and NAME]`, optionally followed by a title or agency.
 static EN_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:by)\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
+    Regex::new(r"^(?i:by|hy|bv|8y)\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
         .expect("valid regex")
 });
 
@@ -573,7 +573,10 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(name, CreditRole::Photographer, text)],
         });
     }
-    let byline = text.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("by"))
+    // OCR reads a small `b` as `h` and a `y` as `v` (`hy Erin Massey`, `Bv JOHN SMITH`)
+    let byline = text
+        .get(..2)
+        .is_some_and(|p| ["by", "hy", "bv", "8y"].iter().any(|b| p.eq_ignore_ascii_case(b)))
         && text[2..].starts_with(char::is_whitespace);
     if let Some(caps) = byline.then(|| EN_BYLINE.captures(text)).flatten() {
         let mut credits = Vec::new();
@@ -590,7 +593,43 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         }
         return Some(CreditLine { credits });
     }
+    if let Some(name) = en_author_note(text) {
+        return Some(CreditLine {
+            credits: vec![credit(name, CreditRole::Reporter, text)],
+        });
+    }
     None
+}
+
+/// The note that closes a column or a letter with who wrote it: `Jane Doe is a senior
+/// English major.`, `John Smith is the Daily's arts editor.`, `Ann Lee is a staff writer`.
+/// The name, `is a` / `is an` / `is the`, and a clause naming a job or a year of study.
+fn en_author_note(text: &str) -> Option<&str> {
+    const JOBS: [&str; 18] = [
+        "major", "editor", "writer", "columnist", "student", "reporter", "professor",
+        "correspondent", "freshman", "sophomore", "junior", "senior", "member", "contributor",
+        "director", "lecturer", "graduate", "photographer",
+    ];
+    if text.len() > 140 {
+        return None;
+    }
+    let at = [" is a ", " is an ", " is the "]
+        .iter()
+        .find_map(|s| text.find(s))?;
+    let (name, rest) = (&text[..at], &text[at..]);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let name_word = |w: &&str| {
+        w.chars().next().is_some_and(|c| c.is_uppercase() || c == '.')
+            && w.chars().all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '’' | '-'))
+    };
+    let job = rest
+        .trim_end_matches('.')
+        .split_whitespace()
+        .any(|w| JOBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()).to_ascii_lowercase().as_str()));
+    // one sentence: nothing after its full stop
+    let one_sentence = !rest.trim_end_matches('.').contains(". ");
+    ((2..=4).contains(&words.len()) && words.iter().all(name_word) && job && one_sentence)
+        .then(|| name.trim())
 }
 
 fn title_case_agency(s: &str) -> String {
@@ -886,6 +925,20 @@ mod tests {
             vec![("Maria Lopez".into(), CreditRole::Photographer)]
         );
         assert!(credit_line("By the time the storm hit, it was late.").is_none());
+    }
+
+    #[test]
+    fn english_bylines_read_badly_and_author_notes() {
+        let l = credit_line("hy Nora Pell").expect("an OCR-read `by`");
+        assert_eq!(names(&l), vec![("Nora Pell".into(), CreditRole::Reporter)]);
+        assert!(credit_line("hy the river").is_none());
+        let l = credit_line("Tomas Reyes is a senior history major.").expect("author note");
+        assert_eq!(names(&l), vec![("Tomas Reyes".into(), CreditRole::Reporter)]);
+        let l = credit_line("A.B. Castell is the Daily's music editor").expect("author note");
+        assert_eq!(names(&l), vec![("A.B. Castell".into(), CreditRole::Reporter)]);
+        // a sentence of the text that happens to say who someone is
+        assert!(credit_line("The dean is a former student of the college.").is_none());
+        assert!(credit_line("Mary Jones is a senior. She said the fees are too high.").is_none());
     }
 
     #[test]
