@@ -51,7 +51,7 @@ use futures::StreamExt;
 use hdrhistogram::Histogram;
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::topic::Topic;
 use support::NatsServer;
 
@@ -245,9 +245,12 @@ fn plan_of(text: &str) -> Body {
             payload: text.as_bytes(),
         })
         .unwrap_or_else(|e| panic!("bench page does not parse: {}", e.error));
+    let Work::Routed(outputs) = processed.work else {
+        panic!("bench page is routed without stitching");
+    };
     let mut plan = Vec::new();
     let mut out_bytes = 0;
-    for o in &processed.outputs {
+    for o in &outputs {
         let letter = o.topic.map_or('a', Topic::letter);
         plan.push(format!("{letter}:{}", o.payload.len()));
         out_bytes += o.payload.len();
@@ -255,7 +258,7 @@ fn plan_of(text: &str) -> Body {
     Body {
         text: Arc::new(text.to_owned()),
         plan: plan.join(","),
-        outputs: processed.outputs.len(),
+        outputs: outputs.len(),
         out_bytes,
         inner: None,
     }

@@ -7,7 +7,7 @@
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
 use pagewire::parse::{parse_page as parse, Limits};
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::proto::{PageFormat, RawPage};
 
 /// The parser on arbitrary text: never panics, same answer twice, and a parsed page has
@@ -112,7 +112,10 @@ pub fn envelope(pipeline: &Pipeline, data: &[u8]) {
         payload: body,
     };
     match pipeline.process(&incoming) {
-        Ok(p) => assert!(!p.outputs.is_empty(), "a processed page has outputs"),
+        Ok(p) => assert!(
+            matches!(&p.work, Work::Routed(outputs) if !outputs.is_empty()),
+            "a processed page has outputs"
+        ),
         Err(r) => {
             assert!(r.error.is_permanent(), "{}", r.error);
             assert!(CODES.contains(&r.error.code()), "{}", r.error.code());

@@ -20,18 +20,19 @@ pub struct Pipeline {
     pub alerts: AlertRules,
     /// The broker's `max_payload`: no output may be larger.
     pub max_payload: usize,
-    /// What turns a page into outputs.
-    pub mode: Mode,
-    /// Leave routing to the stitcher: [`Processed::parsed`] carries the page instead of
-    /// [`Processed::outputs`].
-    pub stitch: bool,
+    /// What turns a page into outputs: fixed by [`Pipeline::new`] and [`Pipeline::stitching`].
+    mode: Mode,
 }
 
 /// What turns a page into outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// The parser and the router: the product.
-    Parse,
+    /// The parser and the router: the product without stitching; pages come out
+    /// [`Work::Routed`].
+    Route,
+    /// The parser alone: pages come out [`Work::Parsed`], for the stitcher to route once
+    /// their references are resolved.
+    Stitch,
     /// A byte chunker publishing the sizes in the `Pagewire-Bench-Plan` header: the benchmark
     /// baseline B1, everything pagewire does around the parser.
     PassThrough,
@@ -42,7 +43,8 @@ pub enum Mode {
 pub const HEADER_BENCH_PLAN: &str = "Pagewire-Bench-Plan";
 
 impl Pipeline {
-    /// The pipeline the settings describe, for a broker with this `max_payload`.
+    /// The pipeline the settings describe, for a broker with this `max_payload`: it routes
+    /// every page itself (see [`Pipeline::stitching`] to leave routing to the stitcher).
     pub fn new(settings: &Settings, max_payload: usize) -> Self {
         Pipeline {
             limits: settings.limits.parser_limits(),
@@ -52,11 +54,27 @@ impl Pipeline {
             mode: if settings.bench.pass_through {
                 Mode::PassThrough
             } else {
-                Mode::Parse
+                Mode::Route
             },
-            // The service turns this on once it has the stitch state at hand.
-            stitch: false,
         }
+    }
+
+    /// This pipeline, leaving the routing of parsed pages to the stitcher when `stitcher` is
+    /// true (the service has the stitch state at hand): they come out [`Work::Parsed`]. A
+    /// pass-through pipeline stays one: the chunker's outputs are never stitched.
+    #[must_use]
+    pub fn stitching(mut self, stitcher: bool) -> Self {
+        self.mode = match (self.mode, stitcher) {
+            (Mode::PassThrough, _) => Mode::PassThrough,
+            (_, true) => Mode::Stitch,
+            (_, false) => Mode::Route,
+        };
+        self
+    }
+
+    /// What turns a page into outputs.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// Decodes, parses and routes one input.
@@ -71,18 +89,17 @@ impl Pipeline {
             publication: Some(raw.publication.clone()),
         };
         let (articles, outputs) = match self.mode {
-            Mode::Parse => {
+            Mode::Route | Mode::Stitch => {
                 let page =
                     parse::parse_at(&raw, &position, &self.limits).map_err(|e| reject(e.into()))?;
                 let articles = page.articles.len();
-                if self.stitch {
+                if self.mode == Mode::Stitch {
                     return Ok(Processed {
                         publication: raw.publication.clone(),
                         issue_date: raw.issue_date.clone(),
                         page_number: raw.page_number,
                         articles,
-                        outputs: Vec::new(),
-                        parsed: Some(Box::new((raw, page))),
+                        work: Work::Parsed(Box::new((raw, page))),
                     });
                 }
                 (
@@ -102,8 +119,7 @@ impl Pipeline {
             issue_date: raw.issue_date,
             page_number: raw.page_number,
             articles,
-            outputs,
-            parsed: None,
+            work: Work::Routed(outputs),
         })
     }
 
@@ -115,7 +131,7 @@ impl Pipeline {
     }
 }
 
-/// A page ready to publish.
+/// A processed page: what is known of it, and what is left to do before it is published.
 #[derive(Debug, Clone)]
 pub struct Processed {
     /// Publication slug.
@@ -126,10 +142,19 @@ pub struct Processed {
     pub page_number: u32,
     /// Articles found.
     pub articles: usize,
-    /// Messages to publish, in order.
-    pub outputs: Vec<Outbound>,
-    /// With stitching: the page and its parse, routed once its references are resolved.
-    pub parsed: Option<Box<(RawPage, Page)>>,
+    /// Its outputs, or the page for the stitcher to route.
+    pub work: Work,
+}
+
+/// What a processed page still needs, by the pipeline's [`Mode`].
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// Routed ([`Mode::Route`], [`Mode::PassThrough`]): the messages to publish, in order,
+    /// each checked to fit the broker.
+    Routed(Vec<Outbound>),
+    /// Parsed for stitching ([`Mode::Stitch`]): the page and its parse, routed once its
+    /// references are resolved.
+    Parsed(Box<(RawPage, Page)>),
 }
 
 /// An input that cannot be processed, with what is known of where it belongs.

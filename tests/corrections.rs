@@ -16,7 +16,7 @@ use prost::Message as _;
 
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::proto::{Article, Page};
 use pagewire::stitch::{self, IssueIndex, Record, Records};
 use support::checker::{
@@ -106,8 +106,7 @@ async fn stream_counts(js: &jetstream::Context, s: &Settings) -> (u64, u64) {
 
 /// The page as the service parses it for stitching.
 fn parsed(s: &Settings, publication: &str, page: u32, body: &str) -> Page {
-    let mut pipeline = Pipeline::new(s, usize::MAX);
-    pipeline.stitch = true;
+    let pipeline = Pipeline::new(s, usize::MAX).stitching(true);
     let headers = vec![
         ("Content-Type".to_owned(), "text/markdown".to_owned()),
         ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
@@ -120,7 +119,10 @@ fn parsed(s: &Settings, publication: &str, page: u32, body: &str) -> Page {
             payload: body.as_bytes(),
         })
         .unwrap_or_else(|r| panic!("page {page} does not parse: {}", r.error));
-    processed.parsed.expect("parsed for the stitcher").1
+    let Work::Parsed(parsed) = processed.work else {
+        panic!("parsed for the stitcher");
+    };
+    parsed.1
 }
 
 /// What a subscriber of an issue whose pages are `pages` (as they are now) must hold if the

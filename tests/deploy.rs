@@ -29,7 +29,7 @@ use prost::Message as _;
 
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::proto::{Article, UnresolvedJump};
 use pagewire::stitch::{self, IssueIndex, Records};
 use support::NatsCluster;
@@ -339,7 +339,10 @@ fn expected_outputs(settings: &Settings, pages: &[u32]) -> BTreeMap<String, BTre
                 payload: &body,
             })
             .unwrap_or_else(|r| panic!("page {page} does not parse: {}", r.error));
-        for o in processed.outputs {
+        let Work::Routed(outputs) = processed.work else {
+            panic!("page {page} is routed without stitching");
+        };
+        for o in outputs {
             let stream = topics
                 .iter()
                 .find(|(prefix, _)| o.subject.starts_with(prefix.as_str()))
@@ -353,8 +356,7 @@ fn expected_outputs(settings: &Settings, pages: &[u32]) -> BTreeMap<String, BTre
 
 /// The seed page as page `page` of the issue, parsed as the service parses it for stitching.
 fn seed_parsed(settings: &Settings, page: u32) -> pagewire::proto::Page {
-    let mut pipeline = Pipeline::new(settings, usize::MAX);
-    pipeline.stitch = true;
+    let pipeline = Pipeline::new(settings, usize::MAX).stitching(true);
     let headers = vec![
         ("Content-Type".to_owned(), "text/markdown".to_owned()),
         ("Pagewire-Issue-Date".to_owned(), ISSUE_DATE.to_owned()),
@@ -367,7 +369,10 @@ fn seed_parsed(settings: &Settings, page: u32) -> pagewire::proto::Page {
             payload: &seed(),
         })
         .unwrap_or_else(|r| panic!("page {page} does not parse: {}", r.error));
-    let (_, parsed) = *processed.parsed.expect("the page, for the stitcher");
+    let Work::Parsed(parsed) = processed.work else {
+        panic!("the page, for the stitcher");
+    };
+    let (_, parsed) = *parsed;
     parsed
 }
 

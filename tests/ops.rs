@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
 use pagewire::parse;
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::proto::{Page, RawPage};
 use pagewire::service::{self, ServiceState};
 use support::python::{python_module, text};
@@ -204,8 +204,10 @@ fn seed_search_headlines(settings: &Settings) -> BTreeSet<String> {
             payload: &seed(),
         })
         .unwrap_or_else(|r| panic!("seed does not parse: {}", r.error));
-    processed
-        .outputs
+    let Work::Routed(outputs) = processed.work else {
+        panic!("the seed is routed without stitching");
+    };
+    outputs
         .iter()
         .filter(|o| o.subject.starts_with("articles.search."))
         .map(|o| {

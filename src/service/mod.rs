@@ -135,8 +135,6 @@ pub async fn run_with_state(
             state.clone(),
         ))
     });
-    let mut pipeline = Pipeline::new(&settings, max_payload);
-    pipeline.stitch = stitcher.is_some();
     let publisher = Arc::new(publish::Publisher::new(
         js.clone(),
         Topics::from(&settings.output),
@@ -145,7 +143,8 @@ pub async fn run_with_state(
     let worker = Arc::new(worker::Worker {
         publisher: publisher.clone(),
         settings: settings.clone(),
-        pipeline,
+        // Leaves routing to the stitcher exactly when there is one.
+        pipeline: Pipeline::new(&settings, max_payload).stitching(stitcher.is_some()),
         state: state.clone(),
         stitcher: stitcher.clone(),
         shutdown: shutdown.clone(),

@@ -94,12 +94,17 @@ impl Skip {
     }
 }
 
-/// A page's plan and the timers of its halves without a partner.
-pub(super) struct Planned {
-    /// What to publish of the page and of the articles elsewhere its step changed.
-    pub plan: Plan,
-    /// Timer messages, one per half the plan leaves waiting.
-    pub timers: Vec<Outbound>,
+/// What the stitcher makes of a page.
+pub(super) enum Planned {
+    /// Registered in its issue.
+    Stitched {
+        /// What to publish of the page and of the articles elsewhere its step changed.
+        plan: Plan,
+        /// Timer messages, one per half the plan leaves waiting.
+        timers: Vec<Outbound>,
+    },
+    /// Published as parsed, without stitching.
+    Skipped(Skip),
 }
 
 /// One page to register: what the pure core's [`stitch::register`] takes.
@@ -112,12 +117,17 @@ struct Registration {
 }
 
 /// A registration's plan, or why the page goes out as parsed.
-type Registered = Result<Result<Plan, Skip>, StitchError>;
+enum Registered {
+    /// Registered: what to publish.
+    Plan(Plan),
+    /// Not registered.
+    Skipped(Skip),
+}
 
 /// What a queued registration hears back.
 enum Answer {
     /// Its batch was registered.
-    Done(Registered),
+    Done(Result<Registered, StitchError>),
     /// It leads the next batch.
     Lead,
 }
@@ -355,20 +365,16 @@ impl Stitcher {
     /// core and writes the issue's index once; the others wait for their plans. A batch is
     /// the same steps in the same order as one page at a time, so whatever the batch, each
     /// page's plan is what its own registration would have planned.
-    pub(super) async fn page(
-        &self,
-        raw: &RawPage,
-        page: &Page,
-    ) -> Result<Result<Planned, Skip>, StitchError> {
+    pub(super) async fn page(&self, raw: &RawPage, page: &Page) -> Result<Planned, StitchError> {
         // Room for the key-value subject and headers; checked before the record is copied.
         let approximate: usize = page.articles.iter().map(|a| a.encoded_len() + 8).sum();
         if approximate + 1024 > self.max_payload {
-            return Ok(Err(Skip::RecordTooLarge));
+            return Ok(Planned::Skipped(Skip::RecordTooLarge));
         }
         let record = stitch::record_of(page);
         let bytes = record.encode_to_vec();
         if bytes.len() + 1024 > self.max_payload {
-            return Ok(Err(Skip::RecordTooLarge));
+            return Ok(Planned::Skipped(Skip::RecordTooLarge));
         }
         let hash = stitch::record_hash(&bytes);
         let size = bytes.len();
@@ -396,8 +402,8 @@ impl Stitcher {
             record,
         };
         let plan = match self.register(&path, registration).await? {
-            Ok(plan) => plan,
-            Err(skip) => return Ok(Err(skip)),
+            Registered::Plan(plan) => plan,
+            Registered::Skipped(skip) => return Ok(Planned::Skipped(skip)),
         };
         let timers = plan
             .pending
@@ -412,12 +418,16 @@ impl Stitcher {
                 route::timer_message(&self.timer_prefix, &timer, &hash)
             })
             .collect();
-        Ok(Ok(Planned { plan, timers }))
+        Ok(Planned::Stitched { plan, timers })
     }
 
     /// Queues the registration in its issue's batch and waits for its plan, leading the batch
     /// when no other registration of the issue does.
-    async fn register(&self, path: &str, registration: Registration) -> Registered {
+    async fn register(
+        &self,
+        path: &str,
+        registration: Registration,
+    ) -> Result<Registered, StitchError> {
         let key = format!("issue.{path}");
         let (reply, mut answer) = tokio::sync::oneshot::channel();
         let mut leading = {
@@ -491,10 +501,10 @@ impl Stitcher {
         key: &str,
         path: &str,
         batch: &[Registration],
-    ) -> Vec<Registered> {
+    ) -> Vec<Result<Registered, StitchError>> {
         let lock = self.lock(key);
         let _serial = lock.lock().await;
-        let failed = |e: StitchError| -> Vec<Registered> {
+        let failed = |e: StitchError| -> Vec<Result<Registered, StitchError>> {
             let e = Arc::new(e);
             batch
                 .iter()
@@ -539,12 +549,12 @@ impl Stitcher {
                             plans.push(step.plan.clone());
                         }
                         records.insert(r.number, r.record.clone());
-                        results.push(Ok(Ok(step.plan)));
+                        results.push(Ok(Registered::Plan(step.plan)));
                     }
-                    Ok(Err(_full)) => results.push(Ok(Err(Skip::IssueFull))),
+                    Ok(Err(_full)) => results.push(Ok(Registered::Skipped(Skip::IssueFull))),
                     Err(_) => {
                         tracing::error!(issue = %key, "composing the issue panicked; page published as parsed");
-                        results.push(Ok(Err(Skip::InternalError)));
+                        results.push(Ok(Registered::Skipped(Skip::InternalError)));
                     }
                 }
             }

@@ -30,10 +30,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
 
 use super::publish::{PublishError, Publisher};
+use super::stitcher::Planned;
 use super::ServiceState;
 use crate::config::Settings;
 use crate::envelope::Incoming;
-use crate::pipeline::{Pipeline, Processed, Rejection};
+use crate::pipeline::{Pipeline, Processed, Rejection, Work};
+use crate::proto::{Page, RawPage};
 use crate::route::{self, Outbound, Rejected};
 
 /// Pages up to this size are processed on the async worker thread: at the parser's 100 MB/s
@@ -113,6 +115,14 @@ enum Outcome {
     Panicked(String),
     /// Broker trouble.
     Transient(TransientError),
+}
+
+/// Why a parsed page has no outputs yet (see [`Worker::resolve`]).
+enum Unresolved {
+    /// The stitch state could not be reached: the page, kept for the next attempt.
+    Later(Box<(RawPage, Page)>, super::stitcher::StitchError),
+    /// An output is too large for the broker.
+    Rejected(Rejection),
 }
 
 /// Shared by every page task.
@@ -234,11 +244,18 @@ impl Worker {
                 span.record("publication", p.publication.as_str());
                 span.record("issue_date", p.issue_date.as_str());
                 span.record("page", p.page_number);
-                tracing::debug!(
-                    articles = p.articles,
-                    outputs = p.outputs.len(),
-                    "page parsed"
-                );
+                match &p.work {
+                    Work::Routed(outputs) => {
+                        tracing::debug!(
+                            articles = p.articles,
+                            outputs = outputs.len(),
+                            "page parsed"
+                        )
+                    }
+                    Work::Parsed(_) => {
+                        tracing::debug!(articles = p.articles, "page parsed, for the stitcher")
+                    }
+                }
                 self.store(p, d.received).await
             }
             Err(outcome) => outcome,
@@ -316,21 +333,29 @@ impl Worker {
     ///
     /// The page and its parse are given up as soon as its outputs exist (they are encoded in
     /// them): a page in flight holds its input and its outputs, not three copies of its text.
-    async fn store(&self, mut p: Processed, received: Instant) -> Outcome {
+    async fn store(&self, p: Processed, received: Instant) -> Outcome {
         let retry = &self.settings.retry;
         let mut failing_since: Option<Instant> = None;
         let mut attempt = 0u32;
-        let mut resolved: Option<Vec<Outbound>> = None;
+        let mut work = p.work;
         loop {
-            let outputs = match resolved.take() {
-                Some(outputs) => Ok(outputs),
-                None => self.resolve(&mut p).await,
-            };
-            let e = match outputs {
-                Ok(outputs) => {
+            let e = match work {
+                Work::Parsed(parsed) => match self.resolve(parsed).await {
+                    Ok(outputs) => {
+                        // Resolved: published at once, and kept should publishing fail.
+                        work = Work::Routed(outputs);
+                        continue;
+                    }
+                    Err(Unresolved::Later(parsed, e)) => {
+                        work = Work::Parsed(parsed);
+                        TransientError::from(e)
+                    }
+                    Err(Unresolved::Rejected(r)) => return Outcome::Rejected(r),
+                },
+                Work::Routed(outputs) => {
                     // Kept for a retry: the clones share the encoded payloads.
                     let sent = self.publisher.publish_all(outputs.clone()).await;
-                    resolved = Some(outputs);
+                    work = Work::Routed(outputs);
                     match sent {
                         Ok((published, duplicates)) => {
                             return Outcome::Stored {
@@ -342,8 +367,6 @@ impl Worker {
                         Err(e) => TransientError::from(e),
                     }
                 }
-                Err(Outcome::Transient(e)) => e,
-                Err(decided) => return decided,
             };
             let since = *failing_since.get_or_insert_with(Instant::now);
             let delay = retry
@@ -394,45 +417,40 @@ impl Worker {
         }
     }
 
-    /// The page's outputs: as routed by the pipeline, or (with stitching) as planned once the
-    /// page is registered in its issue. A page stitching must skip is published as parsed.
-    /// Takes the page out of `p` once its outputs are made; leaves it there for the next
-    /// attempt when the stitch state could not be reached. Fails with [`Outcome::Transient`]
-    /// (the stitch state) or [`Outcome::Rejected`] (an output too large).
-    async fn resolve(&self, p: &mut Processed) -> Result<Vec<Outbound>, Outcome> {
-        let Some(stitcher) = &self.stitcher else {
-            return Ok(std::mem::take(&mut p.outputs));
-        };
-        let Some(parsed) = p.parsed.take() else {
-            return Ok(std::mem::take(&mut p.outputs));
-        };
-        let (raw, page) = *parsed;
+    /// A parsed page's outputs, as planned once the page is registered in its issue. A page
+    /// stitching must skip is published as parsed, and so is one this worker has no stitcher
+    /// for. Gives the page back with the error when the stitch state could not be reached,
+    /// for the next attempt.
+    async fn resolve(&self, parsed: Box<(RawPage, Page)>) -> Result<Vec<Outbound>, Unresolved> {
         let topics = self.publisher.topics();
         let alerts = &self.pipeline.alerts;
-        let planned = match stitcher.page(&raw, &page).await {
-            Ok(planned) => planned,
-            Err(e) => {
-                p.parsed = Some(Box::new((raw, page)));
-                return Err(Outcome::Transient(e.into()));
-            }
+        let planned = match &self.stitcher {
+            Some(stitcher) => match stitcher.page(&parsed.0, &parsed.1).await {
+                Ok(planned) => Some(planned),
+                Err(e) => return Err(Unresolved::Later(parsed, e)),
+            },
+            // The service builds a stitching pipeline only beside its stitcher.
+            None => None,
         };
+        let (raw, page) = *parsed;
         let outputs = match planned {
-            Ok(planned) => {
-                let mut out = route::route_plan(&raw, page, &planned.plan, topics, alerts);
-                out.extend(planned.timers);
+            Some(Planned::Stitched { plan, timers }) => {
+                let mut out = route::route_plan(&raw, page, &plan, topics, alerts);
+                out.extend(timers);
                 out
             }
-            Err(skip) => {
+            Some(Planned::Skipped(skip)) => {
                 tracing::warn!(reason = skip.label(), "page published without stitching");
                 self.state.metrics().stitch_skipped(skip.label());
                 route::route_page(&raw, page, topics, alerts)
             }
+            None => route::route_page(&raw, page, topics, alerts),
         };
         self.pipeline
             .check_sizes(&outputs)
             .map(|()| outputs)
             .map_err(|error| {
-                Outcome::Rejected(Rejection {
+                Unresolved::Rejected(Rejection {
                     error,
                     publication: Some(raw.publication.clone()),
                 })

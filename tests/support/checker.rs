@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use pagewire::config::Settings;
 use pagewire::envelope::Incoming;
-use pagewire::pipeline::Pipeline;
+use pagewire::pipeline::{Pipeline, Work};
 use pagewire::proto::DeadLetter;
 use pagewire::service::{self, ServiceState};
 
@@ -512,7 +512,10 @@ impl Expected {
             });
             match result {
                 Ok(processed) => {
-                    for o in processed.outputs {
+                    let Work::Routed(routed) = processed.work else {
+                        panic!("input {i} is routed without stitching");
+                    };
+                    for o in routed {
                         let stream = stream_of(&by_prefix, &o.subject)
                             .expect("output subject has a topic")
                             .to_owned();
