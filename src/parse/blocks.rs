@@ -931,7 +931,9 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
             let finished = match para.last() {
                 Some(last) => ends_paragraph(last),
                 None => match items.last() {
-                    Some(Item::Text { lines, .. }) => lines.last().is_some_and(|l| ends_paragraph(l)),
+                    Some(Item::Text { lines, .. }) => {
+                        lines.last().is_some_and(|l| ends_paragraph(l))
+                    }
                     Some(Item::Credit(_)) => letter,
                     _ => false,
                 },

@@ -574,10 +574,11 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         });
     }
     // OCR reads a small `b` as `h` and a `y` as `v` (`hy Erin Massey`, `Bv JOHN SMITH`)
-    let byline = text
-        .get(..2)
-        .is_some_and(|p| ["by", "hy", "bv", "8y"].iter().any(|b| p.eq_ignore_ascii_case(b)))
-        && text[2..].starts_with(char::is_whitespace);
+    let byline = text.get(..2).is_some_and(|p| {
+        ["by", "hy", "bv", "8y"]
+            .iter()
+            .any(|b| p.eq_ignore_ascii_case(b))
+    }) && text[2..].starts_with(char::is_whitespace);
     if let Some(caps) = byline.then(|| EN_BYLINE.captures(text)).flatten() {
         let mut credits = Vec::new();
         for name in caps[1].split([',', '&']).flat_map(|p| p.split(" and ")) {
@@ -606,9 +607,24 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
 /// The name, `is a` / `is an` / `is the`, and a clause naming a job or a year of study.
 fn en_author_note(text: &str) -> Option<&str> {
     const JOBS: [&str; 18] = [
-        "major", "editor", "writer", "columnist", "student", "reporter", "professor",
-        "correspondent", "freshman", "sophomore", "junior", "senior", "member", "contributor",
-        "director", "lecturer", "graduate", "photographer",
+        "major",
+        "editor",
+        "writer",
+        "columnist",
+        "student",
+        "reporter",
+        "professor",
+        "correspondent",
+        "freshman",
+        "sophomore",
+        "junior",
+        "senior",
+        "member",
+        "contributor",
+        "director",
+        "lecturer",
+        "graduate",
+        "photographer",
     ];
     if text.len() > 140 {
         return None;
@@ -619,13 +635,19 @@ fn en_author_note(text: &str) -> Option<&str> {
     let (name, rest) = (&text[..at], &text[at..]);
     let words: Vec<&str> = name.split_whitespace().collect();
     let name_word = |w: &&str| {
-        w.chars().next().is_some_and(|c| c.is_uppercase() || c == '.')
-            && w.chars().all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '’' | '-'))
+        w.chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c == '.')
+            && w.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '’' | '-'))
     };
-    let job = rest
-        .trim_end_matches('.')
-        .split_whitespace()
-        .any(|w| JOBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()).to_ascii_lowercase().as_str()));
+    let job = rest.trim_end_matches('.').split_whitespace().any(|w| {
+        JOBS.contains(
+            &w.trim_matches(|c: char| !c.is_alphabetic())
+                .to_ascii_lowercase()
+                .as_str(),
+        )
+    });
     // one sentence: nothing after its full stop
     let one_sentence = !rest.trim_end_matches('.').contains(". ");
     ((2..=4).contains(&words.len()) && words.iter().all(name_word) && job && one_sentence)
@@ -933,9 +955,15 @@ mod tests {
         assert_eq!(names(&l), vec![("Nora Pell".into(), CreditRole::Reporter)]);
         assert!(credit_line("hy the river").is_none());
         let l = credit_line("Tomas Reyes is a senior history major.").expect("author note");
-        assert_eq!(names(&l), vec![("Tomas Reyes".into(), CreditRole::Reporter)]);
+        assert_eq!(
+            names(&l),
+            vec![("Tomas Reyes".into(), CreditRole::Reporter)]
+        );
         let l = credit_line("A.B. Castell is the Daily's music editor").expect("author note");
-        assert_eq!(names(&l), vec![("A.B. Castell".into(), CreditRole::Reporter)]);
+        assert_eq!(
+            names(&l),
+            vec![("A.B. Castell".into(), CreditRole::Reporter)]
+        );
         // a sentence of the text that happens to say who someone is
         assert!(credit_line("The dean is a former student of the college.").is_none());
         assert!(credit_line("Mary Jones is a senior. She said the fees are too high.").is_none());

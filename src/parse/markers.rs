@@ -31,7 +31,7 @@ static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
 /// is then a bare comma).
 static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*(?-u:\b)(?:please\s+)?see\s+([a-z][a-z'’ -]{0,40}?)\s*(,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)|,\s*)([a-z]?[0-9]{1,3}[a-z]?)(?-u:\b)\s*[)\]]?",
+        r"(?i)[(\[]?\s*(?-u:\b)(?:please\s+)?s(?:ee|ec|ac|oe)(?:\s+([a-z][a-z'’ -]{0,40}?))?\s*(,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)|,\s*)([a-z]?[0-9]{1,3}[a-z]?|(?:back|hack|bock)\s+page|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?-u:\b)\s*[)\]]?",
     )
     .expect("valid regex")
 });
@@ -47,7 +47,7 @@ static EN_FROM: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words every English marker holds, damaged or not: a cheap test before the full patterns.
 static EN_CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)c[o0][nm]t|see|fr[o0r]|page|pagc|paqe|pg").expect("valid regex")
+    Regex::new(r"(?i)c[o0][nm]t|see|fr[o0r]|page|pagc|paqe|pg|s[ae]c ").expect("valid regex")
 });
 
 /// A reference found in a text, with where it sits.
@@ -135,14 +135,28 @@ pub fn find(text: &str) -> Vec<Found> {
             if found.iter().any(|f| overlaps(&f.range, &whole.range())) {
                 continue;
             }
-            let word = caps[1].trim();
+            let word = caps.get(1).map_or("", |m| m.as_str().trim());
             // An all-capitals jump word marks a jump; anything else is a pointer.
             let is_jump = word.chars().any(char::is_alphabetic)
                 && !word.chars().any(char::is_lowercase)
                 && word.split_whitespace().count() <= 3;
-            // `See STORM, A7` without a page word: only a jump word and a section page
+            // the page as a word: `See STORM, back page`, `see page three`
+            let Some(label) = en_page_label(&caps[3]) else {
+                continue;
+            };
+            let back = label == "BACK";
+            let number_word = !back && !caps[3].bytes().any(|b| b.is_ascii_digit());
+            // `see page three`, never `see Mary, three`
+            let page_word = ["pag", "pg", "p."]
+                .iter()
+                .any(|p| caps[2].to_ascii_lowercase().contains(p));
+            if number_word && !page_word {
+                continue;
+            }
+            // `See STORM, A7` without a page word: only a jump word and a section page (or the
+            // back page)
             let bare = caps[2].trim() == ",";
-            if bare && !(is_jump && caps[3].bytes().any(|b| b.is_ascii_alphabetic())) {
+            if bare && !(is_jump && (back || caps[3].bytes().any(|b| b.is_ascii_alphabetic()))) {
                 continue;
             }
             let (kind, jump) = if is_jump {
@@ -151,7 +165,7 @@ pub fn find(text: &str) -> Vec<Found> {
                 (PageReferenceKind::SeeAlso, "")
             };
             found.push(Found {
-                reference: reference(kind, &caps[3].to_uppercase(), whole.as_str().trim(), jump),
+                reference: reference(kind, &label, whole.as_str().trim(), jump),
                 range: whole.range(),
                 fuzzy: false,
             });
@@ -180,6 +194,24 @@ pub fn find(text: &str) -> Vec<Found> {
     }
     found.sort_by_key(|f| f.range.start);
     found
+}
+
+/// A page named in an English marker, as its label: `A7` → `A7`, `three` → `3`, `back page`
+/// (OCR: `hack page`) → `BACK`.
+fn en_page_label(page: &str) -> Option<String> {
+    const NUMBERS: [&str; 12] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve",
+    ];
+    let lower = page.to_ascii_lowercase();
+    if lower.ends_with("page") {
+        return Some("BACK".to_owned());
+    }
+    match NUMBERS.iter().position(|n| *n == lower) {
+        Some(i) => Some((i + 1).to_string()),
+        None if lower.bytes().any(|b| b.is_ascii_digit()) => Some(page.to_uppercase()),
+        None => None,
+    }
 }
 
 /// A jump word standing alone, as printed above a from-marker (`STORM` over `From Page A1`) or
@@ -439,5 +471,21 @@ mod tests {
         // a bare comma form needs capitals and a section page
         assert!(find("see Mary, A1 for details").is_empty());
         assert!(find("See NATO, 12 members agreed").is_empty());
+    }
+
+    #[test]
+    fn pages_named_in_words_and_see_read_badly() {
+        let r = one("Sec TUITION, back page");
+        assert_eq!(
+            (r.kind(), r.page_label.as_str()),
+            (PageReferenceKind::ContinuedOn, "BACK")
+        );
+        assert_eq!(r.jump_word, "TUITION");
+        assert_eq!(one("Sac RALLY, hack page").page_label, "BACK");
+        let r = one("For more pictures, see page three.");
+        assert_eq!((r.kind(), r.page_number), (PageReferenceKind::SeeAlso, 3));
+        // a number word needs the page word; the back page a jump word
+        assert!(find("see Mary, three times a week").is_empty());
+        assert!(find("see them, back page stories").is_empty());
     }
 }
