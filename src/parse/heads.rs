@@ -157,11 +157,14 @@ fn shape(t: &str) -> Option<Shape> {
     if upper * 10 >= letters * 8 {
         return Some(Shape::Caps);
     }
-    if core.ends_with([',', ';']) || (core.ends_with('.') && !core.ends_with("..")) {
+    if core.ends_with([',', ';']) || !first_upper {
         return None;
     }
-    if !first_upper {
-        return None;
+    if core.ends_with('.') && !core.ends_with("..") {
+        // older papers close a title-case headline with a full stop (`Kalen Acquitted.`,
+        // `Glendorado Farmers' Club Meeting.`); any other line ending in one is a sentence
+        let title = capitalised + minor == words && capitalised >= 2 && words <= 8;
+        return title.then_some(Shape::Title);
     }
     if capitalised + minor >= words && capitalised * 2 > words {
         return Some(Shape::Title);
@@ -367,6 +370,18 @@ fn closes_paragraph(t: &str) -> bool {
         || t.ends_with([')', '）', '”', '"'])
 }
 
+/// Does the line end in a short capitalised abbreviation (`the Hon.`, `Mr.`, `St.`), whose full
+/// stop ends no sentence?
+fn ends_in_abbreviation(t: &str) -> bool {
+    t.split_whitespace().next_back().is_some_and(|w| {
+        let core = w.trim_end_matches('.');
+        w.ends_with('.')
+            && core.starts_with(|c: char| c.is_ascii_uppercase())
+            && core.chars().filter(char::is_ascii_alphabetic).count() <= 3
+            && core.chars().all(|c| c.is_ascii_alphabetic() || c == '.')
+    })
+}
+
 /// Can line `b` be the next line of a headline stack that `a` is in? Not when it is set as a
 /// paragraph (indented under a flush line), nor when a sentence-case line follows capitals
 /// (the body under an all-caps headline).
@@ -488,6 +503,29 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         .collect();
     let shapes = outside_quotations(lines, shapes);
     let width = body_width(lines, &shapes);
+    // in narrow columns most body lines are short and open-ended, so sentence-case ones
+    // look like headlines; one as wide as the column is body
+    // (and a title-case line closed by a full stop heads only after finished text)
+    let shapes: Vec<Option<Shape>> = shapes
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let l = &lines[i];
+            s.filter(|&s| !(s == Shape::Sentence && text_weight(l.text) * 10 >= width * 8))
+                .filter(|_| {
+                    let after_text = i == 0
+                        || lines[i - 1].role != Role::Text
+                        || (closes_paragraph(lines[i - 1].text)
+                            && !ends_in_abbreviation(lines[i - 1].text));
+                    // a title in a list runs on into a lower-case line (`Modern English.` /
+                    // `and Michael Gregory (6/-)`)
+                    let runs_on = lines
+                        .get(i + 1)
+                        .is_some_and(|n| n.text.starts_with(|c: char| c.is_lowercase()));
+                    !l.text.ends_with('.') || (after_text && !runs_on)
+                })
+        })
+        .collect();
     let indented_body = {
         let body: Vec<&Line<'_>> = lines
             .iter()
@@ -860,6 +898,20 @@ mod tests {
             .filter(|(_, h)| *h)
             .map(|(l, _)| l.text.to_owned())
             .collect()
+    }
+
+    #[test]
+    fn narrow_columns_of_an_old_paper_with_titles_closed_by_a_full_stop() {
+        // column-wrapped text: body lines are as short as the headlines; the old titles end
+        // in a full stop
+        let page = "Creamery Opens Monday.\nThe new creamery on Mill street\nwill open its doors on Monday\nmorning, and the farmers of the\nvicinity are invited to bring in\ntheir cream from that day on.\nThe building cost about $4,000.\nCounty Fair Board Meets.\nThe members of the fair board\nmet at the court house Tuesday\nand voted to hold the fair in\nSeptember as in former years.\nMr. Olson was chosen president.\n";
+        assert_eq!(
+            heads(page),
+            ["Creamery Opens Monday.", "County Fair Board Meets."]
+        );
+        // not after an unfinished line, nor when the line runs on in lower case
+        let page = "The speakers were the Hon.\nJohn Hall Of Elk River.\nHe spoke about the roads of the county and the taxes.\nBooks received:\nModern English.\nand other essays by the same author (6/-).\n";
+        assert!(heads(page).is_empty(), "{:?}", heads(page));
     }
 
     #[test]
