@@ -448,7 +448,7 @@ fn en_letters(w: &str) -> String {
 /// 1995`, `Daily Star Friday, May 15, 1981`: a weekday with a month or a year, or a month
 /// with a day and a year) or its volume and number (`Volume 51 No. 99`, `VOL. 12, NO. 3`).
 /// OCR damages one part or another, so any two of the parts are enough.
-fn en_folio_line(t: &str) -> bool {
+fn en_folio_parts(t: &str) -> Option<FolioParts> {
     const WEEKDAYS: [&str; 7] = [
         "monday",
         "tuesday",
@@ -473,8 +473,8 @@ fn en_folio_line(t: &str) -> bool {
         "december",
     ];
     let words: Vec<&str> = t.split_whitespace().collect();
-    if words.is_empty() || words.len() > 14 || t.chars().any(text::is_cjk) {
-        return false;
+    if words.is_empty() || words.len() > 16 || t.chars().any(text::is_cjk) {
+        return None;
     }
     let number = |w: &str| w.chars().any(|c| c.is_ascii_digit());
     let volume = words.iter().enumerate().any(|(i, w)| {
@@ -496,7 +496,76 @@ fn en_folio_line(t: &str) -> bool {
             .split(|c: char| !c.is_ascii_digit())
             .any(|d| d.len() == 4 && matches!(&d[..2], "17" | "18" | "19" | "20"));
     }
-    volume || (weekday && (month || year)) || (month && year)
+    Some(FolioParts {
+        volume,
+        weekday,
+        month,
+        year,
+        words: words.len(),
+    })
+}
+
+/// What an English folio line holds: `volume` a volume with its number, `month` a month with a
+/// day, `year` a year from 1700 to 2099.
+struct FolioParts {
+    volume: bool,
+    weekday: bool,
+    month: bool,
+    year: bool,
+    words: usize,
+}
+
+/// An English folio line at the top of the page (see [`en_folio_parts`]).
+fn en_folio_line(t: &str) -> bool {
+    en_folio_parts(t).is_some_and(|p| {
+        p.words <= 14 && (p.volume || (p.weekday && (p.month || p.year)) || (p.month && p.year))
+    })
+}
+
+/// A masthead line wherever OCR put it on an English page (the reading order of a scanned
+/// page often puts the masthead between two columns of text): the volume and number, the
+/// full date with its weekday (`TONOPAH, NEVADA, WEDNESDAY EVENING, JULY 26, 1916`), a date in
+/// capitals (`NOGALES, SANTA CRUZ COUNTY, ARIZONA, MARCH 16, 1918.`), the price (`ONE CENT`,
+/// `PRICE 10 CENTS`, `25c A MONTH.`).
+fn en_masthead_line(t: &str) -> bool {
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let (letters, upper) = t
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .fold((0, 0), |(l, u), c| {
+            (l + 1, u + usize::from(c.is_uppercase()))
+        });
+    let capitals = letters > 0 && upper * 10 >= letters * 7;
+    let lower = t.to_ascii_lowercase();
+    let price = capitals
+        && words.len() <= 6
+        && ["cent", "a month", "a copy"]
+            .iter()
+            .any(|w| lower.contains(w));
+    // `VOL. XVI-NO. 35`, `VOL.-XIII. NO. DO.`, `Volume 18 …`: a number or a roman one follows
+    let volume = ["volume", "vol.", "vol "].iter().any(|v| {
+        lower.starts_with(v)
+            && t[v.len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|n| {
+                    n.split(|c: char| !c.is_alphanumeric())
+                        .find(|p| !p.is_empty())
+                })
+                .is_some_and(|n| {
+                    n.chars().any(|c| c.is_ascii_digit()) || n.chars().all(|c| "IVXLC".contains(c))
+                })
+    });
+    price
+        || volume
+        || en_folio_parts(t).is_some_and(|p| {
+            // a date in running text goes on after the year (`On Friday, May 5, 1916, the…`)
+            let ends_on_year = words
+                .last()
+                .is_some_and(|w| w.chars().any(|c| c.is_ascii_digit()));
+            (p.weekday && p.month && p.year && (capitals || ends_on_year))
+                || (p.month && p.year && capitals && p.words <= 12)
+        })
 }
 
 /// The paper's name as its masthead prints it: a short line in capitals or title case ending
@@ -607,6 +676,40 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
         }
     }
     for l in &mut lines[..=end] {
+        if let Pre::Text(t) = &mut l.pre {
+            let t = std::mem::take(t);
+            l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+        }
+    }
+}
+
+/// Masthead lines in the middle of an English page ([`en_masthead_line`]) are furniture, and
+/// so is the paper's name right above or below one.
+fn mark_masthead_lines(lines: &mut [PreLine]) {
+    fn text_at(lines: &[PreLine], k: usize) -> Option<&str> {
+        match &lines[k].pre {
+            Pre::Text(t) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+    let mut marked = vec![false; lines.len()];
+    for i in 0..lines.len() {
+        let masthead = match &lines[i].pre {
+            Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => {
+                t.len() <= 120 && en_masthead_line(t)
+            }
+            _ => false,
+        };
+        if masthead {
+            marked[i] = true;
+            for k in [i.wrapping_sub(1), i + 1] {
+                if k < lines.len() && text_at(lines, k).is_some_and(en_paper_name) {
+                    marked[k] = true;
+                }
+            }
+        }
+    }
+    for (l, _) in lines.iter_mut().zip(marked).filter(|(_, m)| *m) {
         if let Pre::Text(t) = &mut l.pre {
             let t = std::mem::take(t);
             l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
@@ -873,6 +976,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let letter_openings = mark_letter_signatures(&mut lines);
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
+        mark_masthead_lines(&mut lines);
         mark_staff_box(&mut lines);
     }
     let line_per_paragraph = syntax == Syntax::Plain && one_paragraph_a_line(&lines);
@@ -1177,6 +1281,27 @@ mod tests {
         // without its standing, a name after a letter is text, not a signature
         let page = "Editor,\nThe fees are too high.\nLena Ortiz\n";
         assert!(credit_names(&super::items(page, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn masthead_lines_between_columns_are_furniture() {
+        let page = "COUNCIL MEETS\nThe council met on Tuesday and\nvoted to pave the main street\nbefore the fall, at a cost of\nabout six thousand dollars.\nThe mayor said the work would\nstart in June, and the board will\nmeet again on the first Monday.\nThe Valley Herald\nVOL. XII-NO. 40\nRIVERTON, OREGON, FRIDAY EVENING, MAY 5, 1916\nPRICE FIVE CENTS\nMILL BURNS DOWN\nThe old mill on the river road\nburned to the ground last night.\nThe owner paid 25 cents a\nbushel for the wheat it held.\nThe owner said he would build again.\n";
+        let furniture: Vec<String> = items(page, Syntax::Plain, "")
+            .iter()
+            .filter_map(|i| match i {
+                Item::Furniture(_, line) => Some(line.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            furniture,
+            [
+                "The Valley Herald",
+                "VOL. XII-NO. 40",
+                "RIVERTON, OREGON, FRIDAY EVENING, MAY 5, 1916",
+                "PRICE FIVE CENTS"
+            ]
+        );
     }
 
     #[test]
