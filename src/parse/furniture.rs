@@ -25,7 +25,7 @@ pub enum Furniture {
 
 /// A word or shape that every furniture pattern below needs: a cheap first test.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|内部|保存|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
         .expect("valid regex")
 });
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -58,7 +58,7 @@ static EN_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static COLOPHON_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]|电话[:：]?\s*[0-9]{5,}|[路街巷]\s*[0-9]+\s*[弄号]|^[^，。,.:：]{0,16}(?:编.部|辑部)(?:合办|主办)?$")
+    Regex::new(r"国内统一刊号|国际标准连续出版物号|邮发代号|社\s*址|地\s*址[:：]|邮\s*编[:：]|广告经营许可证|发行热线|订阅热线|新闻热线|广告热线|零售价|定\s*价[:：]|印刷[:：]|本报地址|总编辑[:：]|社\s*长[:：]|^天气[:：]|电话[:：]?\s*[0-9]{5,}|[路街巷]\s*[0-9]+\s*[弄号]|^[^，。,.:：]{0,16}(?:编.部|辑部)(?:合办|主办)?$|^[★☆*\s]*(?:内部参考|内部资料|内部刊物|内部文件|注意保存|仅供参考)[★☆*\s]*$")
         .expect("valid regex")
 });
 static EN_COLOPHON: LazyLock<Regex> = LazyLock::new(|| {
@@ -132,7 +132,7 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
         || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
         || (n <= 80
             && line.contains([
-                '号', '址', '编', '许', '线', '价', '印', '长', '天', '话', '部',
+                '号', '址', '编', '许', '线', '价', '印', '长', '天', '话', '部', '存', '考',
             ])
             && COLOPHON_WORDS.is_match(line))
         || (n <= 80

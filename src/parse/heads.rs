@@ -192,6 +192,8 @@ fn opens_with_dateline(t: &str) -> bool {
 /// The label of a quotation box (`毛主席语录`, `最高指示`, `毛主席最新指示`; OCR may damage
 /// the name): it always starts an item of its own, whatever the lines under it look like.
 pub fn quotation_label(t: &str) -> bool {
+    // OCR may read a speck before it as a letter (`a毛主席语录`)
+    let t = t.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
     let n = char_len(t);
     (2..=10).contains(&n) && (t.ends_with("语录") || t.ends_with("指示")) && t.chars().all(is_cjk)
 }
@@ -545,9 +547,16 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         }
         // a run of headline-shaped lines, without blank lines inside; closing lines of the
         // item above (a date, a signature) are not part of it
+        // (a writer's name over the date it was signed, `毛泽东` / `一九六七年八月二十五日`)
+        let signed = char_len(lines[i].text) <= 4
+            && lines[i].text.chars().all(is_cjk)
+            && lines
+                .get(i + 1)
+                .is_some_and(|n| n.role == Role::Text && closing_line(n.text));
         if i > 0
-            && lines[i - 1].role == Role::Text
+            && matches!(lines[i - 1].role, Role::Text | Role::Credit)
             && (closing_line(lines[i].text)
+                || signed
                 || signature_set_right(lines, i)
                 || attribution(lines[i].text, lines[i - 1].text))
         {
@@ -574,9 +583,13 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         i = end + 1;
         // a quotation-box label inside a run starts the item: the lines above it are the
         // paper's name or issue line beside the box
-        let start = (start..=end)
-            .find(|&k| quotation_label(lines[k].text))
-            .unwrap_or(start);
+        // paper's name or issue line beside the box, and the label alone heads it: the
+        // short lines under it are the quotation, however much they look like a stack
+        if let Some(k) = (start..=end).find(|&k| quotation_label(lines[k].text)) {
+            heads[k] = true;
+            accepted.push((k, k));
+            continue;
+        }
         if run_heads_article(lines, &shapes, start, end, width, indented_body) {
             for h in &mut heads[start..=end] {
                 *h = true;
@@ -782,6 +795,11 @@ fn run_heads_article(
             Role::Text => {
                 opens_with_dateline(next.text)
                     || cut_dateline
+                    // a Chinese title closed by a colon introduces the text under it
+                    // (`毛主席对…的批示：` over `同意，这样答复很好。`)
+                    || (lines[end].text.ends_with('：')
+                        && next_shape.is_none()
+                        && closes_paragraph(next.text))
                     || is_body(
                         next,
                         next_shape,
