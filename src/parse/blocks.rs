@@ -717,6 +717,36 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     }
 }
 
+/// A web copy's link to an article, its title cut with an ellipsis (`朝鲜和土耳其建交 '...`),
+/// above the article itself is furniture: the title it repeats heads the article below.
+fn mark_title_links(lines: &mut [PreLine]) {
+    let core = |t: &str| -> Option<String> {
+        let c = t
+            .trim_end()
+            .strip_suffix("...")
+            .or_else(|| t.trim_end().strip_suffix('…'))?
+            .trim_end_matches(['\'', '"', '’', '”', ' ']);
+        (text::char_len(c) >= 4).then(|| c.to_owned())
+    };
+    for i in 0..lines.len() {
+        let Some(title) = (match &lines[i].pre {
+            Pre::Text(t) if t.len() <= 200 => core(t),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let repeated = lines[i + 1..].iter().any(|l| {
+            matches!(&l.pre, Pre::Text(t) | Pre::Heading { text: t, .. } if t.starts_with(title.as_str()) && core(t).is_none())
+        });
+        if repeated {
+            if let Pre::Text(t) = &mut lines[i].pre {
+                let t = std::mem::take(t);
+                lines[i].pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+            }
+        }
+    }
+}
+
 /// The jobs a newspaper's staff box lists (`Donald Munro Editor`, `Claudia Snow General
 /// Manager`, `Photo Editors: …`), as the letters of a word.
 fn staff_job(word: &str) -> bool {
@@ -974,6 +1004,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
     let letter_openings = mark_letter_signatures(&mut lines);
+    mark_title_links(&mut lines);
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
         mark_masthead_lines(&mut lines);
@@ -1302,6 +1333,20 @@ mod tests {
                 "PRICE FIVE CENTS"
             ]
         );
+    }
+
+    #[test]
+    fn a_web_copys_link_to_the_article_below_is_furniture() {
+        let page = "河道清淤工程完工 '...\n\n  河道清淤工程完工\n本报讯 全长十二公里的河道清淤工程昨天完工。\n读者来信摘登...\n";
+        let furniture: Vec<String> = items(page, Syntax::Plain, "")
+            .iter()
+            .filter_map(|i| match i {
+                Item::Furniture(_, line) => Some(line.clone()),
+                _ => None,
+            })
+            .collect();
+        // the last line links to nothing on the page: it stays
+        assert_eq!(furniture, ["河道清淤工程完工 '..."]);
     }
 
     #[test]

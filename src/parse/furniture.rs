@@ -25,7 +25,7 @@ pub enum Furniture {
 
 /// A word or shape that every furniture pattern below needs: a cheap first test.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|内部|保存|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|内部|保存|来源|字号|评论|收藏|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
         .expect("valid regex")
 });
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -43,7 +43,7 @@ static EDITOR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Page lines: a date with weekday or a page number in 第N版 form.
 static ZH_PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9一二三四五六七八九十百]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$|(?:本期|共)\s*[0-9一二三四五六七八]{1,2}\s*版")
+    Regex::new(r"(?:[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*(?:星期|周)[一二三四五六日天])|(?:^|\s)第\s*[0-9A-Z]{1,4}\s*版(?:\s|$)|农历\p{Han}{2,4}年|^[A-Z]?[0-9]{1,3}\s*版?\s*$|^\s*第[0-9一二三四五六七八九十百]{1,6}期|^今日\s*[0-9]{1,3}\s*版|^星期[一二三四五六日天]$|^[A-Z]?[0-9]{1,3}\s*版?\s+\p{Han}{2,4}$|(?:本期|共)\s*[0-9一二三四五六七八]{1,2}\s*版|^[0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日\s*\p{Han}{0,10}第\s*[0-9A-Z]{1,4}\s*版$")
         .expect("valid regex")
 });
 /// The separators of archived page texts: `第1版()`, `专栏:`, `第1版()专栏:评论`.
@@ -119,6 +119,11 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             return Some(Furniture::Editors(editors));
         }
     }
+    // a news site's row of article tools copied with the text: `字号+作者:人民日报
+    // 来源:人民日报 2001-06-28 19:00 评论(创建话题) 收藏成功收藏本文`
+    if n <= 100 && web_tools_row(line) {
+        return Some(Furniture::Line);
+    }
     let page_line_cue = line.contains(['星', '周', '版', '农', '期', '栏'])
         || line
             .as_bytes()
@@ -143,6 +148,27 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
         return Some(Furniture::Line);
     }
     None
+}
+
+/// A row of a news site's article tools: two or more of its words (来源:, 作者:, 字号, 评论,
+/// 收藏, 分享, 打印, 浏览), one of them the source, the author or the type size, on one line
+/// with no sentence in it.
+fn web_tools_row(line: &str) -> bool {
+    const TOOLS: [&str; 10] = [
+        "来源:",
+        "来源：",
+        "作者:",
+        "作者：",
+        "字号",
+        "评论",
+        "收藏",
+        "分享到",
+        "打印",
+        "浏览",
+    ];
+    !line.contains('。')
+        && TOOLS.iter().filter(|w| line.contains(*w)).count() >= 2
+        && TOOLS[..5].iter().any(|w| line.contains(*w))
 }
 
 /// `本版责编：李华 校对：张三` → editor credits; `None` unless the whole line is such credits.
@@ -251,10 +277,32 @@ mod tests {
         ] {
             assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
         }
+        // an internal bulletin's marks
+        for line in ["★内部参考", "注意保存★"] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
         // text that names an editorial office or a street is not furniture
         for line in [
             "编辑部的同志们到工厂去了",
             "他住在人民路上，每天走路去上班。",
+        ] {
+            assert_eq!(classify(line, ""), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_news_sites_header_copied_with_the_page() {
+        for line in [
+            "2003年5月6日晨报第4版",
+            "字号+ 作者:晨报 来源:晨报 2003-05-06 08:00 评论(0) 收藏本文",
+            "来源：本报 浏览 1200 次 打印",
+        ] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
+        for line in [
+            "记者从评论区收到读者来信。",
+            "2003年5月6日，晨报第4版刊登了一篇来信",
+            "读者可以收藏这份评论",
         ] {
             assert_eq!(classify(line, ""), None, "{line}");
         }
