@@ -747,6 +747,65 @@ fn mark_title_links(lines: &mut [PreLine]) {
     }
 }
 
+/// A converter sets an article's section heads as headings of the same level as the
+/// article's headline (`# 财政助农：…` / `# 改善生态，构建…` / `# 提升质量，奏响…`). Section
+/// heads come in parallel runs: two or more headings in a row, each over body text (no
+/// byline, dateline or marker under it), shaped alike: a clause of two to eight characters and
+/// a comma opening each, or each opening with a quotation. Such a run, under the headline of
+/// an article, is text of that article: its lines become paragraphs.
+fn demote_parallel_section_headings(lines: &mut [PreLine]) {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Parallel {
+        CommaAt(usize),
+        Quoted,
+    }
+    let shape = |t: &str| -> Option<Parallel> {
+        if !t.chars().any(text::is_cjk) || text::char_len(t) > 30 {
+            return None;
+        }
+        if t.starts_with(['“', '「', '『']) {
+            return Some(Parallel::Quoted);
+        }
+        let at = t.chars().position(|c| c == '，')?;
+        (2..=8).contains(&at).then_some(Parallel::CommaAt(at))
+    };
+    let next_line = |lines: &[PreLine], k: usize| {
+        (k + 1..lines.len()).find(|&m| !matches!(lines[m].pre, Pre::Blank))
+    };
+    // the headings, with their shape when they stand over body text
+    let headings: Vec<(usize, Option<Parallel>)> = (0..lines.len())
+        .filter_map(|k| match &lines[k].pre {
+            Pre::Heading { text, .. } => {
+                let over_body = next_line(lines, k).is_some_and(
+                    |m| matches!(&lines[m].pre, Pre::Text(t) if !heads::opens_with_dateline(t)),
+                );
+                Some((k, shape(text).filter(|_| over_body)))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut n = 1; // the first heading heads an article whatever it looks like
+    while n < headings.len() {
+        let Some(sig) = headings[n].1 else {
+            n += 1;
+            continue;
+        };
+        let run = headings[n..]
+            .iter()
+            .take_while(|h| h.1 == Some(sig))
+            .count();
+        if run >= 2 {
+            for &(k, _) in &headings[n..n + run] {
+                if let Pre::Heading { text, .. } = &mut lines[k].pre {
+                    let t = std::mem::take(text);
+                    lines[k].pre = Pre::Text(t);
+                }
+            }
+        }
+        n += run;
+    }
+}
+
 /// The jobs a newspaper's staff box lists (`Donald Munro Editor`, `Claudia Snow General
 /// Manager`, `Photo Editors: …`), as the letters of a word.
 fn staff_job(word: &str) -> bool {
@@ -1003,6 +1062,9 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
+    if syntax == Syntax::Markdown {
+        demote_parallel_section_headings(&mut lines);
+    }
     let letter_openings = mark_letter_signatures(&mut lines);
     mark_title_links(&mut lines);
     if syntax == Syntax::Plain {
@@ -1347,6 +1409,28 @@ mod tests {
             .collect();
         // the last line links to nothing on the page: it stays
         assert_eq!(furniture, ["河道清淤工程完工 '..."]);
+    }
+
+    #[test]
+    fn parallel_section_headings_of_a_converted_article_are_its_text() {
+        let page = "# 山区果农迎来丰收年\n\n本报记者  林一\n\n今年全县苹果产量再创新高。\n\n# 改良品种，提高果品质量\n\n县里引进了三个新品种。\n\n# 修建道路，打通运输渠道\n\n新修的果园路通到了每个村。\n\n# 河道清淤工程完工\n\n本报讯 全长十二公里的河道清淤工程昨天完工。\n";
+        let heads: Vec<String> = items(page, Syntax::Markdown, "")
+            .iter()
+            .filter_map(|i| match i {
+                Item::Heading { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(heads, ["山区果农迎来丰收年", "河道清淤工程完工"]);
+        // one such heading alone is a headline: parallel heads come in runs
+        let page = "# 山区果农迎来丰收年\n\n今年全县苹果产量再创新高。\n\n# 改良品种，提高果品质量\n\n县里引进了三个新品种。\n";
+        assert_eq!(
+            super::items(page, Syntax::Markdown, "")
+                .iter()
+                .filter(|i| matches!(i, Item::Heading { .. }))
+                .count(),
+            2
+        );
     }
 
     #[test]

@@ -173,7 +173,7 @@ fn shape(t: &str) -> Option<Shape> {
 }
 
 /// Does the line open a body: a dateline (新华社北京5月11日电, 本报讯, WASHINGTON (AP) —)?
-fn opens_with_dateline(t: &str) -> bool {
+pub fn opens_with_dateline(t: &str) -> bool {
     // `又电` / `又讯`: a second report of the same agency, its dateline shortened
     if t.starts_with("又电") || t.starts_with("又讯") {
         return true;

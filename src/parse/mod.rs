@@ -284,7 +284,21 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
                     let texts: Vec<&str> =
                         candidates.iter().map(|&i| lines[i].1.as_str()).collect();
                     candidates[heads::main_of_cjk_stack(&texts)]
-                } else if kicker_cue || candidates.len() >= 3 {
+                } else if candidates.len() >= 3 {
+                    // a kicker in short parts (`积极行动` / `保种保供`) over the headline: the
+                    // first line twice as long as the first part, when all above it are short
+                    let short = text::char_len(a);
+                    candidates
+                        .iter()
+                        .position(|&i| text::char_len(&lines[i].1) >= 2 * short)
+                        .filter(|&p| {
+                            p >= 2
+                                && candidates[..p]
+                                    .iter()
+                                    .all(|&i| text::char_len(&lines[i].1) <= 6)
+                        })
+                        .map_or(*second, |p| candidates[p])
+                } else if kicker_cue {
                     *second
                 } else {
                     *first
@@ -751,5 +765,22 @@ mod tests {
         );
         assert!(page.masthead.unwrap_or_default().lines.is_empty());
         assert_eq!(page.articles[0].headline, "Fair Draws Record Crowd");
+    }
+
+    #[test]
+    fn a_kicker_in_short_parts_over_a_converted_headline() {
+        let stack = |lines: &[&str]| {
+            let l: Vec<(u8, String)> = lines.iter().map(|t| (1, (*t).to_owned())).collect();
+            resolve_headlines(&l, false).0
+        };
+        assert_eq!(
+            stack(&["稳产量", "保供给", "全省多举措扶持秋粮生产"]),
+            "全省多举措扶持秋粮生产"
+        );
+        // a long first line is no short kicker: the second line stays the headline
+        assert_eq!(
+            stack(&["全省多举措扶持秋粮生产", "稳产量保供给", "十个市县先行先试"]),
+            "稳产量保供给"
+        );
     }
 }
