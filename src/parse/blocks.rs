@@ -476,19 +476,30 @@ fn en_folio_parts(t: &str) -> Option<FolioParts> {
     if words.is_empty() || words.len() > 16 || t.chars().any(text::is_cjk) {
         return None;
     }
-    let number = |w: &str| w.chars().any(|c| c.is_ascii_digit());
-    let volume = words.iter().enumerate().any(|(i, w)| {
-        let l = en_letters(w);
-        (l == "vol" || l == "volume") && words.get(i + 1).is_some_and(|n| number(n))
-    });
-    let (mut weekday, mut month, mut year) = (false, false, false);
+    let number = |w: &str| w.bytes().any(|c| c.is_ascii_digit());
+    let (mut volume, mut weekday, mut month, mut year) = (false, false, false, false);
     for (i, w) in words.iter().enumerate() {
-        let l = en_letters(w);
-        weekday |= WEEKDAYS.contains(&l.as_str());
-        let is_month = MONTHS.contains(&l.as_str())
+        // the word's letters, lower-cased, without allocating: no weekday, month or `volume`
+        // has more than nine
+        let mut buf = [0u8; 10];
+        let mut n = 0;
+        for c in w.bytes().filter(u8::is_ascii_alphabetic) {
+            if n == buf.len() {
+                n = 0;
+                break;
+            }
+            buf[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+        let Ok(l) = std::str::from_utf8(&buf[..n]) else {
+            continue;
+        };
+        volume |= (l == "vol" || l == "volume") && words.get(i + 1).is_some_and(|n| number(n));
+        weekday |= WEEKDAYS.contains(&l);
+        let is_month = MONTHS.contains(&l)
             || (l.len() >= 3
                 && l.len() <= 4
-                && MONTHS.iter().any(|m| m.starts_with(&l))
+                && MONTHS.iter().any(|m| m.starts_with(l))
                 && w.ends_with('.'));
         month |= is_month && words.get(i + 1).is_some_and(|n| number(n));
         // a year, maybe run into the day (`2,1987`)
@@ -528,6 +539,28 @@ fn en_folio_line(t: &str) -> bool {
 /// capitals (`NOGALES, SANTA CRUZ COUNTY, ARIZONA, MARCH 16, 1918.`), the price (`ONE CENT`,
 /// `PRICE 10 CENTS`, `25c A MONTH.`).
 fn en_masthead_line(t: &str) -> bool {
+    // a year (four digits), a volume or a price: most lines stop at this one pass
+    let b = t.as_bytes();
+    let mut run = 0;
+    let year = b.iter().any(|c| {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        run == 4
+    });
+    let cue = year
+        || b.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"vol"))
+        || (b.len() <= 60 && {
+            // a price is printed in capitals
+            let (letters, upper) = b
+                .iter()
+                .filter(|c| c.is_ascii_alphabetic())
+                .fold((0, 0), |(l, u), c| {
+                    (l + 1, u + usize::from(c.is_ascii_uppercase()))
+                });
+            letters > 0 && upper * 10 >= letters * 7
+        });
+    if !cue {
+        return false;
+    }
     let words: Vec<&str> = t.split_whitespace().collect();
     let (letters, upper) = t
         .chars()
@@ -827,40 +860,55 @@ fn staff_job(word: &str) -> bool {
         "coordinator",
         "writers",
     ];
-    JOBS.contains(&en_letters(word).as_str())
+    let core = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
+    (3..=15).contains(&core.len()) && JOBS.iter().any(|j| core.eq_ignore_ascii_case(j))
 }
-
 /// A line of an English paper's staff box or colophon: the staff with their jobs (a short
 /// line ending in a job, or a list naming two jobs or more), or the paper's offices, telephone
 /// numbers, copyright and printer.
 fn staff_box_line(t: &str) -> bool {
-    if !t.is_ascii() && t.chars().any(text::is_cjk) {
+    let last_is_job = t.split_whitespace().next_back().is_some_and(staff_job);
+    // the colophon: telephone numbers, the publisher, the printer, the copyright
+    let b = t.as_bytes();
+    let digits = b.iter().filter(|b| b.is_ascii_digit()).count();
+    let colophon = (digits >= 7 && PHONE.is_match(t))
+        || PUBLISHED.find(b).is_some()
+        || PRINTED.find(b).is_some()
+        || t.contains('©')
+        || b.get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"e-mail"))
+        || b.get(..17)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"editorial offices"))
+        || b.get(..12)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"advertising:"));
+    if colophon {
+        return true;
+    }
+    // the staff lists need a job word or three separators
+    let separators = b.iter().filter(|&&b| matches!(b, b',' | b';')).count();
+    if !(last_is_job || separators >= 1 || b.contains(&b':')) || t.chars().any(text::is_cjk) {
         return false;
     }
-    let words: Vec<&str> = t.split_whitespace().collect();
-    let jobs = words.iter().filter(|w| staff_job(w)).count();
-    let capitalised = |w: &&str| w.chars().next().is_some_and(char::is_uppercase);
+    let (mut words, mut capitalised, mut jobs) = (0usize, 0usize, 0usize);
+    for w in t.split_whitespace() {
+        words += 1;
+        capitalised += usize::from(w.chars().next().is_some_and(char::is_uppercase));
+        jobs += usize::from(staff_job(w));
+    }
     // `Dan Ruthemeyer Managing Editor`: a name and a job, nothing else
-    let name_and_job = (3..=7).contains(&words.len())
-        && words.iter().all(capitalised)
-        && words.last().is_some_and(|w| staff_job(w))
-        && !ends_paragraph(t);
+    let name_and_job =
+        last_is_job && (3..=7).contains(&words) && capitalised == words && !ends_paragraph(t);
     // `April Karys, editor Anna Cekola, managing editor …`: a list of the staff
-    let staff_list = jobs >= 2 && (t.contains(',') || t.contains(':') || t.contains(';'));
+    let staff_list = jobs >= 2 && (separators >= 1 || b.contains(&b':'));
     // `Carlos Hernandez, Sabrina Li, Erin Martin, …`: the rest of a box's list of names
-    let names = words.iter().filter(|w| capitalised(w)).count();
-    let name_list = t.matches([',', ';']).count() >= 3 && names * 10 >= words.len() * 7;
-    let lower = t.to_ascii_lowercase();
-    let colophon = PHONE.is_match(t)
-        || lower.contains("published daily")
-        || lower.contains("published weekly")
-        || lower.contains("printed by")
-        || lower.contains('©')
-        || lower.starts_with("e-mail")
-        || lower.starts_with("editorial offices")
-        || lower.starts_with("advertising:");
-    name_and_job || staff_list || name_list || colophon
+    let name_list = separators >= 3 && capitalised * 10 >= words * 7;
+    name_and_job || staff_list || name_list
 }
+
+static PUBLISHED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("ublished"));
+static PRINTED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("rinted by"));
 
 /// A telephone number as a colophon prints it: `(805) 756-1796`, `756-1143`.
 static PHONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -873,10 +921,28 @@ static PHONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 /// box lines within a run (lines of three words or fewer between them, as OCR breaks a box)
 /// make a box; the paper's name right above it belongs to it.
 fn mark_staff_box(lines: &mut [PreLine]) {
-    let is_staff = |l: &PreLine| match &l.pre {
-        Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => staff_box_line(t),
-        _ => false,
-    };
+    // a box names jobs: a page without a line ending in one has none (most pages stop here)
+    let jobs = lines
+        .iter()
+        .filter(|l| match &l.pre {
+            Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => {
+                t.split_whitespace().next_back().is_some_and(staff_job)
+                    || PUBLISHED.find(t.as_bytes()).is_some()
+            }
+            _ => false,
+        })
+        .take(1)
+        .count();
+    if jobs == 0 {
+        return;
+    }
+    let staff: Vec<bool> = lines
+        .iter()
+        .map(|l| match &l.pre {
+            Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => staff_box_line(t),
+            _ => false,
+        })
+        .collect();
     let short = |l: &PreLine| match &l.pre {
         Pre::Blank => true,
         Pre::Text(t) => t.split_whitespace().count() <= 3,
@@ -884,14 +950,14 @@ fn mark_staff_box(lines: &mut [PreLine]) {
     };
     let mut i = 0;
     while i < lines.len() {
-        if !is_staff(&lines[i]) {
+        if !staff[i] {
             i += 1;
             continue;
         }
         // extend the run over staff lines and the short lines between them
         let (start, mut end, mut count, mut k) = (i, i, 1, i + 1);
-        while k < lines.len() && (is_staff(&lines[k]) || short(&lines[k])) {
-            if is_staff(&lines[k]) {
+        while k < lines.len() && (staff[k] || short(&lines[k])) {
+            if staff[k] {
                 end = k;
                 count += 1;
             }

@@ -629,9 +629,13 @@ fn en_author_note(text: &str) -> Option<&str> {
     if text.len() > 140 {
         return None;
     }
-    let at = [" is a ", " is an ", " is the "]
-        .iter()
-        .find_map(|s| text.find(s))?;
+    static IS: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(" is "));
+    let at = IS.find(text.as_bytes())?;
+    let after = &text[at + 4..];
+    if !["a ", "an ", "the "].iter().any(|a| after.starts_with(a)) {
+        return None;
+    }
     let (name, rest) = (&text[..at], &text[at..]);
     let words: Vec<&str> = name.split_whitespace().collect();
     let name_word = |w: &&str| {

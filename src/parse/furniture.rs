@@ -121,7 +121,7 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
     }
     // a news site's row of article tools copied with the text: `字号+作者:人民日报
     // 来源:人民日报 2001-06-28 19:00 评论(创建话题) 收藏成功收藏本文`
-    if n <= 100 && web_tools_row(line) {
+    if n <= 100 && !line.is_ascii() && web_tools_row(line) {
         return Some(Furniture::Line);
     }
     let page_line_cue = line.contains(['星', '周', '版', '农', '期', '栏'])
