@@ -464,7 +464,12 @@ impl Render {
                     && self.drops > m.drops
                     && self.images == m.images
                     && self.h1s == m.h1s;
-                link_list || link_box || label
+                // a breadcrumb trail, known by its label (您的当前位置：新闻中心 > 武汉)
+                let trail = chars < OWN_TEXT && {
+                    let kept = self.out[m.out..].trim_start_matches(['#', ' ']);
+                    BREADCRUMB.iter().any(|b| kept.starts_with(b))
+                };
+                link_list || link_box || label || trail
             }
         }
     }
@@ -953,6 +958,14 @@ const FORM_TEXT: usize = 400;
 const LABEL_CHARS: usize = 24;
 /// More visible characters than this in a site's `footer`: more than a copyright line.
 const FOOTER_LINE: usize = 80;
+/// The labels a breadcrumb trail starts with.
+const BREADCRUMB: &[&str] = &[
+    "您的当前位置",
+    "您的位置",
+    "您现在的位置",
+    "当前位置",
+    "You are here",
+];
 /// Less text of its own than this (not in links) in a box of links: no story is in it.
 const OWN_TEXT: usize = 100;
 
@@ -1352,6 +1365,7 @@ mod tests {
             <div class="gallery"><span>图集</span><div class="carousel"></div></div>
             <h1>Mill Creek Bridge Wins Vote</h1>
             <p>The council <a href="/c">voted</a> on Tuesday to build a new bridge.</p>
+            <div class="where"><h2>当前位置：<a href="/">首页</a> &gt; 本地</h2></div>
             <p><a href="/d">Continued on Page A5</a></p>"#;
         assert_eq!(
             read(page),
