@@ -27,6 +27,20 @@
 //!   not in a `figure` (whose `figcaption` is the caption) and the alt says something.
 //! - `head`, `script`, `style`, `noscript`, `template`, `svg`, `math`, form controls,
 //!   elements marked `hidden` or `display:none`, and comments are dropped.
+//! - Site chrome is dropped, as boilerplate removers (Readability's unlikely candidates,
+//!   jusText's link density) drop it: `nav` (unless it is a table of contents), `aside` and
+//!   forms outside an article (a form with a page's worth of text stays: ASP.NET wraps pages
+//!   in one), and elements whose class, id or role names chrome (`menu`, `breadcrumb`,
+//!   `share`, `comments`, `most-popular`, `ad`, `相关`, a box's label like `group-header`,
+//!   ...), matched by whole parts of a name (`ad` is not in `header`). Judged when they close,
+//!   against counters snapshotted when they opened (so cutting back costs nothing): a box
+//!   that is mostly links (≥ 80% of its text; in an article only with three links or more),
+//!   a box of links whose lists were cut and little text of its own is left, a box whose
+//!   widget was dropped and only its label is left (图集), a breadcrumb trail known by its
+//!   label (当前位置：), and a site `footer` longer than a copyright line. A footer (or a
+//!   `footer` class: an e-paper page's editor line) ends the article above it.
+//! - A kicker set inside a headline (`<strong class="kicker">`) is a heading one level under
+//!   it; a `div` whose class is a title heads; a heading in a byline row is a line of text.
 //! - Whitespace collapses as in a browser (a line break between two CJK characters
 //!   disappears, as CSS segment-break rules have it); `<pre>` keeps its lines.
 //! - Text is escaped so that nothing in it reads as markdown (`*`, `#` at a line start, ...).
