@@ -27,6 +27,20 @@
 //!   not in a `figure` (whose `figcaption` is the caption) and the alt says something.
 //! - `head`, `script`, `style`, `noscript`, `template`, `svg`, `math`, form controls,
 //!   elements marked `hidden` or `display:none`, and comments are dropped.
+//! - Site chrome is dropped, as boilerplate removers (Readability's unlikely candidates,
+//!   jusText's link density) drop it: `nav` (unless it is a table of contents), `aside` and
+//!   forms outside an article (a form with a page's worth of text stays: ASP.NET wraps pages
+//!   in one), and elements whose class, id or role names chrome (`menu`, `breadcrumb`,
+//!   `share`, `comments`, `most-popular`, `ad`, `相关`, a box's label like `group-header`,
+//!   ...), matched by whole parts of a name (`ad` is not in `header`). Judged when they close,
+//!   against counters snapshotted when they opened (so cutting back costs nothing): a box
+//!   that is mostly links (≥ 80% of its text; in an article only with three links or more),
+//!   a box of links whose lists were cut and little text of its own is left, a box whose
+//!   widget was dropped and only its label is left (图集), a breadcrumb trail known by its
+//!   label (当前位置：), and a site `footer` longer than a copyright line. A footer (or a
+//!   `footer` class: an e-paper page's editor line) ends the article above it.
+//! - A kicker set inside a headline (`<strong class="kicker">`) is a heading one level under
+//!   it; a `div` whose class is a title heads; a heading in a byline row is a line of text.
 //! - Whitespace collapses as in a browser (a line break between two CJK characters
 //!   disappears, as CSS segment-break rules have it); `<pre>` keeps its lines.
 //! - Text is escaped so that nothing in it reads as markdown (`*`, `#` at a line start, ...).
@@ -100,6 +114,45 @@ struct Open {
     /// What the implied end tags look for, as a number: a stack walk compares bytes, not names.
     kind: Kind,
     role: Role,
+    /// Where the element's output starts and the counters when it opened: an element found
+    /// to be chrome when it closes (a list of links, a login form, a widget's label) is cut
+    /// back to here.
+    mark: Mark,
+    /// What is judged when the element closes.
+    check: Check,
+    /// A link: its text counts as link text.
+    link: bool,
+    /// An article (`article`, class `article`): a list of links inside it needs more links.
+    article: bool,
+    /// A byline or meta row (`byline`, `entry-meta`): a heading inside it is a line of text.
+    meta: bool,
+}
+
+/// The output length and counters at one point: cutting back to it costs nothing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mark {
+    out: usize,
+    chars: usize,
+    link_chars: usize,
+    links: usize,
+    drops: usize,
+    images: usize,
+    h1s: usize,
+    raw_chars: usize,
+    raw_link_chars: usize,
+}
+
+/// What an element is judged on when it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Nothing,
+    /// A box outside an article: chrome when it is mostly links (a link list, a footer's
+    /// site map), or when a widget inside it was dropped and only its label is left.
+    Box,
+    /// A site's `footer`: chrome unless it holds one short line (a copyright notice).
+    Footer,
+    /// A form: chrome unless it holds a page's worth of text (ASP.NET wraps whole pages in one).
+    Form,
 }
 
 /// The elements implied end tags look for.
@@ -202,6 +255,22 @@ struct Render {
     /// Just after `<pre>`: its first line break is not content.
     pre_start: bool,
     tag: Option<StartTag>,
+    /// Visible characters written and kept, those inside links, links opened, chrome
+    /// elements dropped, images and level-1 headings written: [`Mark`] snapshots them.
+    chars: usize,
+    link_chars: usize,
+    links: usize,
+    drops: usize,
+    images: usize,
+    h1s: usize,
+    /// Characters and link characters written, counting those cut back since.
+    raw_chars: usize,
+    raw_link_chars: usize,
+    /// Open bylines / meta rows: a heading in one is not a headline.
+    in_meta: usize,
+    /// Open links and articles.
+    in_link: usize,
+    in_article: usize,
 }
 
 impl Render {
@@ -216,7 +285,7 @@ impl Render {
             CallbackEvent::AttributeName { name } => {
                 if let Some(tag) = &mut self.tag {
                     tag.attr = match name {
-                        b"class" | b"id" => Attr::Class,
+                        b"class" | b"id" | b"role" => Attr::Class,
                         b"alt" if tag.alt.is_none() => Attr::Alt,
                         b"style" => Attr::Style,
                         b"hidden" => {
@@ -313,7 +382,8 @@ impl Render {
             b"td" | b"th" => self.close_open(Kind::Cell, &[Kind::Tr, Kind::Table]),
             _ => {}
         }
-        let role = if tag.hidden {
+        let chrome = !tag.hidden && self.skip == 0 && self.is_chrome(name, &tag.names);
+        let role = if tag.hidden || chrome {
             Role::Skip
         } else {
             self.role(name, &tag.names)
@@ -321,16 +391,110 @@ impl Render {
         if self.stack.len() >= MAX_DEPTH {
             self.pop_one();
         }
+        if chrome {
+            self.drops += 1;
+        }
+        let live = self.skip == 0 && role != Role::Skip;
+        // a site footer ends the article above it; what it says (a copyright, the editor of
+        // an e-paper page) stays for the furniture rules
+        if live && self.in_article == 0 && self.pre == 0 && is_footer(name, &tag.names) {
+            self.flush();
+            self.out.push_str("***\n\n");
+        }
+        let check = match name {
+            _ if !live => Check::Nothing,
+            b"form" => Check::Form,
+            b"footer" if self.in_article == 0 => Check::Footer,
+            _ if self.toc == 0 && role == Role::Block && is_box(name) => Check::Box,
+            _ => Check::Nothing,
+        };
+        let link = live && name == b"a";
+        let article = live && (name == b"article" || has_word(&tag.names, "article"));
+        let meta = live && is_meta(&tag.names);
         self.push(Open {
             kind: Kind::of(&tag.name),
             name: tag.name,
             role,
+            mark: Mark::default(),
+            check,
+            link,
+            article,
+            meta,
         });
+    }
+
+    /// Site chrome, dropped with everything in it: `nav` (not a table of contents), `aside`
+    /// outside an article, and elements whose class, id or role names chrome.
+    fn is_chrome(&self, name: &[u8], names: &str) -> bool {
+        match name {
+            b"html" | b"body" | b"article" | b"main" => false,
+            b"nav" => !is_toc(names),
+            b"aside" => self.in_article == 0 || chrome_names(names),
+            _ => chrome_names(names),
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            out: self.out.len(),
+            chars: self.chars,
+            link_chars: self.link_chars,
+            links: self.links,
+            drops: self.drops,
+            images: self.images,
+            h1s: self.h1s,
+            raw_chars: self.raw_chars,
+            raw_link_chars: self.raw_link_chars,
+        }
+    }
+
+    /// Is the element that just closed chrome after all?
+    fn judge(&self, open: &Open) -> bool {
+        let m = open.mark;
+        let chars = self.chars - m.chars;
+        match open.check {
+            Check::Nothing => false,
+            Check::Form => chars < FORM_TEXT,
+            Check::Footer => chars > FOOTER_LINE,
+            Check::Box => {
+                let links = self.links - m.links;
+                let link_chars = self.link_chars - m.link_chars;
+                // mostly links: a list of other stories, a site map (in an article: its tags)
+                let least = if self.in_article > 0 { 3 } else { 2 };
+                let link_list = chars > 0 && links >= least && link_chars * 10 >= chars * 8;
+                // mostly links once the link lists cut from it count again, and little text
+                // of its own left: a tabbed box of other stories with a picture title each
+                let raw = self.raw_chars - m.raw_chars;
+                let raw_links = self.raw_link_chars - m.raw_link_chars;
+                let own = chars - link_chars;
+                let link_box = self.in_article == 0
+                    && raw > chars
+                    && raw_links * 10 >= raw * 8
+                    && own < OWN_TEXT
+                    && self.h1s == m.h1s;
+                // a widget was dropped and only its label is left (图集, Most Popular)
+                let label = chars > 0
+                    && chars <= LABEL_CHARS
+                    && self.drops > m.drops
+                    && self.images == m.images
+                    && self.h1s == m.h1s;
+                // a breadcrumb trail, known by its label (您的当前位置：新闻中心 > 武汉)
+                let trail = chars < OWN_TEXT && {
+                    let kept = self.out[m.out..].trim_start_matches(['#', ' ']);
+                    BREADCRUMB.iter().any(|b| kept.starts_with(b))
+                };
+                link_list || link_box || label || trail
+            }
+        }
     }
 
     fn role(&self, name: &[u8], names: &str) -> Role {
         if let Some(level) = heading_level(name) {
-            return Role::Heading(level);
+            return if self.in_meta > 0 {
+                Role::Block
+            } else {
+                Role::Heading(level)
+            };
         }
         match name {
             b"script" | b"style" | b"noscript" | b"template" | b"title" | b"svg" | b"math"
@@ -345,6 +509,9 @@ impl Render {
             b"founder-subtitle" => Role::Heading(2),
             b"founder-pretitle" | b"founder-intitle" => Role::Heading(3),
             b"a" if self.toc > 0 => Role::Entry,
+            b"div" if div_title_level(names).is_some() => {
+                div_title_level(names).map_or(Role::Block, Role::Heading)
+            }
             _ if is_block(name) => {
                 if is_toc(names) {
                     Role::Toc
@@ -353,14 +520,27 @@ impl Render {
                 }
             }
             _ if is_caption(names) => Role::Block,
+            // a kicker set inside the headline (`<h4><strong class="kicker">`) heads it
+            _ if title_level(names) == Some(3) => {
+                // one level under the heading it is in, so that it stays its kicker
+                let outer = self.headings.last().copied();
+                Role::Heading(outer.map_or(3, |l| (l + 1).min(6)))
+            }
             _ => Role::Inline,
         }
     }
 
-    fn push(&mut self, open: Open) {
+    fn push(&mut self, mut open: Open) {
         if open.role.is_block() || open.role == Role::Entry {
             self.flush();
         }
+        open.mark = self.mark();
+        if open.link {
+            self.links += 1;
+            self.in_link += 1;
+        }
+        self.in_article += usize::from(open.article);
+        self.in_meta += usize::from(open.meta);
         match open.role {
             Role::Skip => self.skip += 1,
             Role::Heading(level) => self.headings.push(level),
@@ -386,6 +566,19 @@ impl Render {
         self.open_p -= usize::from(open.kind == Kind::P);
         if open.role.is_block() {
             self.flush();
+        }
+        self.in_link -= usize::from(open.link);
+        self.in_article -= usize::from(open.article);
+        self.in_meta -= usize::from(open.meta);
+        if self.judge(&open) {
+            let m = open.mark;
+            self.out.truncate(m.out);
+            self.chars = m.chars;
+            self.link_chars = m.link_chars;
+            self.links = m.links;
+            self.images = m.images;
+            self.h1s = m.h1s;
+            self.drops += 1;
         }
         match open.role {
             Role::Skip => self.skip -= 1,
@@ -475,9 +668,11 @@ impl Render {
         if self.skip > 0 || self.in_head {
             return;
         }
+        self.images += 1;
         let alt = alt
             .map(str::trim)
-            .filter(|a| self.figure == 0 && says_something(a));
+            // a thumbnail in a link repeats the linked title: no caption
+            .filter(|a| self.figure == 0 && self.in_link == 0 && says_something(a));
         match alt {
             Some(alt) => {
                 self.flush();
@@ -570,6 +765,10 @@ impl Render {
         self.gap = Gap::None;
         self.after_br = false;
         self.indent = 0;
+        self.chars += 1;
+        self.link_chars += usize::from(self.in_link > 0);
+        self.raw_chars += 1;
+        self.raw_link_chars += usize::from(self.in_link > 0);
         let at_start = self.line.is_empty();
         match c {
             // markdown at the start of a line: heading, quote, bullet
@@ -602,6 +801,7 @@ impl Render {
         }
         match self.headings.last() {
             Some(&level) if self.pre == 0 => {
+                self.h1s += usize::from(level == 1);
                 for _ in 0..level {
                     self.out.push('#');
                 }
@@ -747,7 +947,13 @@ fn is_block(name: &[u8]) -> bool {
 
 /// The heading level a `class`/`id` gives a paragraph: a subtitle 2, a kicker 3, a title 1.
 fn title_level(names: &str) -> Option<u8> {
-    let words = || names.split_ascii_whitespace();
+    // a picture's or a widget's title is a caption or a label, not a headline
+    let words = || {
+        names.split_ascii_whitespace().filter(|w| {
+            let first = w.split(['-', '_']).next().unwrap_or("");
+            !WIDGET.contains(&first)
+        })
+    };
     let any = |subs: &[&str]| words().any(|w| subs.iter().any(|s| w.contains(s)));
     if any(&["subtitle", "sub-title", "sub_title", "futi", "fubiaoti"]) {
         Some(2)
@@ -758,6 +964,184 @@ fn title_level(names: &str) -> Option<u8> {
     } else {
         None
     }
+}
+
+/// Fewer visible characters than this in a form: a login, search or comment form.
+const FORM_TEXT: usize = 400;
+/// At most this many visible characters left in a box whose widget was dropped: its label.
+const LABEL_CHARS: usize = 24;
+/// More visible characters than this in a site's `footer`: more than a copyright line.
+const FOOTER_LINE: usize = 80;
+/// The labels a breadcrumb trail starts with.
+const BREADCRUMB: &[&str] = &[
+    "您的当前位置",
+    "您的位置",
+    "您现在的位置",
+    "当前位置",
+    "You are here",
+];
+/// Less text of its own than this (not in links) in a box of links: no story is in it.
+const OWN_TEXT: usize = 100;
+
+/// A byline or meta row, whose headings are not headlines.
+fn is_meta(names: &str) -> bool {
+    names.split_ascii_whitespace().any(|w| {
+        w.split(['-', '_'])
+            .any(|p| matches!(p, "byline" | "meta" | "author" | "dateline" | "info"))
+    })
+}
+
+/// Is `word` one of the class / id names?
+fn has_word(names: &str, word: &str) -> bool {
+    names.split_ascii_whitespace().any(|w| w == word)
+}
+
+/// First parts of names of widgets' and pictures' titles (`box-title`, `pic-title-txt`).
+const WIDGET: &[&str] = &[
+    "box", "module", "widget", "group", "block", "column", "pic", "img", "photo", "video", "list",
+    "nav", "sd", "share", "section", "sidebar", "site", "page",
+];
+
+/// The heading level a `div`'s class gives it: only a name that is a title
+/// (`title`, `h-title`, `article-title`), not a widget's (`box-title`, `pic-title`).
+fn div_title_level(names: &str) -> Option<u8> {
+    names.split_ascii_whitespace().find_map(|w| {
+        let mut parts = w.split(['-', '_']);
+        let first = parts.next().unwrap_or("");
+        let last = w.rsplit(['-', '_']).next().unwrap_or("");
+        let title = [
+            "title", "headline", "biaoti", "subtitle", "pretitle", "kicker",
+        ];
+        (title.contains(&last) && !WIDGET.contains(&first))
+            .then(|| title_level(w))
+            .flatten()
+    })
+}
+
+/// Class / id / role names of site chrome, matched by the parts of a name (`menu-item`,
+/// `share_box`), never inside another word (`ad` is not in `header`, `hot` not in `photo`).
+fn chrome_names(names: &str) -> bool {
+    names.split_ascii_whitespace().any(chrome_name)
+}
+
+fn chrome_name(name: &str) -> bool {
+    // anywhere in a name: long words no other word holds
+    const INSIDE: &[&str] = &[
+        "breadcrumb",
+        "sidebar",
+        "related",
+        "recommend",
+        "share",
+        "sharing",
+        "social",
+        "login",
+        "logout",
+        "signin",
+        "signup",
+        "subscribe",
+        "subscription",
+        "newsletter",
+        "advert",
+        "adsense",
+        "dfp",
+        "popular",
+        "mostread",
+        "trending",
+        "tagcloud",
+        "outbrain",
+        "taboola",
+        "sponsor",
+        "widget",
+        "swiper",
+        "carousel",
+        "slider",
+        "popup",
+        "lightbox",
+        "cookie",
+        "menu",
+        "fenxiang",
+        "xiangguan",
+        "tuijian",
+        "分享",
+        "相关",
+        "推荐",
+        "热门",
+        "热点",
+        "评论",
+        "导航",
+    ];
+    // a whole part of a name
+    const PARTS: &[&str] = &[
+        "nav",
+        "navbar",
+        "navigation",
+        "ad",
+        "ads",
+        "adv",
+        "promo",
+        "promos",
+        "hot",
+        "comment",
+        "comments",
+        "pagination",
+        "pager",
+        "search",
+        "complementary",
+        "remen",
+        "daohang",
+        "pinglun",
+    ];
+    if INSIDE.iter().any(|w| name.contains(w)) {
+        return true;
+    }
+    // a box's label (`group-header`, `module-title`, `section-header`): the site's name for
+    // a box or a section, never an article's headline
+    const BOX: &[&str] = &[
+        "group", "module", "block", "widget", "box", "section", "column", "panel", "channel",
+        "lanmu",
+    ];
+    const LABEL: &[&str] = &[
+        "header", "head", "title", "heading", "label", "name", "logo",
+    ];
+    let first = name.split(['-', '_']).next().unwrap_or("");
+    let last = name.rsplit(['-', '_']).next().unwrap_or("");
+    if first != last && BOX.contains(&first) && LABEL.contains(&last) {
+        return true;
+    }
+    name.split(['-', '_', ':']).any(|part| {
+        PARTS.contains(&part)
+            || (part.len() > 3 && (part.starts_with("nav") || part.ends_with("nav")))
+            || (part.starts_with("comment") && !part.starts_with("commentar"))
+    })
+}
+
+/// A site footer (the `footer` element outside an article, a `footer` class, the
+/// `contentinfo` role).
+fn is_footer(name: &[u8], names: &str) -> bool {
+    name == b"footer"
+        || names.split_ascii_whitespace().any(|w| {
+            w == "contentinfo" || w.split(['-', '_']).any(|p| p == "footer" || p == "foot")
+        })
+}
+
+/// Boxes judged when they close: a list of links or a widget's label is dropped.
+fn is_box(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"div"
+            | b"section"
+            | b"ul"
+            | b"ol"
+            | b"menu"
+            | b"dl"
+            | b"table"
+            | b"header"
+            | b"footer"
+            | b"aside"
+            | b"center"
+            | b"dir"
+            | b"details"
+    )
 }
 
 /// A table of contents (导读): its links are entries.
@@ -963,6 +1347,92 @@ mod tests {
                 "The caption.",
                 "[image]",
                 "Text."
+            ]
+        );
+    }
+
+    #[test]
+    fn site_chrome_named_by_element_class_id_or_role_is_dropped() {
+        let page = r#"<nav><a href="/">Home</a> <a href="/city">City</a></nav>
+            <div class="share-bar">Share this: Facebook</div><div id="comments">Leave a reply</div>
+            <div class="most-popular">Readers liked</div><div role="navigation">Jump to</div>
+            <div class="bdsharebuttonbox">分享到</div><div class="xgyd 相关阅读">相关阅读</div>
+            <aside>Weather today: sunny</aside>
+            <form action="/login"><label>Email</label> <input name="e"> Remember me</form>
+            <div class="masthead"><h1>Bridge Vote Passes</h1></div>
+            <div class="header shadow"><p>Council votes 6-1 for the new span.</p></div>
+            <div class="photo-caption">A bridge at dusk.</div>"#;
+        assert_eq!(
+            read(page),
+            [
+                "# Bridge Vote Passes",
+                "Council votes 6-1 for the new span.",
+                "A bridge at dusk."
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_of_links_and_orphaned_widget_labels_are_dropped() {
+        let page = r#"<div class="box"><h3>Elsewhere</h3><ul>
+              <li><a href="/a">Fair opens Friday</a></li><li><a href="/b">Rain due</a></li></ul></div>
+            <div class="gallery"><span>图集</span><div class="carousel"></div></div>
+            <h1>Mill Creek Bridge Wins Vote</h1>
+            <p>The council <a href="/c">voted</a> on Tuesday to build a new bridge.</p>
+            <div class="where"><h2>当前位置：<a href="/">首页</a> &gt; 本地</h2></div>
+            <p><a href="/d">Continued on Page A5</a></p>"#;
+        assert_eq!(
+            read(page),
+            [
+                "# Mill Creek Bridge Wins Vote",
+                "The council voted on Tuesday to build a new bridge.",
+                "[ref Continued on Page A5]"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_article_keeps_its_own_short_link_rows_and_loses_its_tag_list() {
+        let page = r#"<article><h1>Park Opens</h1><p>The park opened on Monday.</p>
+            <div class="tags">Tags: <a>City parks</a> <a>Summer events</a> <a>Mill Creek</a></div>
+            <p>By <a href="/s/ana">Ana Ruiz</a> and <a href="/s/tom">Tom Price</a></p></article>"#;
+        assert_eq!(
+            read(page),
+            [
+                "# Park Opens",
+                "The park opened on Monday.",
+                "[credit Ana Ruiz, Tom Price]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_site_footer_is_dropped_but_a_one_line_notice_and_an_epaper_footer_stay() {
+        let long = r#"<h1>Park Opens</h1><p>The park opened on Monday.</p>
+            <footer><p>About us | Contact | Jobs</p><p>Licence 12345, registered office
+            at 1 Mill Road, all rights reserved, no copying without permission.</p></footer>"#;
+        assert_eq!(read(long), ["# Park Opens", "The park opened on Monday."]);
+        let short = "<h1>Park Opens</h1><p>Text.</p><footer><p>© 2025 The Courier</p></footer>";
+        assert_eq!(read(short), ["# Park Opens", "Text.", "© 2025 The Courier"]);
+        let epaper = r#"<div class="article"><h1>标题</h1><p>正文。</p></div>
+            <div class="footer"><p>本版责编：刘晓</p></div>"#;
+        assert_eq!(read(epaper)[..2], ["# 标题", "正文。"]);
+        assert!(read(epaper).last().is_some_and(|l| l.contains("刘晓")));
+    }
+
+    #[test]
+    fn kickers_in_a_headline_and_headings_in_a_byline_keep_their_place() {
+        let page = r#"<h4><strong class="kicker">Editorial</strong> <a href="/x">A Bridge at Last</a></h4>
+            <div class="h-title">Second Headline</div>
+            <div class="entry-meta"><h6>Staff Writer</h6></div><p>Body text.</p>"#;
+        assert_eq!(
+            read(page),
+            [
+                "##### Editorial",
+                "#### A Bridge at Last",
+                "# Second Headline",
+                "[credit ]",
+                "Body text."
             ]
         );
     }
