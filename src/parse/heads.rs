@@ -89,7 +89,13 @@ fn shape(t: &str) -> Option<Shape> {
         let n = char_len(core);
         // Mostly CJK; no sentence stops inside or at the end (a kicker may end in a colon or
         // a dash).
-        if n > MAX_CJK_HEAD || cjk * 2 < n || core.contains(['。', '；', ';']) {
+        // a headline longer than a line of a column runs on without any punctuation (the
+        // full name of a meeting: `深入学习贯彻…重要讲话精神理论研讨会在京举行`)
+        let long_plain = n <= 2 * MAX_CJK_HEAD
+            && !core.contains([
+                '，', ',', '。', '；', ';', '：', ':', '、', '！', '!', '？', '?',
+            ]);
+        if (n > MAX_CJK_HEAD && !long_plain) || cjk * 2 < n || core.contains(['。', '；', ';']) {
             return None;
         }
         if core.ends_with(['，', ',', '、', '。', '；', ';']) {
@@ -930,6 +936,18 @@ mod tests {
         // not after an unfinished line, nor when the line runs on in lower case
         let page = "The speakers were the Hon.\nJohn Hall Of Elk River.\nHe spoke about the roads of the county and the taxes.\nBooks received:\nModern English.\nand other essays by the same author (6/-).\n";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn a_long_headline_without_punctuation_over_a_dateline() {
+        let page = "市民可以通过手机查询全市所有公共停车场的空余车位。\n全市第三届社区志愿服务项目交流展示暨优秀志愿服务组织和个人表彰大会在市民中心举行\n新华社甲市4月28日电 4月28日，大会在市民中心举行，三百多名志愿者参加。\n";
+        assert_eq!(
+            heads(page),
+            ["全市第三届社区志愿服务项目交流展示暨优秀志愿服务组织和个人表彰大会在市民中心举行"]
+        );
+        // a long line with a comma is a sentence
+        let page = "市民可以通过手机查询全市所有公共停车场的空余车位。\n全市第三届社区志愿服务项目交流展示暨优秀志愿服务组织和个人表彰，大会在市民中心举行\n新华社甲市4月28日电 4月28日，大会在市民中心举行，三百多名志愿者参加。\n";
+        assert!(heads(page).is_empty());
     }
 
     #[test]
