@@ -134,7 +134,7 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
             && page_line_cue
             && ZH_PAGE_LINE.is_match(line)
             && !crate::parse::text::ends_sentence(line))
-        || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line))
+        || (n <= 100 && line.is_ascii() && EN_PAGE_LINE.is_match(line) && !date_in_text(line))
         || (n <= 80
             && line.contains([
                 '号', '址', '编', '许', '线', '价', '印', '长', '天', '话', '部', '存', '考',
@@ -148,6 +148,24 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
         return Some(Furniture::Line);
     }
     None
+}
+
+/// A date that a sentence goes on after (`On Friday, May 5, 1916, the owner said`): after its
+/// year come words in lower case, where a page line has the paper's name or nothing.
+fn date_in_text(line: &str) -> bool {
+    let b = line.as_bytes();
+    let Some(end) = (4..=b.len())
+        .rev()
+        .find(|&e| b[e - 4..e].iter().all(u8::is_ascii_digit))
+    else {
+        return false;
+    };
+    let tail = &line[end..];
+    let lower = tail
+        .split_whitespace()
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
+        .count();
+    (tail.trim_start().starts_with(',') && lower >= 1) || lower >= 2
 }
 
 /// A row of a news site's article tools: two or more of its words (来源:, 作者:, 字号, 评论,
@@ -262,6 +280,12 @@ mod tests {
             assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
         }
         assert_eq!(classify("(continued on Page 8.)", ""), None);
+        // a date in running text is no page line
+        assert_eq!(classify("On Friday, May 5, 1916, the owner said", ""), None);
+        assert_eq!(
+            classify("Friday, May 5, 1916 and the rest of the week", ""),
+            None
+        );
         assert_eq!(classify("Turn to the story-page 4", ""), None);
     }
 
