@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::parse::html::is_head_element;
 use crate::proto::{Article, ArticleKind, CreditRole, Page, PageReferenceKind};
 
 /// One annotated page, as stored in `gold/<id>.json`.
@@ -350,23 +351,6 @@ fn is_hidden_container(name: &[u8]) -> bool {
     matches!(name, b"template" | b"svg" | b"math")
 }
 
-/// Elements that may stand in `<head>`; any other start tag opens the body, as in a browser.
-fn is_head_content(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"head"
-            | b"html"
-            | b"title"
-            | b"meta"
-            | b"link"
-            | b"base"
-            | b"script"
-            | b"style"
-            | b"noscript"
-            | b"template"
-    )
-}
-
 /// The visible text of an HTML page, one string per raw line (`\n`-separated, as gold line
 /// numbers count them): text outside tags, with character references decoded; nothing of
 /// `<head>`, `<title>`, scripts, styles, templates, `<noscript>`, comments, tags or their
@@ -393,7 +377,7 @@ pub fn visible_lines(html: &str) -> Vec<String> {
                         let name = tag.take()?;
                         if name == b"head" {
                             in_head = true;
-                        } else if !is_head_content(&name) {
+                        } else if name != b"html" && !is_head_element(&name) {
                             in_head = false;
                         }
                         if is_hidden_raw_text(&name) {

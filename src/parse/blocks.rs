@@ -750,8 +750,13 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     }
 }
 
+/// How many lines under a web copy's title link its article may start (a site's header is a
+/// few lines).
+const TITLE_LINK_REACH: usize = 40;
+
 /// A web copy's link to an article, its title cut with an ellipsis (`朝鲜和土耳其建交 '...`),
-/// above the article itself is furniture: the title it repeats heads the article below.
+/// above the article itself is furniture: the title it repeats heads the article below,
+/// within [`TITLE_LINK_REACH`] lines (a bound that keeps a page of ellipses linear).
 fn mark_title_links(lines: &mut [PreLine]) {
     let core = |t: &str| -> Option<String> {
         let c = t
@@ -768,7 +773,8 @@ fn mark_title_links(lines: &mut [PreLine]) {
         }) else {
             continue;
         };
-        let repeated = lines[i + 1..].iter().any(|l| {
+        let reach = (i + 1 + TITLE_LINK_REACH).min(lines.len());
+        let repeated = lines[i + 1..reach].iter().any(|l| {
             matches!(&l.pre, Pre::Text(t) | Pre::Heading { text: t, .. } if t.starts_with(title.as_str()) && core(t).is_none())
         });
         if repeated {
@@ -1445,13 +1451,7 @@ mod tests {
     #[test]
     fn masthead_lines_between_columns_are_furniture() {
         let page = "COUNCIL MEETS\nThe council met on Tuesday and\nvoted to pave the main street\nbefore the fall, at a cost of\nabout six thousand dollars.\nThe mayor said the work would\nstart in June, and the board will\nmeet again on the first Monday.\nThe Valley Herald\nVOL. XII-NO. 40\nRIVERTON, OREGON, FRIDAY EVENING, MAY 5, 1916\nPRICE FIVE CENTS\nMILL BURNS DOWN\nThe old mill on the river road\nburned to the ground last night.\nThe owner paid 25 cents a\nbushel for the wheat it held.\nThe owner said he would build again.\n";
-        let furniture: Vec<String> = items(page, Syntax::Plain, "")
-            .iter()
-            .filter_map(|i| match i {
-                Item::Furniture(_, line) => Some(line.clone()),
-                _ => None,
-            })
-            .collect();
+        let furniture = furniture_lines(page);
         assert_eq!(
             furniture,
             [
@@ -1466,13 +1466,7 @@ mod tests {
     #[test]
     fn a_web_copys_link_to_the_article_below_is_furniture() {
         let page = "河道清淤工程完工 '...\n\n  河道清淤工程完工\n本报讯 全长十二公里的河道清淤工程昨天完工。\n读者来信摘登...\n";
-        let furniture: Vec<String> = items(page, Syntax::Plain, "")
-            .iter()
-            .filter_map(|i| match i {
-                Item::Furniture(_, line) => Some(line.clone()),
-                _ => None,
-            })
-            .collect();
+        let furniture = furniture_lines(page);
         // the last line links to nothing on the page: it stays
         assert_eq!(furniture, ["河道清淤工程完工 '..."]);
     }
@@ -1502,13 +1496,7 @@ mod tests {
     #[test]
     fn a_staff_box_is_furniture() {
         let page = "Fees go up again\nStudents will pay more next fall after the trustees approved a new fee schedule on Friday.\nThe vote was five to two.\nThe Campus Herald\nRuth Gale Editor\nOmar Diaz Managing Editor\nPia Kent Sports Editor\nTed Moss General Manager\nNewsroom: (555) 201-3344; Advertising: (555) 201-3345\nAd staff: Ann Bell, Cy Park, Dee Lowe, Eli Ross\n";
-        let furniture: Vec<String> = items(page, Syntax::Plain, "")
-            .iter()
-            .filter_map(|i| match i {
-                Item::Furniture(_, line) => Some(line.clone()),
-                _ => None,
-            })
-            .collect();
+        let furniture = furniture_lines(page);
         assert_eq!(furniture.len(), 7, "{furniture:?}");
         assert_eq!(furniture[0], "The Campus Herald");
         // one name with a job is a byline's title, not a box
@@ -1520,19 +1508,10 @@ mod tests {
 
     #[test]
     fn the_masthead_and_folio_above_the_first_headline_are_furniture() {
-        let furniture = |page: &str| -> Vec<String> {
-            items(page, Syntax::Plain, "")
-                .iter()
-                .filter_map(|i| match i {
-                    Item::Furniture(_, line) => Some(line.clone()),
-                    _ => None,
-                })
-                .collect()
-        };
         // name, school, volume and a date whose year OCR ran into the day
         let page = "The Campus Herald\nNorthfield State College, Ridgeway\nVolume 12 No. 40\nMonday, March 3,1986\nDorm fees rise again\nBy Anne Walsh\nStaff Writer\nStudents living on campus will pay more next fall after the trustees approved a new fee schedule on Friday.\n";
         assert_eq!(
-            furniture(page),
+            furniture_lines(page),
             [
                 "The Campus Herald",
                 "Northfield State College, Ridgeway",
@@ -1543,7 +1522,7 @@ mod tests {
         // the date first, then the paper's name and a section label set with bullets
         let page = "TUESDAY, MAY 6, 1986\nCampus Herald\nWorld ■ Nation ■ State\nFloods close mountain roads\nDENVER (AP) — Heavy rain closed three mountain highways on Monday and forced hundreds of families from their homes.\n";
         assert_eq!(
-            furniture(page),
+            furniture_lines(page),
             [
                 "TUESDAY, MAY 6, 1986",
                 "Campus Herald",
@@ -1552,7 +1531,7 @@ mod tests {
         );
         // a page without a folio at its top keeps its first lines
         let page = "Dorm fees rise again\nStudents living on campus will pay more next fall after the trustees approved a new fee schedule on Friday.\n";
-        assert!(furniture(page).is_empty());
+        assert!(furniture_lines(page).is_empty());
     }
 
     #[test]
@@ -1574,6 +1553,17 @@ mod tests {
             .position(|i| matches!(i, Item::Credit(c) if !c.is_empty()))
             .expect("byline");
         assert!(matches!(got[at - 1], Item::Separator), "{got:?}");
+    }
+
+    /// The furniture lines of a plain page.
+    fn furniture_lines(page: &str) -> Vec<String> {
+        items(page, Syntax::Plain, "")
+            .iter()
+            .filter_map(|i| match i {
+                Item::Furniture(_, line) => Some(line.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn credit_names(items: &[Item]) -> Vec<String> {

@@ -132,12 +132,21 @@ struct Open {
 #[derive(Debug, Clone, Copy, Default)]
 struct Mark {
     out: usize,
+    counts: Counts,
+}
+
+/// What the rendering has written so far, as an element is judged on it when it closes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// Visible characters written and kept, and those of them inside links.
     chars: usize,
     link_chars: usize,
+    /// Links opened, chrome elements dropped, images and level-1 headings written.
     links: usize,
     drops: usize,
     images: usize,
     h1s: usize,
+    /// Characters and link characters written, counting those cut back since.
     raw_chars: usize,
     raw_link_chars: usize,
 }
@@ -255,17 +264,8 @@ struct Render {
     /// Just after `<pre>`: its first line break is not content.
     pre_start: bool,
     tag: Option<StartTag>,
-    /// Visible characters written and kept, those inside links, links opened, chrome
-    /// elements dropped, images and level-1 headings written: [`Mark`] snapshots them.
-    chars: usize,
-    link_chars: usize,
-    links: usize,
-    drops: usize,
-    images: usize,
-    h1s: usize,
-    /// Characters and link characters written, counting those cut back since.
-    raw_chars: usize,
-    raw_link_chars: usize,
+    /// What has been written: [`Mark`] snapshots it.
+    counts: Counts,
     /// Open bylines / meta rows: a heading in one is not a headline.
     in_meta: usize,
     /// Open links and articles.
@@ -392,7 +392,7 @@ impl Render {
             self.pop_one();
         }
         if chrome {
-            self.drops += 1;
+            self.counts.drops += 1;
         }
         let live = self.skip == 0 && role != Role::Skip;
         // a site footer ends the article above it; what it says (a copyright, the editor of
@@ -437,50 +437,43 @@ impl Render {
     fn mark(&self) -> Mark {
         Mark {
             out: self.out.len(),
-            chars: self.chars,
-            link_chars: self.link_chars,
-            links: self.links,
-            drops: self.drops,
-            images: self.images,
-            h1s: self.h1s,
-            raw_chars: self.raw_chars,
-            raw_link_chars: self.raw_link_chars,
+            counts: self.counts,
         }
     }
 
     /// Is the element that just closed chrome after all?
     fn judge(&self, open: &Open) -> bool {
-        let m = open.mark;
-        let chars = self.chars - m.chars;
+        let (m, c) = (open.mark.counts, &self.counts);
+        let chars = c.chars - m.chars;
         match open.check {
             Check::Nothing => false,
             Check::Form => chars < FORM_TEXT,
             Check::Footer => chars > FOOTER_LINE,
             Check::Box => {
-                let links = self.links - m.links;
-                let link_chars = self.link_chars - m.link_chars;
+                let links = c.links - m.links;
+                let link_chars = c.link_chars - m.link_chars;
                 // mostly links: a list of other stories, a site map (in an article: its tags)
                 let least = if self.in_article > 0 { 3 } else { 2 };
                 let link_list = chars > 0 && links >= least && link_chars * 10 >= chars * 8;
                 // mostly links once the link lists cut from it count again, and little text
                 // of its own left: a tabbed box of other stories with a picture title each
-                let raw = self.raw_chars - m.raw_chars;
-                let raw_links = self.raw_link_chars - m.raw_link_chars;
+                let raw = c.raw_chars - m.raw_chars;
+                let raw_links = c.raw_link_chars - m.raw_link_chars;
                 let own = chars - link_chars;
                 let link_box = self.in_article == 0
                     && raw > chars
                     && raw_links * 10 >= raw * 8
                     && own < OWN_TEXT
-                    && self.h1s == m.h1s;
+                    && c.h1s == m.h1s;
                 // a widget was dropped and only its label is left (图集, Most Popular)
                 let label = chars > 0
                     && chars <= LABEL_CHARS
-                    && self.drops > m.drops
-                    && self.images == m.images
-                    && self.h1s == m.h1s;
+                    && c.drops > m.drops
+                    && c.images == m.images
+                    && c.h1s == m.h1s;
                 // a breadcrumb trail, known by its label (您的当前位置：新闻中心 > 武汉)
                 let trail = chars < OWN_TEXT && {
-                    let kept = self.out[m.out..].trim_start_matches(['#', ' ']);
+                    let kept = self.out[open.mark.out..].trim_start_matches(['#', ' ']);
                     BREADCRUMB.iter().any(|b| kept.starts_with(b))
                 };
                 link_list || link_box || label || trail
@@ -536,7 +529,7 @@ impl Render {
         }
         open.mark = self.mark();
         if open.link {
-            self.links += 1;
+            self.counts.links += 1;
             self.in_link += 1;
         }
         self.in_article += usize::from(open.article);
@@ -571,14 +564,15 @@ impl Render {
         self.in_article -= usize::from(open.article);
         self.in_meta -= usize::from(open.meta);
         if self.judge(&open) {
+            // back to the mark, except what counts what was cut (drops, raw characters)
             let m = open.mark;
             self.out.truncate(m.out);
-            self.chars = m.chars;
-            self.link_chars = m.link_chars;
-            self.links = m.links;
-            self.images = m.images;
-            self.h1s = m.h1s;
-            self.drops += 1;
+            self.counts = Counts {
+                drops: self.counts.drops + 1,
+                raw_chars: self.counts.raw_chars,
+                raw_link_chars: self.counts.raw_link_chars,
+                ..m.counts
+            };
         }
         match open.role {
             Role::Skip => self.skip -= 1,
@@ -668,7 +662,7 @@ impl Render {
         if self.skip > 0 || self.in_head {
             return;
         }
-        self.images += 1;
+        self.counts.images += 1;
         let alt = alt
             .map(str::trim)
             // a thumbnail in a link repeats the linked title: no caption
@@ -765,10 +759,10 @@ impl Render {
         self.gap = Gap::None;
         self.after_br = false;
         self.indent = 0;
-        self.chars += 1;
-        self.link_chars += usize::from(self.in_link > 0);
-        self.raw_chars += 1;
-        self.raw_link_chars += usize::from(self.in_link > 0);
+        self.counts.chars += 1;
+        self.counts.link_chars += usize::from(self.in_link > 0);
+        self.counts.raw_chars += 1;
+        self.counts.raw_link_chars += usize::from(self.in_link > 0);
         let at_start = self.line.is_empty();
         match c {
             // markdown at the start of a line: heading, quote, bullet
@@ -801,7 +795,7 @@ impl Render {
         }
         match self.headings.last() {
             Some(&level) if self.pre == 0 => {
-                self.h1s += usize::from(level == 1);
+                self.counts.h1s += usize::from(level == 1);
                 for _ in 0..level {
                     self.out.push('#');
                 }
@@ -870,8 +864,9 @@ fn heading_level(name: &[u8]) -> Option<u8> {
     }
 }
 
-/// Elements that may stand in `<head>`; any other start tag opens the body.
-fn is_head_element(name: &[u8]) -> bool {
+/// Elements that may stand in `<head>`; any other start tag opens the body (also for
+/// `pagewire eval`, which keys an HTML page's visible text).
+pub(crate) fn is_head_element(name: &[u8]) -> bool {
     matches!(
         name,
         b"meta" | b"link" | b"title" | b"style" | b"script" | b"base" | b"noscript" | b"template"
