@@ -82,6 +82,26 @@ fn closing_dateline(text: &str) -> Option<Vec<Credit>> {
         .then(|| vec![credit(&caps[1], CreditRole::Agency, text.trim())])
 }
 
+/// A closing dateline followed by the reporters' byline, the way a reprinted agency story
+/// ends: `新华社北京1月21日电  记者梅某、梅某某  参与采写：张某、李某`. The dateline gives
+/// the agency, the byline its reporters (and contributors, as correspondents).
+fn closing_dateline_with_byline(inner: &str, text: &str) -> Option<Vec<Credit>> {
+    if !inner.contains("记者") {
+        return None;
+    }
+    let cut = inner
+        .char_indices()
+        .filter(|&(_, c)| c == '电' || c == '讯')
+        .map(|(i, c)| i + c.len_utf8())
+        .find(|&i| inner[i..].starts_with(char::is_whitespace))?;
+    let mut credits = closing_dateline(inner[..cut].trim())?;
+    credits.extend(zh_byline(&inner[cut..], text)?);
+    for c in &mut credits {
+        text.trim().clone_into(&mut c.text);
+    }
+    Some(credits)
+}
+
 /// A photographer's name in capitals, a slash and the paper or agency in title case.
 static EN_NAME_SLASH_PAPER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -392,13 +412,14 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
         ("见习记者", CreditRole::Reporter),
         ("首席记者", CreditRole::Reporter),
         ("摄影", CreditRole::Photographer),
+        ("参与采写", CreditRole::Correspondent),
     ];
     while !rest.is_empty() {
         let trimmed = rest.trim_start();
         if let Some((word, r)) = role_words.iter().find(|(w, _)| trimmed.starts_with(w)) {
             own_paper |= word.starts_with("本报");
             role = Some(*r);
-            rest = &trimmed[word.len()..];
+            rest = trimmed[word.len()..].trim_start_matches(['：', ':']);
             continue;
         }
         // an agency before 记者: 新华社记者 X
@@ -483,6 +504,10 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         // a closing dateline: （本报伦敦2月21日电）, (新华社北京电)
         if let Some(d) = closing_dateline(inner) {
             return Some(CreditLine { credits: d });
+        }
+        // a closing dateline with its reporters: （新华社北京1月21日电  记者X、Y  参与采写：Z）
+        if let Some(credits) = closing_dateline_with_byline(inner, text) {
+            return Some(CreditLine { credits });
         }
         // an author note: （作者为本报地方部记者）
         if inner.starts_with("作者") && n <= 60 {
@@ -855,6 +880,32 @@ mod tests {
             .iter()
             .map(|c| (c.name.clone(), c.role()))
             .collect()
+    }
+
+    #[test]
+    fn a_closing_dateline_in_brackets_with_its_reporters() {
+        let l = credit_line("（新华社上海3月2日电  记者柳青、白桦  参与采写：江河、甘霖）")
+            .expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![
+                ("新华社".into(), CreditRole::Agency),
+                ("柳青".into(), CreditRole::Reporter),
+                ("白桦".into(), CreditRole::Reporter),
+                ("江河".into(), CreditRole::Correspondent),
+                ("甘霖".into(), CreditRole::Correspondent),
+            ]
+        );
+        let l = credit_line("（本报杭州5月6日电  记者钱塘）").expect("credit");
+        assert_eq!(
+            names(&l),
+            vec![
+                ("本报".into(), CreditRole::Agency),
+                ("钱塘".into(), CreditRole::Reporter),
+            ]
+        );
+        // a sentence in brackets is no credit
+        assert!(credit_line("（新华社北京电 记者会上，他说了很多话。）").is_none());
     }
 
     #[test]
