@@ -61,7 +61,11 @@ fn without_column_tag(t: &str) -> &str {
     if let Some(stripped) = t.strip_suffix([')', '）']) {
         if let Some(open) = stripped.rfind(['(', '（']) {
             let tag = &stripped[open..];
-            if char_len(tag) <= 16 && open > 0 {
+            // a campaign's column runs long (`（守初心 担使命·深入开展“…”主题教育）`),
+            // but it names a column, it says nothing: no sentence punctuation
+            let named = char_len(tag) <= 16
+                || (char_len(tag) <= 48 && !tag.contains(['，', ',', '。', '；', '！', '？']));
+            if named && open > 0 {
                 return stripped[..open].trim_end();
             }
         }
@@ -486,7 +490,13 @@ pub fn main_of_cjk_stack(stack: &[&str]) -> usize {
         || a.starts_with('就')
         || a.ends_with("文章")
         || (a.contains(['，', ',']) && !b.contains(['，', ',']));
-    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan || lead_in {
+    // a letter or message under the line naming its senders (`全国双拥工作领导小组…` /
+    // `向全国双拥模范致慰问信`): the letter's title is the headline
+    let letter = b.starts_with(['向', '致', '给'])
+        && b.ends_with(['信', '电', '书'])
+        && !a.starts_with(['向', '致', '给']);
+    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan || lead_in || letter
+    {
         1
     } else {
         0
@@ -605,6 +615,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
     }
     unmark_parallel_subheads(lines, &accepted, &mut heads);
     unmark_section_heads(lines, &accepted, &mut heads);
+    unmark_interview_heads(lines, &accepted, &mut heads);
     mark_lead_under_masthead(lines, &mut heads);
     heads
 }
@@ -695,6 +706,48 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
             open_article = false;
         }
         last_end = b;
+    }
+}
+
+/// Does the line open a question or an answer of an interview (`问：`, `答:`)?
+fn question_or_answer(t: &str) -> bool {
+    let t = t.trim_start_matches([' ', '　']);
+    ["问：", "问:", "答：", "答:"]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+/// An interview is printed as questions and answers under section heads (`以支点建设扛牢…`
+/// / `问：中央强调…` / `答：…`). A single Chinese line over a question, inside an article that
+/// announces an interview (`——专访…`, `访谈`, `答记者问`) or has printed questions and answers
+/// already, is a section head of that interview, not a new article: an article of its own
+/// opens with a headline over a dateline, a byline or an introduction, not with a question.
+fn unmark_interview_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: &mut [bool]) {
+    let cue = |t: &str| {
+        ["专访", "访谈", "答记者问", "对话"]
+            .iter()
+            .any(|c| t.contains(c))
+    };
+    let mut interview = false;
+    let mut last_end = 0;
+    for &(a, b) in accepted {
+        if !heads[a] || !lines[a].text.chars().any(is_cjk) {
+            continue;
+        }
+        let between = lines.get(last_end..a).unwrap_or(&[]);
+        interview |= between
+            .iter()
+            .any(|l| l.role == Role::Text && question_or_answer(l.text));
+        let over_question = lines[b + 1..]
+            .iter()
+            .find(|l| l.role != Role::Blank)
+            .is_some_and(|l| l.role == Role::Text && question_or_answer(l.text));
+        if a == b && interview && over_question {
+            heads[a] = false;
+        } else {
+            interview = lines[a..=b].iter().any(|l| cue(l.text));
+        }
+        last_end = b + 1;
     }
 }
 
@@ -1013,6 +1066,46 @@ mod tests {
             "科技贷 为企业救急（经济聚焦·园区里见高招①）",
         ];
         assert_eq!(main_of_cjk_stack(&stack), 1);
+    }
+
+    #[test]
+    fn a_campaign_column_tag_longer_than_a_column_name_still_marks_the_headline() {
+        let page = "甲乙丙三省——\n多措并举为基层松绑（守初心 担使命·深入开展“走基层、转作风”专题活动）\n　　活动开展以来，甲乙丙三省精简会议文件，减少督查检查，让基层干部把更多时间用在抓落实上。\n";
+        let stack: Vec<String> = heads(page);
+        assert_eq!(stack.len(), 2, "{stack:?}");
+        let refs: Vec<&str> = stack.iter().map(String::as_str).collect();
+        assert_eq!(main_of_cjk_stack(&refs), 1);
+    }
+
+    #[test]
+    fn a_letter_under_the_names_of_its_senders_is_the_headline() {
+        for stack in [
+            ["某某工作领导小组某某部某某委员会", "向全省先进集体致慰问信"],
+            ["某某省人民政府", "致全省广大教师的公开信"],
+        ] {
+            assert_eq!(main_of_cjk_stack(&stack), 1, "{stack:?}");
+        }
+        // a headline that sends a letter itself stays first
+        assert_eq!(
+            main_of_cjk_stack(&["向抗洪一线官兵致慰问信", "全市各界踊跃捐款捐物"]),
+            0
+        );
+    }
+
+    #[test]
+    fn section_heads_over_the_questions_of_an_interview_stay_in_it() {
+        let page = "把港口建成开放枢纽\n——专访某省交通运输厅厅长某某\n新华社记者 甲乙 丙丁\n　　某省地处江海交汇处，港口是全省对外开放的门户。\n扩大航线网络\n　　问：今年在拓展航线方面有哪些安排？\n　　答：今年计划新开国际航线十条，重点对接东南亚和中东市场。\n让货物通关再快一些\n　　问：企业关心通关时间，有什么新举措？\n　　答：我们推行“提前申报、抵港直装”，通关时间压缩到一天以内。\n邻市港口吞吐量创新高\n　　新华社某市5月3日电 今年一季度，邻市港口货物吞吐量同比增长一成，创历史同期新高。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "把港口建成开放枢纽",
+                "——专访某省交通运输厅厅长某某",
+                "邻市港口吞吐量创新高"
+            ]
+        );
+        // a question-and-answer article under its own headline after an ordinary story
+        let page = "某县举办农民运动会\n　　本报讯 某县第三届农民运动会今天开幕，两千多名农民运动员参加比赛。\n外交部发言人答记者问\n　　问：有报道称某国将举行大选，中方有何评论？\n　　答：这是某国的内政，我们尊重某国人民的选择。\n";
+        assert_eq!(heads(page), ["某县举办农民运动会", "外交部发言人答记者问"]);
     }
 
     #[test]
