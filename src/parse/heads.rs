@@ -709,6 +709,28 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
     }
 }
 
+/// The number of a notice, a decree or an order, on its own line under its title:
+/// `（2002年第3号）`, `第十二号`, `(第3号)`.
+pub fn document_number(line: &str) -> bool {
+    let t = line.trim();
+    let t = t
+        .strip_prefix(['（', '('])
+        .and_then(|t| t.strip_suffix(['）', ')']))
+        .unwrap_or(t);
+    let Some(t) = t.strip_suffix('号') else {
+        return false;
+    };
+    let t = match t.split_once('年') {
+        Some((year, rest)) if year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => t,
+    };
+    let t = t.strip_prefix('第').unwrap_or(t);
+    !t.is_empty()
+        && char_len(t) <= 6
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || "〇零一二三四五六七八九十百".contains(c))
+}
+
 /// Does the line open a question or an answer of an interview (`问：`, `答:`)?
 fn question_or_answer(t: &str) -> bool {
     let t = t.trim_start_matches([' ', '　']);
@@ -834,6 +856,17 @@ fn run_heads_article(
     while n < lines.len() && lines[n].role == Role::Blank {
         n += 1;
     }
+    // a notice's number under its title (`（2002年第3号）`): the body comes after it, and
+    // nothing but a title has one
+    let numbered = lines
+        .get(n)
+        .is_some_and(|l| l.role == Role::Text && document_number(l.text));
+    if numbered {
+        n += 1;
+        while n < lines.len() && lines[n].role == Role::Blank {
+            n += 1;
+        }
+    }
     let Some(next) = lines.get(n) else {
         return !english && headline_cut_off(lines, start, end, width);
     };
@@ -884,7 +917,7 @@ fn run_heads_article(
         || cut_dateline
         || run.iter().any(|l| quotation_label(l.text));
     let credit_next = next.role == Role::Credit;
-    let strong = dateline_next || credit_next;
+    let strong = dateline_next || credit_next || numbered;
     if prev_open && !strong {
         return false;
     }
@@ -1075,6 +1108,18 @@ mod tests {
         assert_eq!(stack.len(), 2, "{stack:?}");
         let refs: Vec<&str> = stack.iter().map(String::as_str).collect();
         assert_eq!(main_of_cjk_stack(&refs), 1);
+    }
+
+    #[test]
+    fn a_notice_title_over_its_number_heads_the_notice_however_it_is_indented() {
+        let page = "  某某省财政厅公告\n  （2024年第5号）\n  根据有关规定，本厅决定发行本年度第二期地方政府债券，现将有关事项公告如下。\n  一、本期债券发行总额五十亿元，期限五年。\n  特此公告。\n  某某省财政厅\n  2024年5月6日\n";
+        assert_eq!(heads(page), ["某某省财政厅公告"]);
+        for number in ["（2024年第5号）", "(第3号)", "第十二号"] {
+            assert!(document_number(number), "{number}");
+        }
+        for text in ["（第一版）", "三号楼", "（2024年5月6日）"] {
+            assert!(!document_number(text), "{text}");
+        }
     }
 
     #[test]
