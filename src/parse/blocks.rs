@@ -1119,7 +1119,7 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
                 Pre::Other(Item::Credit(c))
                     if c.iter().any(|c| c.role() == CreditRole::Photographer) =>
                 {
-                    heads::Role::Other
+                    heads::Role::PhotoCredit
                 }
                 Pre::Other(Item::Credit(_)) => heads::Role::Credit,
                 Pre::Other(Item::Reference(_)) => heads::Role::Reference,

@@ -33,6 +33,9 @@ pub enum Role {
     Credit,
     /// A page-reference-only line (`(Continued from Page 1)`).
     Reference,
+    /// A photographer's credit: it closes a caption, or stands between a photo's title and
+    /// its caption (`A thunderous break` / `NAME/Mustang Daily` / caption).
+    PhotoCredit,
     /// Masthead, folio, running head, or a teaser-section label.
     Other,
 }
@@ -631,8 +634,8 @@ fn mark_lead_under_masthead(lines: &[Line<'_>], heads: &mut [bool]) {
     if lines[first].role != Role::Other {
         return;
     }
-    let Some(at) =
-        (first..lines.len()).find(|&k| !matches!(lines[k].role, Role::Blank | Role::Other))
+    let Some(at) = (first..lines.len())
+        .find(|&k| !matches!(lines[k].role, Role::Blank | Role::Other | Role::PhotoCredit))
     else {
         return;
     };
@@ -781,7 +784,7 @@ fn closes_after_text(lines: &[Line<'_>], credits: bool) -> bool {
     for l in lines {
         match l.role {
             Role::Text => text = true,
-            Role::Other if text => return true,
+            Role::Other | Role::PhotoCredit if text => return true,
             Role::Credit if text && credits => return true,
             _ => {}
         }
@@ -876,9 +879,17 @@ fn run_heads_article(
         && dateline_cut_off(next.text);
     let next_shape = shapes.get(n).copied().flatten();
     let label = run.iter().any(|l| quotation_label(l.text));
+    // a photo's title: one short line over the photographer's credit and the caption
+    let photo_title = next.role == Role::PhotoCredit
+        && start == end
+        && lines[n + 1..]
+            .iter()
+            .find(|l| l.role != Role::Blank)
+            .is_some_and(|l| l.role == Role::Text && text_weight(l.text) > 2 * head_weight);
     let followed = label
         || match next.role {
             Role::Credit => true,
+            Role::PhotoCredit => photo_title,
             // a from-marker under a headline: the body must come after it
             Role::Reference => lines[n + 1..]
                 .iter()
@@ -917,7 +928,7 @@ fn run_heads_article(
         || cut_dateline
         || run.iter().any(|l| quotation_label(l.text));
     let credit_next = next.role == Role::Credit;
-    let strong = dateline_next || credit_next || numbered;
+    let strong = dateline_next || credit_next || numbered || photo_title;
     if prev_open && !strong {
         return false;
     }
@@ -1202,6 +1213,24 @@ mod tests {
         ] {
             assert_eq!(main_of_cjk_stack(&stack), 0, "{stack:?}");
         }
+    }
+
+    #[test]
+    fn a_photo_title_over_the_photographer_and_the_caption_heads_the_photo() {
+        let page = "The council will vote on the new budget next Tuesday, the mayor said on Friday afternoon.\n>>\nA quiet afternoon\n\n\nJANE DOE/Campus Daily\nA student reads under the old oak tree in the quad. For more pictures of the quad, see page 4.\n";
+        let mut l = lines(page);
+        for line in &mut l {
+            if line.text.contains('/') {
+                line.role = Role::PhotoCredit;
+            }
+        }
+        let m = mark(&l);
+        assert!(m[2], "{m:?}");
+        // a short line over a photographer's credit that closes a caption is caption text
+        let page = "Snow on the pass\nJANE DOE/Campus Daily\nRoads closed\n";
+        let mut l = lines(page);
+        l[1].role = Role::PhotoCredit;
+        assert!(!mark(&l)[0]);
     }
 
     #[test]
