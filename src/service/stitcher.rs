@@ -721,10 +721,7 @@ impl Stitcher {
                 continue;
             }
             if stitch::stores_record(index, n) {
-                let key = format!("page.{path}.{n}.{}", r.hash);
-                // Its neighbours' steps read it next.
-                self.remember(&key, r.record.clone(), bytes.len());
-                puts.push((key, bytes.clone()));
+                puts.push((format!("page.{path}.{n}.{}", r.hash), bytes.clone()));
             } else if let Some(entry) = index.pages.get_mut(&n) {
                 entry.source_seq = r.source_seq;
             }
