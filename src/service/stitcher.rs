@@ -929,8 +929,8 @@ impl Stitcher {
     }
 
     /// The record `hash` of a page registered without putting it, parsed again from its input
-    /// message (stream sequence `seq`) as the worker parsed it, on the blocking pool; put in
-    /// the bucket (a later page named it: its neighbours read it next) and cached. `None`, the
+    /// message (stream sequence `seq`) as the worker parsed it, on the blocking pool, and put in
+    /// the bucket (a later page named it: its neighbours read it next). `None`, the
     /// page left out, when the message is gone from the input stream or parses into another
     /// record (the parser or its settings changed since).
     async fn reparse(
@@ -986,7 +986,6 @@ impl Stitcher {
             );
             return Ok(None);
         };
-        let size = bytes.len();
         self.kv
             .put(key, bytes.into())
             .await
@@ -997,9 +996,9 @@ impl Stitcher {
             stream_seq = seq,
             "page record parsed again from the input stream"
         );
-        let record = Arc::new(Record::new(record));
-        self.remember(key, record.clone(), size);
-        Ok(Some(record))
+        // Not cached: like every record of a page without references, it is read from the
+        // bucket by the next step that needs it.
+        Ok(Some(Arc::new(Record::new(record))))
     }
 
     /// A record's bytes. A direct get is answered by whichever replica of the bucket's stream
