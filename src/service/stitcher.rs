@@ -1203,6 +1203,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn records_are_left_to_an_input_stream_only_if_it_keeps_pages() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        // What provision_streams makes, as the server reports it: limits, no limits.
+        let provisioned = stream::Config {
+            name: "PAGES".to_owned(),
+            retention: stream::RetentionPolicy::Limits,
+            max_messages: -1,
+            max_bytes: -1,
+            max_messages_per_subject: -1,
+            ..Default::default()
+        };
+        assert_eq!(forgets_pages(&provisioned, week), None);
+        let longer = stream::Config {
+            max_age: week * 2,
+            ..provisioned.clone()
+        };
+        assert_eq!(forgets_pages(&longer, week), None);
+        for forgetful in [
+            stream::Config {
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                retention: stream::RetentionPolicy::Interest,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_age: Duration::from_secs(3600),
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_messages: 1_000_000,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_bytes: 1 << 30,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_messages_per_subject: 1,
+                ..provisioned.clone()
+            },
+        ] {
+            assert!(forgets_pages(&forgetful, week).is_some(), "{forgetful:?}");
+        }
+    }
+
     /// async-nats's key rule, for one token (no dots).
     fn async_nats_key_safe(t: &str) -> bool {
         !t.is_empty()
