@@ -18,7 +18,9 @@
 //!   and a revision names exactly one content. A step compares every article it can touch
 //!   before and after it, and stamps the ones that changed.
 //! - A page's *record* is its parsed articles ([`record_of`]), stored under the hash of its
-//!   bytes: immutable, so any replica reads exactly what was registered.
+//!   bytes: immutable, so any replica reads exactly what was registered. A page no cross-page
+//!   reference connects ([`stores_record`]) may leave it where the shell can make it again
+//!   ([`PageEntry::source_seq`]); the hash checks what is made.
 //! - [`register`] is the step of a page arriving: what it changes, and the [`Plan`] of what to
 //!   publish (the page's own articles, the withdrawals of articles the page no longer has, and
 //!   every article elsewhere the step changed). A page registered again unchanged (a
