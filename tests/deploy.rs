@@ -739,9 +739,8 @@ async fn a_target_before_its_pointer_is_parsed_again_from_pages_as_pagewire() {
     let admin = Session::connect(&cluster, ADMIN).await;
     let third =
         "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
-    let mut last = 0;
     for (page, body) in [(3, third.as_bytes().to_vec()), (1, seed())] {
-        last = producer
+        let last = producer
             .js
             .publish_with_headers(
                 format!("pages.raw.{PUBLICATION}"),
