@@ -730,6 +730,44 @@ async fn stitching_keeps_its_state_fires_timers_and_reports_unresolved_jumps_as_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_before_its_pointer_is_parsed_again_from_pages_as_pagewire() {
+    // Page 3 (no references) stores no record; the seed page's teaser names it, and pagewire
+    // reads its raw page back from PAGES by sequence (`STREAM.MSG.GET`, in accounts.conf).
+    let cluster = single_node();
+    let svc = Service::start(pagewire_settings(&cluster, &[])).await;
+    let producer = Session::connect(&cluster, PRODUCER).await;
+    let admin = Session::connect(&cluster, ADMIN).await;
+    let third =
+        "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
+    for (page, body) in [(3, third.as_bytes().to_vec()), (1, seed())] {
+        let last = producer
+            .js
+            .publish_with_headers(
+                format!("pages.raw.{PUBLICATION}"),
+                markdown_headers(page),
+                body.into(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("PubAck")
+            .sequence;
+        wait_drained(&admin.js, last).await;
+    }
+    let metrics = svc.state.encode_metrics();
+    assert_eq!(
+        sample(
+            &metrics,
+            "pagewire_stitch_source_reads_total{outcome=\"parsed\"}"
+        ),
+        1.0
+    );
+    assert_eq!(sample(&metrics, "pagewire_linked_total"), 1.0);
+    svc.stop().await;
+    assert_no_violations(&cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_provisioning_off_pagewire_binds_to_what_exists() {
     // Where an operator manages the streams (`output.provision = false`), pagewire only looks
     // up the streams, the bucket and its consumers: what accounts.conf keeps for that case.

@@ -1134,3 +1134,172 @@ async fn a_record_a_replica_misses_is_read_from_the_leader_before_a_page_counts_
     check_each_issue_once(&js, &s, &runs).await;
     second.stop().await;
 }
+
+// --- records left in the input stream --------------------------------------------------------
+
+/// The keys of page records in the stitch bucket for `publication`.
+async fn record_keys(js: &jetstream::Context, s: &Settings, publication: &str) -> Vec<String> {
+    let kv = js
+        .get_key_value(&s.stitch.bucket)
+        .await
+        .expect("stitch bucket");
+    let keys: Vec<String> = match kv.keys().await {
+        Ok(keys) => futures::TryStreamExt::try_collect(keys)
+            .await
+            .expect("bucket keys"),
+        Err(e) => panic!("bucket keys: {e}"),
+    };
+    keys.into_iter()
+        .filter(|k| k.starts_with(&format!("page.{publication}.")))
+        .collect()
+}
+
+/// An article as it reads whoever published it: revision, version and publication left out.
+fn normalized(a: &Article, publication: &str) -> String {
+    let mut a = a.clone();
+    a.revision = 0;
+    a.version.clear();
+    format!("{a:?}").replace(publication, "<publication>")
+}
+
+/// The photo-story page the seed's first teaser (详见03版) announces: no references of its own.
+const THIRD: &str =
+    "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行，优质医疗资源扩容下沉。\n";
+
+/// A see-also target arriving before its pointer puts no record: it is parsed again from the
+/// input stream when the pointer comes, and linked exactly as when the pointer came first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_before_its_pointer_stores_no_record_and_still_links() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let send_page = |publication: &'static str, page: u32, body: Vec<u8>| {
+        let js = js.clone();
+        async move {
+            publish_to(
+                &js,
+                &format!("pages.raw.{publication}"),
+                support::checker::markdown_headers(page),
+                body.into(),
+            )
+            .await
+        }
+    };
+    // Target first.
+    let last = send_page("target-first", 3, THIRD.into()).await;
+    wait_drained(&js, last).await;
+    assert_eq!(
+        record_keys(&js, &s, "target-first").await,
+        Vec::<String>::new(),
+        "the target put a record"
+    );
+    let last = send_page("target-first", 1, support::checker::seed()).await;
+    wait_drained(&js, last).await;
+    // Pointer first, as before: the target's record is stored when it registers.
+    let last = send_page("pointer-first", 1, support::checker::seed()).await;
+    wait_drained(&js, last).await;
+    let last = send_page("pointer-first", 3, THIRD.into()).await;
+    wait_drained(&js, last).await;
+
+    let text = svc.state.encode_metrics();
+    assert_eq!(
+        metric(
+            &text,
+            "pagewire_stitch_source_reads_total{outcome=\"parsed\"}"
+        ),
+        1
+    );
+    // Parsed again, the target's record is in the bucket now, beside the pointer's.
+    assert_eq!(record_keys(&js, &s, "target-first").await.len(), 2);
+    assert_eq!(record_keys(&js, &s, "pointer-first").await.len(), 2);
+    let (first, first_search, _) = views(&js, &s, "target-first").await;
+    let (before, before_search, _) = views(&js, &s, "pointer-first").await;
+    let target = &first.0["target-first/2025-07-10/main/3/1"];
+    let r = target.references.last().expect("a reference");
+    assert_eq!(r.kind, PageReferenceKind::ReferredFrom as i32);
+    assert_eq!(r.article_id, "target-first/2025-07-10/main/1/6");
+    let teaser = &first.0["target-first/2025-07-10/main/1/6"];
+    assert_eq!(
+        teaser.references[0].article_id,
+        "target-first/2025-07-10/main/3/1"
+    );
+    for (view, old, publication, other) in [
+        (&first, &before, "target-first", "pointer-first"),
+        (
+            &first_search,
+            &before_search,
+            "target-first",
+            "pointer-first",
+        ),
+    ] {
+        let a: Vec<String> = view
+            .0
+            .values()
+            .map(|a| normalized(a, publication))
+            .collect();
+        let b: Vec<String> = old.0.values().map(|a| normalized(a, other)).collect();
+        assert_eq!(a, b, "either order ends with the same articles");
+    }
+    svc.stop().await;
+}
+
+/// A target whose input message is gone when its pointer comes is left out, as a record gone
+/// from the bucket is; the service goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_whose_input_message_is_gone_is_left_out() {
+    let server = NatsServer::start();
+    let s = settings(&server, &stitch_env("10m"));
+    let svc = InProcess::start(s.clone()).await;
+    let (_c, js) = client(&server).await;
+    let subject = "pages.raw.gone";
+    let h = support::checker::markdown_headers;
+    let target = publish_to(&js, subject, h(3), THIRD.into()).await;
+    wait_drained(&js, target).await;
+    assert!(record_keys(&js, &s, "gone").await.is_empty());
+    js.get_stream(&s.input.stream)
+        .await
+        .expect("input stream")
+        .delete_message(target)
+        .await
+        .expect("message deleted");
+    let last = publish_to(&js, subject, h(1), support::checker::seed().into()).await;
+    wait_drained(&js, last).await;
+    let text = svc.state.encode_metrics();
+    assert_eq!(
+        metric(
+            &text,
+            "pagewire_stitch_source_reads_total{outcome=\"gone\"}"
+        ),
+        1
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "pagewire_stitch_source_reads_total{outcome=\"parsed\"}"
+        ),
+        0
+    );
+    let (archive, _, _) = views(&js, &s, "gone").await;
+    let teaser = &archive.0["gone/2025-07-10/main/1/6"];
+    assert!(
+        teaser.references.iter().all(|r| r.article_id.is_empty()),
+        "the teaser links to a page left out"
+    );
+    assert!(archive.0["gone/2025-07-10/main/3/1"]
+        .references
+        .iter()
+        .all(|r| r.kind != PageReferenceKind::ReferredFrom as i32));
+    // The service goes on: a later page of the issue is registered and published.
+    let last = publish_to(
+        &js,
+        subject,
+        h(4),
+        "# 简讯\n\n市民文化节本周末开幕。\n".into(),
+    )
+    .await;
+    wait_drained(&js, last).await;
+    let (archive, _, _) = views(&js, &s, "gone").await;
+    assert!(archive.0.contains_key("gone/2025-07-10/main/4/1"));
+    svc.stop().await;
+}

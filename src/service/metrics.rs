@@ -138,6 +138,11 @@ pub struct Metrics {
     /// read again from the bucket's stream leader: `found` (a replica had not applied it yet) or
     /// `missing` (gone: past `stitch.retention`).
     stitch_leader_reads: Family<OutcomeLabel, Counter>,
+    /// `pagewire_stitch_source_reads_total{outcome}`: page records not stored in the bucket,
+    /// parsed again from the page's input message when a later page named the page: `parsed`,
+    /// `gone` (the message left the input stream) or `changed` (it parses into another record
+    /// now); the last two leave the page out.
+    stitch_source_reads: Family<OutcomeLabel, Counter>,
 }
 
 /// Why a page was not stitched.
@@ -195,6 +200,7 @@ impl Metrics {
             stitch_skipped: Family::default(),
             stitch_conflicts: Counter::default(),
             stitch_leader_reads: Family::default(),
+            stitch_source_reads: Family::default(),
         };
         r.register(
             "pages",
@@ -336,12 +342,22 @@ impl Metrics {
             "Page records a direct get (answered by any replica of the bucket) did not find, read again from the stream leader, by outcome: found (a lagging replica), missing (past stitch.retention)",
             m.stitch_leader_reads.clone(),
         );
+        r.register(
+            "stitch_source_reads",
+            "Page records not stored in the stitch bucket, parsed again from the page's input message when a later page named the page, by outcome: parsed, gone (the message left the input stream; page left out), changed (it parses into another record now; page left out)",
+            m.stitch_source_reads.clone(),
+        );
         for reason in ["issue_full", "record_too_large", "internal_error"] {
             let _ = m.stitch_skipped.get_or_create(&ReasonLabel { reason });
         }
         for outcome in ["found", "missing"] {
             let _ = m
                 .stitch_leader_reads
+                .get_or_create(&OutcomeLabel { outcome });
+        }
+        for outcome in ["parsed", "gone", "changed"] {
+            let _ = m
+                .stitch_source_reads
                 .get_or_create(&OutcomeLabel { outcome });
         }
         // Known outcomes start at 0, so rate() and "no throughput" alerts see a series from the
@@ -482,6 +498,12 @@ impl Metrics {
     pub(crate) fn stitch_leader_read(&self, found: bool) {
         let outcome = if found { "found" } else { "missing" };
         self.stitch_leader_reads
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    pub(crate) fn stitch_source_read(&self, outcome: &'static str) {
+        self.stitch_source_reads
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
     }

@@ -180,7 +180,7 @@ async fn respond(
     max_payload: usize,
     state: &ServiceState,
 ) {
-    let headers = super::worker::header_pairs(request.message.headers.as_ref());
+    let headers = super::header_pairs(request.message.headers.as_ref());
     let payload = request.message.payload.clone();
     let result = match parsers.acquire().await {
         Ok(_permit) => {

@@ -127,9 +127,16 @@ pub async fn run_with_state(
         return Ok(());
     };
     let max_payload = client.server_info().max_payload;
-    let stitcher = stitching.as_ref().map(|(kv, _)| {
+    let (stitching, source) = match stitching {
+        Some((kv, timers, source)) => (Some((kv, timers)), Some(source)),
+        None => (None, None),
+    };
+    let stitcher = stitching.as_ref().zip(source).map(|((kv, _), source)| {
         Arc::new(stitcher::Stitcher::new(
             kv.clone(),
+            source,
+            // The worker's pipeline: a page parsed again gives the record it gave.
+            Pipeline::new(&settings, max_payload).stitching(true),
             &settings.stitch,
             max_payload,
             state.clone(),
@@ -296,8 +303,9 @@ async fn poll_consumer_lag(
     }
 }
 
-/// The stitch bucket and the timer consumer, when stitching is on.
-type Stitching = Option<(jetstream::kv::Store, PullConsumer)>;
+/// The stitch bucket, the timer consumer and the input stream as a source of records, when
+/// stitching is on.
+type Stitching = Option<(jetstream::kv::Store, PullConsumer, stitcher::Source)>;
 
 /// Provisions streams (unless disabled) and binds the consumers, retrying while the broker is
 /// unreachable. `None` when shutdown came first.
@@ -314,7 +322,8 @@ async fn setup(
                 nats::provision_streams(js, settings).await?;
             }
             let stitching = if settings.stitch.enabled && !settings.bench.pass_through {
-                Some(stitcher::provision(js, settings).await?)
+                let (kv, timers) = stitcher::provision(js, settings).await?;
+                Some((kv, timers, stitcher::source(js, settings).await?))
             } else {
                 None
             };
@@ -458,4 +467,20 @@ async fn sleep_or_cancel(delay: Duration, shutdown: &CancellationToken) -> bool 
         _ = shutdown.cancelled() => true,
         _ = tokio::time::sleep(delay) => false,
     }
+}
+
+/// Header pairs in a stable order (by name, values in received order): what the envelope reads
+/// of a message's headers, for the worker and for the stitcher parsing a page again.
+fn header_pairs(headers: Option<&async_nats::HeaderMap>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = headers
+        .into_iter()
+        .flat_map(|h| h.iter())
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |v| (name.to_string(), v.as_str().to_owned()))
+        })
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
 }

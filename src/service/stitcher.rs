@@ -1,7 +1,9 @@
 //! The shell around [`crate::stitch`]: issue indexes and page records in a JetStream key-value
 //! bucket, timers in a stream with a shared durable consumer.
 //!
-//! Per page: store the page's record (immutable, keyed by its hash), register the page in its
+//! Per page: store the page's record (immutable, keyed by its hash) when a cross-page reference
+//! connects the page to another (otherwise the input stream keeps its message, parsed again into
+//! the record should a later page name it: [`Source`]), register the page in its
 //! issue's index (protobuf) by compare-and-set, read the records of the pages connected to it
 //! by cross-page references ([`stitch::reads_for_page`]; none for a page without any), and let
 //! the pure core plan what to publish, on the blocking pool. Per timer: once the timeout has passed, report the half unresolved by
@@ -24,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 use super::publish::Publisher;
 use super::{ServiceError, ServiceState};
 use crate::config::{Settings, StitchSettings, Storage};
+use crate::envelope::Incoming;
+use crate::pipeline::{Pipeline, Processed, Work};
 use crate::proto::{Page, RawPage};
 use crate::route::{self, Outbound, Timer, Topics};
 use crate::stitch::{self, IssueIndex, Plan, Record, Records};
@@ -114,6 +118,12 @@ struct Registration {
     label: String,
     hash: String,
     record: Arc<Record>,
+    /// The record's bytes when they are not in the bucket yet (a page without cross-page
+    /// references, whose input message is in the input stream): put by the batch leader only
+    /// if the index connects the page to another ([`stitch::stores_record`]).
+    unstored: Option<bytes::Bytes>,
+    /// The stream sequence of the page's message in the input stream (0: unknown).
+    source_seq: u64,
 }
 
 /// A registration's plan, or why the page goes out as parsed.
@@ -158,9 +168,85 @@ impl Drop for Handoff<'_> {
     }
 }
 
+/// The input stream as the other durable copy of a page's record: a page whose record is not
+/// in the bucket is parsed again from its input message (by stream sequence), with the
+/// worker's parser and settings, and its record's hash checks the result.
+pub(super) struct Source {
+    /// The input stream.
+    stream: stream::Stream,
+    /// Whether the stream keeps every page as long as the stitch state lives (limits
+    /// retention, no limit below `stitch.retention`): only then are records of pages without
+    /// cross-page references left out of the bucket.
+    keeps_pages: bool,
+}
+
+/// Why the input stream cannot be relied on to keep a page's message as long as the issue's
+/// stitch state lives (`retention`), if it cannot.
+fn forgets_pages(config: &stream::Config, retention: Duration) -> Option<String> {
+    if config.retention != stream::RetentionPolicy::Limits {
+        return Some(format!(
+            "its retention is {:?}, not limits: acked pages leave it",
+            config.retention
+        ));
+    }
+    if !config.max_age.is_zero() && config.max_age < retention {
+        return Some(format!(
+            "its max_age ({:?}) is below stitch.retention ({retention:?})",
+            config.max_age
+        ));
+    }
+    if config.max_messages > 0 || config.max_bytes > 0 || config.max_messages_per_subject > 0 {
+        return Some(
+            "it has a max_msgs, max_bytes or max_msgs_per_subject limit: old pages leave it"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+/// The input stream as a [`Source`] of records; says once, at start, whether page records of
+/// pages without cross-page references are left to it.
+pub(super) async fn source(js: &jetstream::Context, s: &Settings) -> Result<Source, ServiceError> {
+    let name = &s.input.stream;
+    let stream = js
+        .get_stream(name)
+        .await
+        .map_err(|e| ServiceError::Provision {
+            what: format!("stream {name}"),
+            source: Box::new(e),
+        })?;
+    let config = stream.cached_info().config.clone();
+    let keeps_pages = match forgets_pages(&config, s.stitch.retention) {
+        None => {
+            tracing::info!(
+                stream = %name,
+                "page records are stored only for pages a cross-page reference connects; \
+                 the others are parsed again from the input stream if a later page names them"
+            );
+            true
+        }
+        Some(why) => {
+            tracing::warn!(
+                stream = %name,
+                reason = %why,
+                "input stream cannot keep pages for stitch.retention; every page's record is \
+                 stored in the stitch bucket"
+            );
+            false
+        }
+    };
+    Ok(Source {
+        stream,
+        keeps_pages,
+    })
+}
+
 /// The stitch state of this replica's connection.
 pub(super) struct Stitcher {
     kv: kv::Store,
+    source: Source,
+    /// The worker's pipeline, for parsing a page again from its input message.
+    pipeline: Arc<Pipeline>,
     settings: StitchSettings,
     timer_prefix: String,
     max_payload: usize,
@@ -342,12 +428,16 @@ pub(super) async fn provision(
 impl Stitcher {
     pub(super) fn new(
         kv: kv::Store,
+        source: Source,
+        pipeline: Pipeline,
         settings: &StitchSettings,
         max_payload: usize,
         state: Arc<ServiceState>,
     ) -> Self {
         Stitcher {
             kv,
+            source,
+            pipeline: Arc::new(pipeline),
             timer_prefix: settings.timer_subject_prefix.clone(),
             settings: settings.clone(),
             max_payload,
@@ -365,7 +455,16 @@ impl Stitcher {
     /// core and writes the issue's index once; the others wait for their plans. A batch is
     /// the same steps in the same order as one page at a time, so whatever the batch, each
     /// page's plan is what its own registration would have planned.
-    pub(super) async fn page(&self, raw: &RawPage, page: &Page) -> Result<Planned, StitchError> {
+    ///
+    /// `source_seq` is the page's stream sequence in the input stream (0: not known): a page
+    /// without cross-page references is registered with it instead of putting its record,
+    /// unless the index already connects the page to another.
+    pub(super) async fn page(
+        &self,
+        raw: &RawPage,
+        page: &Page,
+        source_seq: u64,
+    ) -> Result<Planned, StitchError> {
         // Room for the key-value subject and headers; checked before the record is copied.
         let approximate: usize = page.articles.iter().map(|a| a.encoded_len() + 8).sum();
         if approximate + 1024 > self.max_payload {
@@ -380,11 +479,19 @@ impl Stitcher {
         let size = bytes.len();
         let path = issue_path(&raw.publication, &raw.issue_date, &raw.edition);
         let record_key = format!("page.{path}.{}.{hash}", raw.page_number);
-        self.kv
-            .put(&record_key, bytes.into())
-            .await
-            .map_err(|e| kv_error(&record_key, e))?;
         let targets = stitch::targets_of(&record);
+        let bytes = bytes::Bytes::from(bytes);
+        let unstored = if self.source.keeps_pages && source_seq != 0 && targets.is_empty() {
+            // Left to the batch leader, which knows whether another page names this one.
+            Some(bytes)
+        } else {
+            // Before the index names it.
+            self.kv
+                .put(&record_key, bytes)
+                .await
+                .map_err(|e| kv_error(&record_key, e))?;
+            None
+        };
         let record = Arc::new(Record::new(record));
         if !targets.is_empty() {
             // Its neighbours' steps read it next.
@@ -400,6 +507,8 @@ impl Stitcher {
             label,
             hash: hash.clone(),
             record,
+            unstored,
+            source_seq,
         };
         let plan = match self.register(&path, registration).await? {
             Registered::Plan(plan) => plan,
@@ -523,7 +632,17 @@ impl Stitcher {
             let mut results = Vec::with_capacity(batch.len());
             let mut plans = Vec::new();
             let mut changed = false;
+            // The registrations whose step wrote their page's entry, the last one per page.
+            let mut fresh: std::collections::BTreeMap<u32, &Registration> = Default::default();
             for r in batch {
+                if index
+                    .pages
+                    .get(&r.number)
+                    .is_some_and(|e| e.record == r.hash)
+                {
+                    // Registered with this very record (a redelivery): no need to read it.
+                    records.entry(r.number).or_insert_with(|| r.record.clone());
+                }
                 let wanted = stitch::reads_for_page(&index, r.number, &r.label, &r.record.page);
                 let missing: std::collections::BTreeSet<u32> = wanted
                     .into_iter()
@@ -547,6 +666,7 @@ impl Stitcher {
                             index = step.index;
                             changed = true;
                             plans.push(step.plan.clone());
+                            fresh.insert(r.number, r);
                         }
                         records.insert(r.number, r.record.clone());
                         results.push(Ok(Registered::Plan(step.plan)));
@@ -559,6 +679,9 @@ impl Stitcher {
                 }
             }
             if changed {
+                if let Err(e) = self.place(path, &mut index, &fresh).await {
+                    return failed(e);
+                }
                 match self.write_index(key, &index, revision).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -578,6 +701,43 @@ impl Stitcher {
             .iter()
             .map(|_| Err(StitchError::Contended(key.to_owned())))
             .collect()
+    }
+
+    /// Says in `index` where the records of the batch's pages not in the bucket yet are: the
+    /// ones the index connects to another page are put now (before the index that names them
+    /// is written), the others are left in the input stream and their entries name their
+    /// stream sequence.
+    async fn place(
+        &self,
+        path: &str,
+        index: &mut IssueIndex,
+        fresh: &std::collections::BTreeMap<u32, &Registration>,
+    ) -> Result<(), StitchError> {
+        use futures::TryStreamExt as _;
+        let mut puts = Vec::new();
+        for (&n, r) in fresh {
+            let Some(bytes) = &r.unstored else { continue };
+            if index.pages.get(&n).is_none_or(|e| e.record != r.hash) {
+                continue;
+            }
+            if stitch::stores_record(index, n) {
+                puts.push((format!("page.{path}.{n}.{}", r.hash), bytes.clone()));
+            } else if let Some(entry) = index.pages.get_mut(&n) {
+                entry.source_seq = r.source_seq;
+            }
+        }
+        let puts = puts.into_iter().map(|(key, bytes)| async move {
+            self.kv
+                .put(&key, bytes)
+                .await
+                .map(|_| ())
+                .map_err(|e| kv_error(&key, e))
+        });
+        futures::stream::iter(puts)
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     fn count(&self, plan: &Plan) {
@@ -711,7 +871,9 @@ impl Stitcher {
     }
 
     /// The records of the pages in `pages` the index names, [`READ_CONCURRENCY`] reads at a
-    /// time; a record gone from the bucket (past its retention) leaves its page out.
+    /// time; a record gone from the bucket (past its retention) leaves its page out. A record
+    /// the index says is in the input stream (and that is not in the bucket yet) is parsed
+    /// again from there ([`Stitcher::reparse`]).
     async fn records(
         &self,
         path: &str,
@@ -719,17 +881,30 @@ impl Stitcher {
         pages: &std::collections::BTreeSet<u32>,
     ) -> Result<Records, StitchError> {
         use futures::TryStreamExt as _;
-        let wanted: Vec<(u32, String)> = index
+        let wanted: Vec<(u32, String, String, u64)> = index
             .pages
             .iter()
             .filter(|(n, _)| pages.contains(n))
-            .map(|(n, e)| (*n, format!("page.{path}.{n}.{}", e.record)))
+            .map(|(n, e)| {
+                let key = format!("page.{path}.{n}.{}", e.record);
+                (*n, key, e.record.clone(), e.source_seq)
+            })
             .collect();
-        let loads = wanted.into_iter().map(|(n, key)| async move {
+        let loads = wanted.into_iter().map(|(n, key, hash, seq)| async move {
             if let Some(hit) = self.cached(&key) {
                 return Ok(Some((n, hit)));
             }
-            let Some(bytes) = self.read_record(&key).await? else {
+            let bytes = if seq == 0 {
+                self.read_record(&key).await?
+            } else {
+                // Put by an earlier step that parsed it again, or not: a replica that has not
+                // applied that put only makes this step parse it once more.
+                self.kv.get(&key).await.map_err(|e| kv_error(&key, e))?
+            };
+            let Some(bytes) = bytes else {
+                if seq != 0 {
+                    return Ok(self.reparse(&key, &hash, seq).await?.map(|r| (n, r)));
+                }
                 tracing::warn!(key, "page record missing from the bucket; page left out");
                 return Ok(None);
             };
@@ -751,6 +926,79 @@ impl Stitcher {
             .try_collect()
             .await?;
         Ok(loaded.into_iter().flatten().collect())
+    }
+
+    /// The record `hash` of a page registered without putting it, parsed again from its input
+    /// message (stream sequence `seq`) as the worker parsed it, on the blocking pool, and put in
+    /// the bucket (a later page named it: its neighbours read it next). `None`, the
+    /// page left out, when the message is gone from the input stream or parses into another
+    /// record (the parser or its settings changed since).
+    async fn reparse(
+        &self,
+        key: &str,
+        hash: &str,
+        seq: u64,
+    ) -> Result<Option<Arc<Record>>, StitchError> {
+        let metrics = self.state.metrics();
+        // Answered by the stream leader: a committed message is never missed.
+        let message = match self.source.stream.get_raw_message(seq).await {
+            Ok(message) => message,
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                metrics.stitch_source_read("gone");
+                tracing::warn!(
+                    key,
+                    stream_seq = seq,
+                    "page record not stored and its input message is gone; page left out"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(kv_error(key, e)),
+        };
+        let pipeline = self.pipeline.clone();
+        let want = hash.to_owned();
+        let parsed = tokio::task::spawn_blocking(move || {
+            let headers = super::header_pairs(Some(&message.headers));
+            let incoming = Incoming {
+                subject: message.subject.as_str(),
+                headers: &headers,
+                payload: &message.payload,
+            };
+            match pipeline.process(&incoming) {
+                Ok(Processed {
+                    work: Work::Parsed(parsed),
+                    ..
+                }) => {
+                    let record = stitch::record_of(&parsed.1);
+                    let bytes = record.encode_to_vec();
+                    (stitch::record_hash(&bytes) == want).then_some((record, bytes))
+                }
+                _ => None,
+            }
+        })
+        .await;
+        let Ok(Some((record, bytes))) = parsed else {
+            metrics.stitch_source_read("changed");
+            tracing::warn!(
+                key,
+                stream_seq = seq,
+                "page record not stored and its input message parses into another record now \
+                 (the parser or its settings changed); page left out"
+            );
+            return Ok(None);
+        };
+        self.kv
+            .put(key, bytes.into())
+            .await
+            .map_err(|e| kv_error(key, e))?;
+        metrics.stitch_source_read("parsed");
+        tracing::debug!(
+            key,
+            stream_seq = seq,
+            "page record parsed again from the input stream"
+        );
+        // Not cached: like every record of a page without references, it is read from the
+        // bucket by the next step that needs it.
+        Ok(Some(Arc::new(Record::new(record))))
     }
 
     /// A record's bytes. A direct get is answered by whichever replica of the bucket's stream
@@ -952,6 +1200,54 @@ mod tests {
         assert_eq!(tokens.len(), values.len(), "{tokens:?}");
         for t in &tokens {
             assert!(async_nats_key_safe(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn records_are_left_to_an_input_stream_only_if_it_keeps_pages() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        // What provision_streams makes, as the server reports it: limits, no limits.
+        let provisioned = stream::Config {
+            name: "PAGES".to_owned(),
+            retention: stream::RetentionPolicy::Limits,
+            max_messages: -1,
+            max_bytes: -1,
+            max_messages_per_subject: -1,
+            ..Default::default()
+        };
+        assert_eq!(forgets_pages(&provisioned, week), None);
+        let longer = stream::Config {
+            max_age: week * 2,
+            ..provisioned.clone()
+        };
+        assert_eq!(forgets_pages(&longer, week), None);
+        for forgetful in [
+            stream::Config {
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                retention: stream::RetentionPolicy::Interest,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_age: Duration::from_secs(3600),
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_messages: 1_000_000,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_bytes: 1 << 30,
+                ..provisioned.clone()
+            },
+            stream::Config {
+                max_messages_per_subject: 1,
+                ..provisioned.clone()
+            },
+        ] {
+            assert!(forgets_pages(&forgetful, week).is_some(), "{forgetful:?}");
         }
     }
 

@@ -24,7 +24,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
-use async_nats::HeaderMap;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{field::Empty, Instrument as _};
@@ -179,7 +178,7 @@ impl Worker {
         let delivery = Delivery {
             received,
             subject: message.subject.to_string(),
-            headers: header_pairs(message.headers.as_ref()),
+            headers: super::header_pairs(message.headers.as_ref()),
             stream,
             stream_sequence,
             delivered,
@@ -256,7 +255,14 @@ impl Worker {
                         tracing::debug!(articles = p.articles, "page parsed, for the stitcher")
                     }
                 }
-                self.store(p, d.received).await
+                // The page's message stays in the input stream: the stitcher may leave its
+                // record there.
+                let source_seq = if d.stream == self.settings.input.stream {
+                    d.stream_sequence
+                } else {
+                    0
+                };
+                self.store(p, d.received, source_seq).await
             }
             Err(outcome) => outcome,
         };
@@ -333,14 +339,14 @@ impl Worker {
     ///
     /// The page and its parse are given up as soon as its outputs exist (they are encoded in
     /// them): a page in flight holds its input and its outputs, not three copies of its text.
-    async fn store(&self, p: Processed, received: Instant) -> Outcome {
+    async fn store(&self, p: Processed, received: Instant, source_seq: u64) -> Outcome {
         let retry = &self.settings.retry;
         let mut failing_since: Option<Instant> = None;
         let mut attempt = 0u32;
         let mut work = p.work;
         loop {
             let e = match work {
-                Work::Parsed(parsed) => match self.resolve(parsed).await {
+                Work::Parsed(parsed) => match self.resolve(parsed, source_seq).await {
                     Ok(outputs) => {
                         // Resolved: published at once, and kept should publishing fail.
                         work = Work::Routed(outputs);
@@ -420,12 +426,17 @@ impl Worker {
     /// A parsed page's outputs, as planned once the page is registered in its issue. A page
     /// stitching must skip is published as parsed, and so is one this worker has no stitcher
     /// for. Gives the page back with the error when the stitch state could not be reached,
-    /// for the next attempt.
-    async fn resolve(&self, parsed: Box<(RawPage, Page)>) -> Result<Vec<Outbound>, Unresolved> {
+    /// for the next attempt. `source_seq`: the page's sequence in the input stream (0: not
+    /// known).
+    async fn resolve(
+        &self,
+        parsed: Box<(RawPage, Page)>,
+        source_seq: u64,
+    ) -> Result<Vec<Outbound>, Unresolved> {
         let topics = self.publisher.topics();
         let alerts = &self.pipeline.alerts;
         let planned = match &self.stitcher {
-            Some(stitcher) => match stitcher.page(&parsed.0, &parsed.1).await {
+            Some(stitcher) => match stitcher.page(&parsed.0, &parsed.1, source_seq).await {
                 Ok(planned) => Some(planned),
                 Err(e) => return Err(Unresolved::Later(parsed, e)),
             },
@@ -533,21 +544,6 @@ fn incoming<'a>(d: &'a Delivery, payload: &'a [u8]) -> Incoming<'a> {
         headers: &d.headers,
         payload,
     }
-}
-
-/// Header pairs in a stable order (by name, values in received order).
-pub(super) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = headers
-        .into_iter()
-        .flat_map(|h| h.iter())
-        .flat_map(|(name, values)| {
-            values
-                .iter()
-                .map(move |v| (name.to_string(), v.as_str().to_owned()))
-        })
-        .collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -18,7 +18,9 @@
 //!   and a revision names exactly one content. A step compares every article it can touch
 //!   before and after it, and stamps the ones that changed.
 //! - A page's *record* is its parsed articles ([`record_of`]), stored under the hash of its
-//!   bytes: immutable, so any replica reads exactly what was registered.
+//!   bytes: immutable, so any replica reads exactly what was registered. A page no cross-page
+//!   reference connects ([`stores_record`]) may leave it where the shell can make it again
+//!   ([`PageEntry::source_seq`]); the hash checks what is made.
 //! - [`register`] is the step of a page arriving: what it changes, and the [`Plan`] of what to
 //!   publish (the page's own articles, the withdrawals of articles the page no longer has, and
 //!   every article elsewhere the step changed). A page registered again unchanged (a
@@ -130,6 +132,12 @@ pub struct PageEntry {
     /// are then read for every step of the issue.
     #[serde(default)]
     pub targets_known: bool,
+    /// Where the record is when it was not put in the bucket: the stream sequence of the
+    /// page's message in the input stream, which the shell parses again into the record (its
+    /// hash, `record`, checks the result) when a step needs it ([`stores_record`]). 0: the
+    /// record is in the bucket.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub source_seq: u64,
 }
 
 /// The page a cross-page reference names, as printed.
@@ -248,6 +256,7 @@ impl IssueIndex {
                         })
                         .collect(),
                     targets_known: e.targets_known,
+                    source_seq: e.source_seq,
                 };
                 (n, page)
             })
@@ -287,6 +296,7 @@ impl IssueIndex {
                         })
                         .collect(),
                     targets_known: p.targets_known,
+                    source_seq: p.source_seq,
                 };
                 (n, entry)
             })
@@ -301,6 +311,23 @@ impl IssueIndex {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Whether page `page`'s record must be in the bucket, as `index` (where it is registered)
+/// stands: when the page has cross-page references of its own, or a reference of another
+/// page names it ([`connected`] to any other page). Such a record is read by its neighbours'
+/// steps; any other page's record is read by no step but a correction of the page, and may
+/// stay where it came from ([`PageEntry::source_seq`]). An index an older version wrote
+/// (targets unknown) connects every page: every record is stored.
+pub fn stores_record(index: &IssueIndex, page: u32) -> bool {
+    let Some(entry) = index.pages.get(&page) else {
+        return true;
+    };
+    !entry.targets.is_empty() || connected(&[index], [page]).len() > 1
 }
 
 impl PageEntry {
@@ -484,6 +511,8 @@ pub fn register(
             unsearched: BTreeSet::new(),
             targets,
             targets_known: true,
+            // The shell says where the record is ([`stores_record`]).
+            source_seq: 0,
         },
     );
     let shape = next.clone();

@@ -305,3 +305,34 @@ fn a_registered_page_without_its_record_is_left_out() {
         .iter()
         .all(|c| c.article.references.iter().all(|r| r.article_id.is_empty())));
 }
+
+#[test]
+fn only_pages_a_reference_connects_store_their_record() {
+    let front = "# 要闻\n\n今日要闻正文，全市经济运行平稳。\n\n让优质医疗资源  \n请进来留得住\n\n详见03版\n";
+    let third = "# 让优质医疗资源请进来留得住\n\n北京大学第三医院包头医院正式挂牌运行。\n";
+    let brief = "# 简讯\n\n市民文化节本周末开幕。\n";
+    let mut issue = Issue::default();
+    // The target first: no references of its own, no page names it yet.
+    issue.add(&page(3, "03", third));
+    issue.add(&page(5, "05", brief));
+    assert!(!stores_record(&issue.index, 3));
+    assert!(!stores_record(&issue.index, 5));
+    assert!(stores_record(&issue.index, 9), "a page not in the index");
+    issue.index.pages.get_mut(&3).unwrap().source_seq = 17;
+    // The pointer: it stores its record, and now names page 3; page 5 stays unconnected.
+    issue.add(&page(1, "01", front));
+    assert!(stores_record(&issue.index, 1));
+    assert!(stores_record(&issue.index, 3));
+    assert!(!stores_record(&issue.index, 5));
+    // A step elsewhere keeps the entry's source; the index round-trips it.
+    assert_eq!(issue.index.pages[&3].source_seq, 17);
+    let back = IssueIndex::from_bytes(&issue.index.to_bytes()).unwrap();
+    assert_eq!(back, issue.index);
+    assert_eq!(back.pages[&3].source_seq, 17);
+    let json = serde_json::to_vec(&issue.index).unwrap();
+    assert_eq!(IssueIndex::from_bytes(&json).unwrap(), issue.index);
+    // An index without targets (an older version's) stores every record.
+    let mut old = issue.index.clone();
+    old.pages.get_mut(&5).unwrap().targets_known = false;
+    assert!(stores_record(&old, 5));
+}
