@@ -208,7 +208,11 @@ pub fn quotation_label(t: &str) -> bool {
     // OCR may read a speck before it as a letter (`a毛主席语录`)
     let t = t.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
     let n = char_len(t);
-    (2..=10).contains(&n) && (t.ends_with("语录") || t.ends_with("指示")) && t.chars().all(is_cjk)
+    (2..=10).contains(&n)
+        && ["语录", "語录", "語錄", "语錄", "指示"]
+            .iter()
+            .any(|end| t.ends_with(end))
+        && t.chars().all(is_cjk)
 }
 
 /// A numbered subhead inside an article: 一、 （二） 1. 第三，
@@ -818,7 +822,9 @@ fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], hea
             let next = lines[a + 1..].iter().find(|l| l.role != Role::Blank)?;
             let strong = next.role == Role::Credit
                 || (next.role == Role::Text && opens_with_dateline(next.text));
-            (!strong).then_some(())?;
+            // quotation-box labels (`最高指示`, `毛主席语录`) are alike on every page that has
+            // two boxes, and each heads its box
+            (!strong && !quotation_label(lines[a].text)).then_some(())?;
             Some((a, signature(lines[a].text)?))
         })
         .collect();
@@ -1131,6 +1137,22 @@ mod tests {
         for text in ["（第一版）", "三号楼", "（2024年5月6日）"] {
             assert!(!document_number(text), "{text}");
         }
+    }
+
+    #[test]
+    fn two_quotation_boxes_alike_each_head_their_box() {
+        let page = "主席语录\n团结起来，争取更大的胜利。\n某厂工人掀起生产新高潮\n本报讯 某厂工人响应号召，开展劳动竞赛，本月产量比上月提高三成，质量也有提高。\n最高指示\n要抓革命，促生产。\n某县春耕生产全面展开\n本报讯 某县各公社抓住有利时机，组织劳力，全面开展春耕生产，进度比去年同期快。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "主席语录",
+                "某厂工人掀起生产新高潮",
+                "最高指示",
+                "某县春耕生产全面展开"
+            ]
+        );
+        // the traditional forms OCR reads from old type
+        assert!(quotation_label("毛主席語录"));
     }
 
     #[test]
