@@ -432,7 +432,9 @@ fn assemble(
     let has_photographer = credits.iter().any(|c| c.role() == CreditRole::Photographer);
     let kind = if draft.teaser {
         ArticleKind::Teaser
-    } else if has_photographer && paragraphs.len() <= 2 && (draft.image || body_weight <= 600) {
+    } else if (has_photographer && paragraphs.len() <= 2 && (draft.image || body_weight <= 600))
+        || (draft.photo && paragraphs.len() <= 1)
+    {
         ArticleKind::Photo
     } else if headline.is_empty() && draft.brief {
         // an item of a news-in-brief column: briefs there often run in without a headline
@@ -702,6 +704,30 @@ mod tests {
         .unwrap();
         let page = parse_at(&ok, &at, &Limits::default()).expect("parses");
         assert_eq!(page.articles[0].id, "daily-herald/2025-07-12/late/8/1");
+    }
+
+    #[test]
+    fn a_converted_page_with_a_titled_photo_and_a_continuation_from_page_one() {
+        let page = "# 某县推广节水灌溉\n\n本报讯 某县今年推广滴灌和喷灌面积五万亩，每亩节水三成，农民增收明显，县里还将继续扩大推广范围。\n\n![](./imgs/p2_1.jpg)\n\n专家田间教修剪\n\n近日，省农科院专家来到某村，在果园里为果农讲解修剪技术。\n\n（上接第一版）全年粮食产量比上年增加一成，农民人均收入增长百分之八，各项事业全面进步。\n\n农村改革继续深化，土地承包关系保持稳定。\n\n# 某市开通城乡公交\n\n本报讯 某市新开通城乡公交线路十二条，覆盖全部乡镇。\n";
+        let page = parse(page, PageFormat::Markdown);
+        let got: Vec<(ArticleKind, &str)> = page
+            .articles
+            .iter()
+            .map(|a| (a.kind(), a.headline.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (ArticleKind::Brief, "某县推广节水灌溉"),
+                (ArticleKind::Photo, "专家田间教修剪"),
+                (ArticleKind::Fragment, ""),
+                (ArticleKind::Brief, "某市开通城乡公交"),
+            ]
+        );
+        assert_eq!(
+            page.articles[2].references[0].kind(),
+            PageReferenceKind::ContinuedFrom
+        );
     }
 
     #[test]

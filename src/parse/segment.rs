@@ -34,6 +34,8 @@ pub(super) struct Draft {
     pub(super) headline_guessed: bool,
     /// An item of a news-in-brief column (it opened with a bullet).
     pub(super) brief: bool,
+    /// A picture with a short title over its caption ([`titled_caption_ahead`]).
+    pub(super) photo: bool,
 }
 
 impl Draft {
@@ -63,6 +65,7 @@ pub(super) fn segment(
         pending_refs: Vec::new(),
         pending_credits: Vec::new(),
         pending_image: false,
+        photo_title: false,
         teaser_mode: false,
     };
     let mut i = 0;
@@ -94,6 +97,8 @@ struct Segmenter<'m> {
     pending_credits: Vec<Credit>,
     /// A picture seen before its article's first text.
     pending_image: bool,
+    /// A picture over a short title and its caption: the next paragraph is the title.
+    photo_title: bool,
     /// Inside a 导读 / "Inside" box: short titles are teasers.
     teaser_mode: bool,
 }
@@ -201,6 +206,22 @@ impl Segmenter<'_> {
     ) -> Result<usize, ParseError> {
         let next = items.get(i + 1);
         let headline_shaped = headline_like(lines);
+        if std::mem::take(&mut self.photo_title) && headline_shaped {
+            self.open();
+            self.cur.photo = true;
+            self.cur
+                .headlines
+                .extend(lines.iter().map(|l| (0, l.clone())));
+            return Ok(1);
+        }
+        // the continuation of an article from another page (`（上接第一版）…`) after other
+        // text is a piece of its own, wherever the converter put it
+        if !self.cur.paragraphs.is_empty() && opens_continuation(lines) {
+            self.close()?;
+            self.open();
+            self.cur.paragraphs.push(lines.to_vec());
+            return Ok(1);
+        }
         if headline_shaped {
             if let Some(consumed) = self.teaser(lines, hard, next)? {
                 return Ok(consumed);
@@ -337,6 +358,14 @@ impl Segmenter<'_> {
     /// A picture followed by its caption and photo credit is a photo story of its own, even
     /// when it follows another article's text.
     fn image(&mut self, rest: &[Item]) -> Result<(), ParseError> {
+        // a picture over a short title and a caption (no credit printed): a photo story with
+        // that title
+        if !self.guess_headlines && titled_caption_ahead(rest) {
+            self.close()?;
+            self.pending_image = true;
+            self.photo_title = true;
+            return Ok(());
+        }
         if !self.cur.paragraphs.is_empty() && photo_unit_ahead(rest) {
             self.close()?;
         }
@@ -422,6 +451,35 @@ fn photo_unit_ahead(rest: &[Item]) -> bool {
         }
     }
     false
+}
+
+/// Does the paragraph open with a Chinese continued-from marker (`（上接第一版）`,
+/// `[上接第一版）` as OCR closes it, `上接第2版`)?
+fn opens_continuation(lines: &[String]) -> bool {
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    let t = first.trim_start_matches(['(', '（', '[', '【', '〔', ' ', '　']);
+    t.starts_with("上接") || t.starts_with("接上") || t.starts_with("接第")
+}
+
+/// Do the next items read as a photo's short title and its caption, with no credit: a
+/// headline-shaped paragraph of at most 20 characters (not a finished sentence) over a
+/// paragraph of caption length, followed by a heading, another picture, the page's end or a
+/// continuation from another page?
+fn titled_caption_ahead(rest: &[Item]) -> bool {
+    let [Item::Text { lines: title, .. }, Item::Text { lines: caption, .. }, after @ ..] = rest
+    else {
+        return false;
+    };
+    let short = title.len() == 1 && text::char_len(&title[0]) <= 20 && headline_like(title);
+    let weight: usize = caption.iter().map(|l| text::text_weight(l)).sum();
+    let ends = match after.first() {
+        None | Some(Item::Heading { .. } | Item::Image | Item::Separator) => true,
+        Some(Item::Text { lines, .. }) => opens_continuation(lines),
+        _ => false,
+    };
+    short && !headline_like(caption) && weight <= 400 && ends
 }
 
 /// A guessed headline needs a body under it that is longer than itself.
