@@ -295,7 +295,18 @@ fn mark_author_lines(lines: &mut [PreLine]) {
             && below.is_some_and(|k| {
                 text_at(k, 30) && matches!(&lines[k].pre, Pre::Text(n) if text::ends_sentence(n))
             });
-        if (title && body) || top {
+        // the reporters of the article above, named after its last paragraph (`张某  李某某
+        // 王某`): two or three names, under finished text, over the next title or the end
+        let closing = credits.len() >= 2
+            && non_blank(lines, i, true).is_some_and(|k| {
+                matches!(&lines[k].pre, Pre::Text(p) if text::text_weight(p) >= 30 && ends_paragraph(p))
+            })
+            && below.is_none_or(|k| match &lines[k].pre {
+                Pre::Heading { .. } => true,
+                Pre::Text(n) => text::char_len(n) <= 30 && !ends_paragraph(n),
+                _ => false,
+            });
+        if (title && body) || top || closing {
             lines[i].pre = Pre::Other(Item::Credit(credits));
         }
     }
@@ -1591,6 +1602,18 @@ mod tests {
         // nor is a short line over a poem's own title
         let subtitle = "读报杂感\n李青山\n夜里读报\n报上的字一个一个亮起来,\n";
         assert!(credit_names(&items(subtitle, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn reporters_named_after_the_last_paragraph_are_credits() {
+        let page = "# 某镇建起蔬菜大棚\n\n本报讯 某镇今年新建蔬菜大棚三百个，冬季蔬菜自给率提高到七成，菜价比去年同期下降一成。\n\n王青山  李明  赵大海\n\n# 某县修通进村公路\n\n本报讯 某县今年修通进村公路一百公里。\n";
+        assert_eq!(
+            credit_names(&items(page, Syntax::Markdown, "")),
+            ["王青山", "李明", "赵大海"]
+        );
+        // one name after a letter is its writer's signature, not a reporters' line
+        let letter = "编辑同志：\n我们村的路修好了，感谢各级政府的关心，村民们出行方便多了，特此来信表示感谢。\n王青山\n";
+        assert!(credit_names(&items(letter, Syntax::Plain, "")).is_empty());
     }
 
     #[test]
