@@ -391,6 +391,65 @@ fn signature_shaped(t: &str) -> bool {
 /// Returns, per line, whether it opens a letter that starts a new article (a salutation after
 /// a finished letter or its signature), and makes the line under a bare salutation
 /// (`Editor,` / `Re: …`) text, never a headline.
+/// A writer's signature closing a letter or a column on a page with heading markup (a news
+/// site's letters page): a name (`Ninfa Wood`), perhaps over a place (`Walnut Creek`), as a
+/// paragraph of its own after finished text and right over the next heading or the page end.
+fn mark_signatures_over_headings(lines: &mut [PreLine]) {
+    let mut i = 0;
+    while i < lines.len() {
+        let Pre::Text(t) = &lines[i].pre else {
+            i += 1;
+            continue;
+        };
+        let words = t.split_whitespace().count();
+        if t.len() > 40 || !(2..=4).contains(&words) || !signature_shaped(t) {
+            i += 1;
+            continue;
+        }
+        // a place may stand on the line under the name
+        let place = matches!(&lines.get(i + 1).map(|l| &l.pre), Some(Pre::Text(p))
+            if p.len() <= 30 && p.split_whitespace().count() <= 3
+                && p.split_whitespace().all(|w| w.starts_with(char::is_uppercase)));
+        let end = if place { i + 1 } else { i };
+        let above = (0..i).rev().find(|&k| !matches!(lines[k].pre, Pre::Blank));
+        let finished = above.is_some_and(|k| {
+            k + 1 < i
+                && matches!(&lines[k].pre, Pre::Text(p) if ends_paragraph(p) && text::text_weight(p) >= 20)
+        });
+        let below = (end + 1..lines.len()).find(|&k| !matches!(lines[k].pre, Pre::Blank));
+        let apart = below.is_none_or(|k| k > end + 1);
+        let over_heading = below.is_none_or(|k| matches!(lines[k].pre, Pre::Heading { .. }));
+        if finished && apart && over_heading {
+            // `Kim Gump, Dallas`: the place after a comma is no part of the name
+            let name: String = t
+                .split(',')
+                .next()
+                .unwrap_or(t)
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let text = (i..=end)
+                .filter_map(|k| match &lines[k].pre {
+                    Pre::Text(p) => Some(p.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let credit = Credit {
+                name,
+                role: CreditRole::Reporter as i32,
+                text,
+            };
+            lines[i].pre = Pre::Other(Item::Credit(vec![credit]));
+            if place {
+                lines[end].pre = Pre::Other(Item::Credit(Vec::new()));
+            }
+        }
+        i = end + 1;
+    }
+}
+
 fn mark_letter_signatures(lines: &mut [PreLine]) -> Vec<bool> {
     let mut opening = Vec::new();
     // only a letters page has them: most pages stop here
@@ -1149,6 +1208,9 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         demote_parallel_section_headings(&mut lines);
     }
     let letter_openings = mark_letter_signatures(&mut lines);
+    if syntax == Syntax::Markdown {
+        mark_signatures_over_headings(&mut lines);
+    }
     mark_title_links(&mut lines);
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
@@ -1602,6 +1664,17 @@ mod tests {
         // nor is a short line over a poem's own title
         let subtitle = "读报杂感\n李青山\n夜里读报\n报上的字一个一个亮起来,\n";
         assert!(credit_names(&items(subtitle, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn a_signature_over_the_next_heading_is_the_writers_credit() {
+        let page = "#### Bike lanes\n\nThe new bike lanes on Main Street have made my commute safer and faster.\n\nMaria Lopez\nOak Grove\n\n#### Library hours\n\nPlease keep the branch library open on Sundays, when families can visit.\n\nTom Reed, Millbrook\n";
+        let got = items(page, Syntax::Markdown, "");
+        assert_eq!(credit_names(&got), ["Maria Lopez", "Tom Reed"]);
+        assert!(!texts(&got).iter().any(|t| t.contains("Oak Grove")));
+        // a short title-case line under text and over more text is text
+        let page = "#### Parade\n\nThe parade starts at noon on Saturday.\n\nMain Street Closed\n\nDrivers should use Elm Street instead.\n";
+        assert!(credit_names(&items(page, Syntax::Markdown, "")).is_empty());
     }
 
     #[test]
