@@ -397,12 +397,17 @@ fn signature_shaped(t: &str) -> bool {
 fn mark_signatures_over_headings(lines: &mut [PreLine]) {
     let mut i = 0;
     while i < lines.len() {
+        // most lines are longer than a signature: the length first
         let Pre::Text(t) = &lines[i].pre else {
             i += 1;
             continue;
         };
+        if t.len() > 40 {
+            i += 1;
+            continue;
+        }
         let words = t.split_whitespace().count();
-        if t.len() > 40 || !(2..=4).contains(&words) || !signature_shaped(t) {
+        if !(2..=4).contains(&words) || !signature_shaped(t) {
             i += 1;
             continue;
         }
