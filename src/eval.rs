@@ -470,9 +470,15 @@ fn anchor(a: &Article, k: &Keyed, from: usize) -> Option<usize> {
     };
     // on an HTML page the headline also stands in menus, tickers and lists of other
     // articles: the copy the article's own text follows is the headline
+    // (the dateline the parser keeps may leave out what the page printed inside it, such as
+    // `（记者X）`: then the first paragraph alone is what follows the headline)
     let head = if k.html {
-        followed_by(k, &key(&a.headline), &key(&body), from)
-            .or_else(|| followed_by(k, &key(&a.headline), &key(&body), 0))
+        let para = key(a.paragraphs.first().map_or("", String::as_str));
+        let (h, b) = (key(&a.headline), key(&body));
+        followed_by(k, &h, &b, from)
+            .or_else(|| followed_by(k, &h, &b, 0))
+            .or_else(|| followed_by(k, &h, &para, from))
+            .or_else(|| followed_by(k, &h, &para, 0))
             .unwrap_or(head)
     } else {
         head

@@ -19,7 +19,7 @@ static AGENCY_PAREN: LazyLock<Regex> = LazyLock::new(|| {
 /// 本报北京7月9日电, 本报讯, optionally followed by （记者 X 通讯员 Y）.
 static ZH_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^[【\[]?\s*据?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯|消息)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
+        r"^[【\[]?\s*据?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社|\p{Han}{2,4}网)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯|消息)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
     )
     .expect("valid regex")
 });
@@ -481,6 +481,25 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     if !(2..=80).contains(&n) {
         return None;
     }
+    // a web copy's editor: `【编辑：姚某】`, `【责任编辑：X】`
+    if let Some(names) = text
+        .strip_prefix('【')
+        .and_then(|t| t.strip_suffix('】'))
+        .and_then(|t| {
+            ["责任编辑", "编辑", "责编"]
+                .iter()
+                .find_map(|w| t.strip_prefix(w))
+        })
+        .and_then(|t| t.trim_start().strip_prefix(['：', ':']))
+        .and_then(|t| zh_names(t.trim()))
+    {
+        return Some(CreditLine {
+            credits: names
+                .iter()
+                .map(|n| credit(n, CreditRole::Editor, text))
+                .collect(),
+        });
+    }
     // （据新华社） / （据央视新闻客户端） / （新华社记者 X 摄）
     let inner = text
         .strip_prefix(['（', '('])
@@ -805,16 +824,23 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
         let mut credits = vec![credit(src, CreditRole::Agency, &text)];
         if let Some(people) = caps.get(5) {
             let people_text = format!("（{}）", people.as_str());
+            // what the reporter did to the text is no name: `（记者陈某 整合）`
+            let people = people.as_str().trim_end();
+            let people = ["整合", "整理", "编译", "综合", "综述"]
+                .iter()
+                .find_map(|w| people.strip_suffix(w))
+                .unwrap_or(people)
+                .trim_end();
             // `（记者X）`, or the reporters' names alone: `（付文、涂晓晨）`
             let named = || {
-                zh_names(people.as_str()).map(|names| {
+                zh_names(people).map(|names| {
                     names
                         .iter()
                         .map(|n| credit(n, CreditRole::Reporter, &people_text))
                         .collect()
                 })
             };
-            match zh_byline(people.as_str(), &people_text).or_else(named) {
+            match zh_byline(people, &people_text).or_else(named) {
                 Some(more) => credits.extend(more),
                 None => return None,
             }
@@ -1022,6 +1048,28 @@ mod tests {
         // a sentence of the text that happens to say who someone is
         assert!(credit_line("The dean is a former student of the college.").is_none());
         assert!(credit_line("Mary Jones is a senior. She said the fees are too high.").is_none());
+    }
+
+    #[test]
+    fn a_news_sites_dateline_and_editor() {
+        let d = dateline("某江网5月6日讯（记者柳青 整合） 长假过半，游客不减。").expect("dateline");
+        let got: Vec<(&str, CreditRole)> = d
+            .credits
+            .iter()
+            .map(|c| (c.name.as_str(), c.role()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("某江网", CreditRole::Agency),
+                ("柳青", CreditRole::Reporter)
+            ]
+        );
+        let l = credit_line("【编辑：白桦】").expect("credit");
+        assert_eq!(names(&l), vec![("白桦".into(), CreditRole::Editor)]);
+        let l = credit_line("【责任编辑：江河】").expect("credit");
+        assert_eq!(names(&l), vec![("江河".into(), CreditRole::Editor)]);
+        assert!(credit_line("【编辑部的话】").is_none());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Furniture {
 
 /// A word or shape that every furniture pattern below needs: a cheap first test.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|内部|保存|来源|字号|评论|收藏|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
+    Regex::new(r"CN|SSN|ssn|专栏|主办|出版|星期|周[一二三四五六日天]|版|农历|期|今日|号|址|编|辑部|电话|许可|热线|价|印刷|社\s*长|天气|内部|保存|来源|字号|评论|收藏|纠错|字体|二维码|点击查看|关注|打印|分享|关闭|^[本责编校美组审终二值制排]|^[A-Za-z0-9$©]|https?://|www\.")
         .expect("valid regex")
 });
 static SERIAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -124,6 +124,9 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
     if n <= 100 && !line.is_ascii() && web_tools_row(line) {
         return Some(Furniture::Line);
     }
+    if web_widget_line(line, n) {
+        return Some(Furniture::Line);
+    }
     let page_line_cue = line.contains(['星', '周', '版', '农', '期', '栏'])
         || line
             .as_bytes()
@@ -184,9 +187,47 @@ fn web_tools_row(line: &str) -> bool {
         "打印",
         "浏览",
     ];
-    !line.contains('。')
-        && TOOLS.iter().filter(|w| line.contains(*w)).count() >= 2
-        && TOOLS[..5].iter().any(|w| line.contains(*w))
+    let tools = TOOLS.iter().filter(|w| line.contains(*w)).count();
+    // or the source with the time of posting: `2019-12-10 07:57:40 来源：新华网`
+    let posted = tools == 1 && line.chars().count() <= 60 && posting_time(line);
+    !line.contains('。') && (tools >= 2 || posted) && TOOLS[..5].iter().any(|w| line.contains(*w))
+}
+
+/// Does the line hold a posting time, `2019-12-10 07:57` (seconds optional)?
+fn posting_time(line: &str) -> bool {
+    let b = line.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    (0..b.len().saturating_sub(15)).any(|i| {
+        digits(i..i + 4)
+            && b[i + 4] == b'-'
+            && digits(i + 5..i + 7)
+            && b[i + 7] == b'-'
+            && digits(i + 8..i + 10)
+            && b[i + 10] == b' '
+            && digits(i + 11..i + 13)
+            && b[i + 13] == b':'
+            && digits(i + 14..i + 16)
+    })
+}
+
+/// A news site's widget label copied with the article's text: `评论`, `【纠错】`, `调整字体`,
+/// `关注新华网`, `扫二维码上移动长江网`, `点击查看高清原图`.
+fn web_widget_line(line: &str, n: usize) -> bool {
+    const LABELS: [&str; 8] = [
+        "评论",
+        "纠错",
+        "【纠错】",
+        "调整字体",
+        "打印",
+        "分享",
+        "关闭窗口",
+        "打印本页",
+    ];
+    n <= 20
+        && (LABELS.contains(&line)
+            || (line.starts_with("关注") && n <= 8 && line.ends_with(['网', '号']))
+            || (line.contains("二维码") && !line.contains(['。', '，']))
+            || (line.starts_with("点击查看") && n <= 12))
 }
 
 /// `本版责编：李华 校对：张三` → editor credits; `None` unless the whole line is such credits.
@@ -327,6 +368,28 @@ mod tests {
             "记者从评论区收到读者来信。",
             "2003年5月6日，晨报第4版刊登了一篇来信",
             "读者可以收藏这份评论",
+        ] {
+            assert_eq!(classify(line, ""), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_news_sites_posting_row_and_widget_labels_are_furniture() {
+        for line in [
+            "2024-03-05 08:12:30 来源：某某网",
+            "2024-03-05 08:12 来源: 某某日报",
+            "【纠错】",
+            "调整字体",
+            "关注某某网",
+            "扫二维码上移动某某网",
+            "点击查看高清原图",
+        ] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
+        for line in [
+            "来源：某某网的消息称，今年的展会将于2024-03-05 08:12开幕。",
+            "评论员文章：把实事办到群众心坎上",
+            "关注民生，办好实事",
         ] {
             assert_eq!(classify(line, ""), None, "{line}");
         }
