@@ -861,20 +861,19 @@ fn run_heads_article(
         return false;
     }
     // what follows: skip blank lines, then a byline or a from-marker may come first
-    let mut n = end + 1;
-    while n < lines.len() && lines[n].role == Role::Blank {
-        n += 1;
-    }
+    let past_blanks = |from: usize| {
+        (from..lines.len())
+            .find(|&k| lines[k].role != Role::Blank)
+            .unwrap_or(lines.len())
+    };
+    let mut n = past_blanks(end + 1);
     // a notice's number under its title (`（2002年第3号）`): the body comes after it, and
     // nothing but a title has one
     let numbered = lines
         .get(n)
         .is_some_and(|l| l.role == Role::Text && document_number(l.text));
     if numbered {
-        n += 1;
-        while n < lines.len() && lines[n].role == Role::Blank {
-            n += 1;
-        }
+        n = past_blanks(n + 1);
     }
     let Some(next) = lines.get(n) else {
         return !english && headline_cut_off(lines, start, end, width);

@@ -454,13 +454,18 @@ fn photo_unit_ahead(rest: &[Item]) -> bool {
 }
 
 /// Does the paragraph open with a Chinese continued-from marker (`（上接第一版）`,
-/// `[上接第一版）` as OCR closes it, `上接第2版`)?
+/// `[上接第一版）` as OCR closes it, `上接第2版`), as [`markers::find`] reads it?
 fn opens_continuation(lines: &[String]) -> bool {
     let Some(first) = lines.first() else {
         return false;
     };
+    // a cheap test of the opening first, then the marker patterns the references come from
     let t = first.trim_start_matches(['(', '（', '[', '【', '〔', ' ', '　']);
-    t.starts_with("上接") || t.starts_with("接上") || t.starts_with("接第")
+    let opening = first.len() - t.len();
+    (t.starts_with("上接") || t.starts_with("接上") || t.starts_with("接第"))
+        && markers::find(first).first().is_some_and(|f| {
+            f.reference.kind() == PageReferenceKind::ContinuedFrom && f.range.start <= opening
+        })
 }
 
 /// Do the next items read as a photo's short title and its caption, with no credit: a

@@ -127,21 +127,24 @@ pub async fn run_with_state(
         return Ok(());
     };
     let max_payload = client.server_info().max_payload;
-    let (stitching, source) = match stitching {
-        Some((kv, timers, source)) => (Some((kv, timers)), Some(source)),
+    // One pipeline for the worker and the stitcher: a page the stitcher parses again from its
+    // input message gives the record the worker's parse gave. It leaves routing to the
+    // stitcher exactly when there is one.
+    let pipeline = Arc::new(Pipeline::new(&settings, max_payload).stitching(stitching.is_some()));
+    let (stitcher, timer_consumer) = match stitching {
+        Some((kv, timer_consumer, source)) => {
+            let stitcher = stitcher::Stitcher::new(
+                kv,
+                source,
+                pipeline.clone(),
+                &settings.stitch,
+                max_payload,
+                state.clone(),
+            );
+            (Some(Arc::new(stitcher)), Some(timer_consumer))
+        }
         None => (None, None),
     };
-    let stitcher = stitching.as_ref().zip(source).map(|((kv, _), source)| {
-        Arc::new(stitcher::Stitcher::new(
-            kv.clone(),
-            source,
-            // The worker's pipeline: a page parsed again gives the record it gave.
-            Pipeline::new(&settings, max_payload).stitching(true),
-            &settings.stitch,
-            max_payload,
-            state.clone(),
-        ))
-    });
     let publisher = Arc::new(publish::Publisher::new(
         js.clone(),
         Topics::from(&settings.output),
@@ -150,21 +153,22 @@ pub async fn run_with_state(
     let worker = Arc::new(worker::Worker {
         publisher: publisher.clone(),
         settings: settings.clone(),
-        // Leaves routing to the stitcher exactly when there is one.
-        pipeline: Pipeline::new(&settings, max_payload).stitching(stitcher.is_some()),
+        pipeline,
         state: state.clone(),
         stitcher: stitcher.clone(),
         shutdown: shutdown.clone(),
     });
     // Timers stop with the pulling; the one being handled finishes (or is redelivered).
     let timers_stop = CancellationToken::new();
-    let timers =
-        match (stitcher, stitching) {
-            (Some(stitcher), Some((_, timer_consumer))) => Some(tokio::spawn(
-                stitcher::timer_loop(publisher, stitcher, timer_consumer, timers_stop.clone()),
-            )),
-            _ => None,
-        };
+    let timers = match (stitcher, timer_consumer) {
+        (Some(stitcher), Some(timer_consumer)) => Some(tokio::spawn(stitcher::timer_loop(
+            publisher,
+            stitcher,
+            timer_consumer,
+            timers_stop.clone(),
+        ))),
+        _ => None,
+    };
     let lag = tokio::spawn(poll_consumer_lag(
         js.clone(),
         settings.clone(),

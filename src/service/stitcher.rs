@@ -429,7 +429,7 @@ impl Stitcher {
     pub(super) fn new(
         kv: kv::Store,
         source: Source,
-        pipeline: Pipeline,
+        pipeline: Arc<Pipeline>,
         settings: &StitchSettings,
         max_payload: usize,
         state: Arc<ServiceState>,
@@ -437,7 +437,7 @@ impl Stitcher {
         Stitcher {
             kv,
             source,
-            pipeline: Arc::new(pipeline),
+            pipeline,
             timer_prefix: settings.timer_subject_prefix.clone(),
             settings: settings.clone(),
             max_payload,

@@ -129,7 +129,7 @@ pub(super) struct Worker {
     /// Sends the outputs (shared with the stitch timer loop).
     pub(super) publisher: Arc<Publisher>,
     pub(super) settings: Arc<Settings>,
-    pub(super) pipeline: Pipeline,
+    pub(super) pipeline: Arc<Pipeline>,
     pub(super) state: Arc<ServiceState>,
     /// Resolves cross-page references; `None` with `stitch.enabled = false`.
     pub(super) stitcher: Option<Arc<super::stitcher::Stitcher>>,

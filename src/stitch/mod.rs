@@ -136,7 +136,7 @@ pub struct PageEntry {
     /// page's message in the input stream, which the shell parses again into the record (its
     /// hash, `record`, checks the result) when a step needs it ([`stores_record`]). 0: the
     /// record is in the bucket.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub source_seq: u64,
 }
 
@@ -309,12 +309,8 @@ impl IssueIndex {
     }
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// Whether page `page`'s record must be in the bucket, as `index` (where it is registered)
