@@ -221,11 +221,32 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
             continue;
         }
         match classify_line(clean, page_name) {
+            LineKind::Other(Item::Credit(_)) if byline_runs_on(out.last(), raw.trim()) => {
+                push(&mut out, Pre::Text(collapse_ws(raw.trim())))
+            }
             LineKind::Text(t) => push(&mut out, Pre::Text(t)),
             LineKind::Other(item) => push(&mut out, Pre::Other(item)),
         }
     }
     out
+}
+
+/// `…the best essay in this group was won` / `by Millicent Chalmers, Hornsby…`: a line
+/// opening with a lower-case `by` under a line of running text that stops mid-sentence (a
+/// body line of six words or more ending in a lower-case word) carries the sentence on; it
+/// is no byline.
+fn byline_runs_on(prev: Option<&PreLine>, line: &str) -> bool {
+    if !line.starts_with("by ") {
+        return false;
+    }
+    let Some(PreLine {
+        pre: Pre::Text(above),
+        ..
+    }) = prev
+    else {
+        return false;
+    };
+    above.ends_with(|c: char| c.is_lowercase()) && above.split_whitespace().nth(5).is_some()
 }
 
 /// An author's name on its own line between a title and the text (poems, essays, foreign
@@ -1506,6 +1527,16 @@ mod tests {
             heads,
             ["Parking fees are too high", "Thank the library staff"]
         );
+    }
+
+    #[test]
+    fn a_lower_case_by_that_carries_a_sentence_on_is_no_byline() {
+        let page = "The first prize for the best drawing in the younger group was won\nby Anna Berg, Northside Grammar School, Oslo,\nand the second prize went to a pupil from Lyon.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert!(credit_names(&found).is_empty(), "{found:?}");
+        // a byline under a headline, or under a finished sentence, is one
+        let page = "Harbour works begin\nby Anna Berg\nThe first stones of the new quay were laid on Monday morning.\n";
+        assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
     }
 
     #[test]

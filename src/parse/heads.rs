@@ -149,7 +149,7 @@ fn shape(t: &str) -> Option<Shape> {
             minor += 1;
         }
     }
-    if words == 0 {
+    if words == 0 || word_broken(core) {
         return None;
     }
     let (mut letters, mut upper) = (0usize, 0usize);
@@ -183,6 +183,68 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
+}
+
+/// Does the English line end inside a word, broken by a hyphen at the line's end
+/// (`In 1878 the International Confe-`, `Techno¬`)? Such a line runs on into the next one;
+/// headlines are not broken that way.
+fn word_broken(t: &str) -> bool {
+    let Some(head) = t.strip_suffix(['-', '¬']) else {
+        return false;
+    };
+    head.chars().next_back().is_some_and(char::is_lowercase)
+}
+
+/// A single capitalised word on a line of its own, however short (`A`, `TO`): a headline
+/// set one word a line has such lines among its longer words.
+fn one_caps_word(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 16
+        && !t.contains(char::is_whitespace)
+        && t.chars().all(|c| c.is_uppercase() || c == '\'' || c == '’')
+}
+
+/// A headline set one word a line: three or more lines of a single capitalised word each.
+/// The short words among them (`A`, `TO`) are too short to look like a headline alone; in
+/// such a run they are capitals like the rest.
+fn one_word_a_line(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
+    let caps_word = |l: &Line<'_>| l.role == Role::Text && one_caps_word(l.text);
+    let mut i = 0;
+    while i < lines.len() {
+        if !caps_word(&lines[i]) {
+            i += 1;
+            continue;
+        }
+        let end = (i..lines.len())
+            .find(|&k| !caps_word(&lines[k]))
+            .unwrap_or(lines.len());
+        if end - i >= 3 && (i..end).filter(|&k| shapes[k] == Some(Shape::Caps)).count() >= 2 {
+            for s in &mut shapes[i..end] {
+                *s = Some(Shape::Caps);
+            }
+        }
+        i = end;
+    }
+}
+
+/// A sentence-case headline wrapped onto a second line in lower case (`Grants for` /
+/// `village schools`): a short line of at most three words under a sentence-case line,
+/// neither ending a sentence, has that line's shape.
+fn wrapped_sentence_heads(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
+    for i in 1..lines.len() {
+        if shapes[i - 1] != Some(Shape::Sentence) || shapes[i].is_some() {
+            continue;
+        }
+        let (above, l) = (lines[i - 1].text, lines[i].text);
+        if l.starts_with(|c: char| c.is_lowercase())
+            && l.split_whitespace().nth(3).is_none()
+            && !closes_paragraph(l)
+            && !closes_paragraph(above)
+            && lines[i].role == Role::Text
+        {
+            shapes[i] = Some(Shape::Sentence);
+        }
+    }
 }
 
 /// Does the line open a body: a dateline (新华社北京5月11日电, 本报讯, WASHINGTON (AP) —)?
@@ -431,12 +493,36 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
     if stack.is_empty() || stack.iter().any(|l| l.chars().any(is_cjk)) {
         return 0..stack.len().min(1);
     }
+    // a headline set one word a line (`A` / `ROYAL` / `VISITOR` / `TO` / …): all its words
+    let one_word = stack
+        .iter()
+        .take_while(|l| !l.trim().contains(char::is_whitespace))
+        .count();
+    if one_word >= 3 {
+        return 0..one_word;
+    }
     let shapes: Vec<Option<Shape>> = stack.iter().map(|l| shape(l)).collect();
     let mut first = 0;
     if stack.len() >= 2
         && shapes[0] != Some(Shape::Caps)
         && shapes[1] == Some(Shape::Caps)
         && text_weight(stack[0]) <= text_weight(stack[1])
+    {
+        first = 1;
+    }
+    // a kicker that leads in (`ON BEHALF OF 7,000,000 BLIND...`, `Inside:`), or a one-word
+    // label over a headline three times its weight (`UNESCO` / `HUMAN RIGHTS EXHIBITION
+    // OPENS`)
+    if first == 0
+        && stack.len() >= 2
+        && (stack[0].ends_with(['…', ':']) || stack[0].ends_with("..."))
+    {
+        first = 1;
+    }
+    if first == 0
+        && stack.len() >= 2
+        && !stack[0].trim().contains(char::is_whitespace)
+        && stack[1].split_whitespace().nth(2).is_some()
     {
         first = 1;
     }
@@ -526,7 +612,9 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                 .filter(|_| !(Some(i) == last && dateline_cut_off(l.text)))
         })
         .collect();
-    let shapes = outside_quotations(lines, shapes);
+    let mut shapes = outside_quotations(lines, shapes);
+    one_word_a_line(lines, &mut shapes);
+    wrapped_sentence_heads(lines, &mut shapes);
     let width = body_width(lines, &shapes);
     // in narrow columns most body lines are short and open-ended, so sentence-case ones
     // look like headlines; one as wide as the column is body
@@ -967,7 +1055,18 @@ fn run_heads_article(
             .all(|s| matches!(s, Some(Shape::Sentence)));
         if only_sentence && !strong {
             let w = text_weight(run[0].text);
-            if run.len() > 2 || width < w * 3 || text_weight(next.text) < w * 2 {
+            // (two short lines, both at most half the column, are a wrapped headline)
+            let two_short = run.len() == 2 && run.iter().all(|l| text_weight(l.text) * 2 <= width);
+            // (in justified columns only a paragraph's last line is short: a short line
+            // after a finished paragraph, over a full line, is a headline)
+            let justified = run.len() == 1
+                && prev.is_some_and(|p| p.role == Role::Text)
+                && w * 10 <= width * 6
+                && text_weight(next.text) * 10 >= width * 8;
+            if run.len() > 2
+                || (width < w * 3 && !two_short && !justified)
+                || text_weight(next.text) < w * 2
+            {
                 return false;
             }
         }
@@ -1069,6 +1168,50 @@ mod tests {
     fn an_indented_subhead_inside_an_indented_story_is_not_a_headline() {
         let page = "丙河治理见成效\n　　本报讯 丙河沿岸十个村庄今年完成了河道清淤和岸线整治，河水重新变清。\n　　先治污水\n　　村里修建了污水管网，生活污水不再直排河道，河里的鱼又多了起来。\n";
         assert_eq!(heads(page), ["丙河治理见成效"]);
+    }
+
+    #[test]
+    fn short_heads_in_justified_magazine_columns() {
+        // every body line is about as wide as the column; only a paragraph's last line is
+        // short, and it ends its sentence
+        let body = "The new reading rooms of the city library were opened\nto the public on Monday after two years of building\nwork, and more than four hundred readers came in on\nthe first day to borrow books and to see the halls.\n";
+        let page = format!(
+            "{body}Grants for\nvillage schools\nDonors from four countries have pledged new money\nto build classrooms in the villages of the northern\nprovince, and the first of them will open next year.\nSeismic stations planned\nA network of twelve stations to record earthquakes\nwill be set up in three countries of the region over\nthe next five years with the help of the agency.\nIn 1880 the first international confe-\nrence of geologists met in the city and agreed on\nthe rules that the surveys of the region still use.\n"
+        );
+        assert_eq!(
+            heads(&page),
+            ["Grants for", "village schools", "Seismic stations planned"]
+        );
+    }
+
+    #[test]
+    fn a_headline_set_one_word_a_line() {
+        let page = "The reading rooms were full on the first day.\nA\nNEW\nSCHOOL\nFOR\nTHE\nBLIND\nThe school that opened in the capital last month teaches forty children to read with their fingers.\n";
+        assert_eq!(heads(page), ["A", "NEW", "SCHOOL", "FOR", "THE", "BLIND"]);
+        assert_eq!(
+            headline_range(&["A", "NEW", "SCHOOL", "FOR", "THE", "BLIND"]),
+            0..6
+        );
+    }
+
+    #[test]
+    fn an_english_lead_in_or_a_one_word_label_is_no_headline() {
+        // a kicker that leads in with an ellipsis or a colon
+        assert_eq!(
+            headline_range(&["ON BEHALF OF ALL FARMERS...", "MINISTERS MEET", "IN ROME"]),
+            1..3
+        );
+        assert_eq!(
+            headline_range(&["Inside:", "NEW BRIDGE OPENS", "TO TRAFFIC"]),
+            1..3
+        );
+        // a one-word label over a headline of three words or more
+        assert_eq!(
+            headline_range(&["AGENCY", "LIBRARY EXHIBITION OPENS", "IN LIMA"]),
+            1..3
+        );
+        // a headline wrapped over lines of about the same width stays whole
+        assert_eq!(headline_range(&["BRITISH HOLD", "FULL CONTROL"]), 0..2);
     }
 
     #[test]
