@@ -11,6 +11,9 @@
 //! - `--issue-pages N`: pages per issue (default 24, a daily's size); stitching works per issue;
 //!   `--teasers front`: see-also pointers on each issue's first page only (default `all`: every
 //!   page is the seed, a front page with three of them);
+//! - `--atomic-batches`: B1 and pagewire publish a page's outputs to each stream as one atomic
+//!   batch (`output.atomic_batches`, ADR-50), on output streams made with `allow_atomic`; B0
+//!   publishes as without it.
 //! - `--soak SECS [--rate R] [--systems off|on]`: one replica under steady load, RSS and the
 //!   stitch bucket's size every 10 s.
 //! - `--stress NAME`: one adversarial run against one replica with stitching on: `big-issue`
@@ -81,6 +84,14 @@ fn teasers_mode() -> &'static str {
     } else {
         "all"
     }
+}
+
+/// `--atomic-batches`: output streams with `allow_atomic` and `output.atomic_batches = true`
+/// for every `pagewire run`.
+static ATOMIC_BATCHES: AtomicBool = AtomicBool::new(false);
+
+fn atomic_batches() -> bool {
+    ATOMIC_BATCHES.load(Ordering::Relaxed)
 }
 
 /// One distinct page body with the outputs the real pipeline makes of it.
@@ -203,6 +214,8 @@ struct Figures {
     issue_pages: usize,
     /// Which pages carry see-also pointers: `all` or `front` (`--teasers`).
     teasers: String,
+    /// B1 and pagewire published each stream's share of a page as one atomic batch.
+    atomic_batches: bool,
     /// Messages and bytes the output streams hold after the run (duplicates not counted):
     /// with stitching this includes the updates of other pages' articles.
     stored_messages: u64,
@@ -434,7 +447,8 @@ async fn connect(server: &NatsServer) -> (async_nats::Client, jetstream::Context
 }
 
 async fn provision(js: &jetstream::Context) -> Settings {
-    let settings = Settings::default();
+    let mut settings = Settings::default();
+    settings.output.atomic_batches = atomic_batches();
     pagewire::service::provision_streams(js, &settings)
         .await
         .expect("provision streams");
@@ -510,6 +524,10 @@ fn spawn_service(server: &NatsServer, pass_through: bool, stitch: bool) -> Servi
         .env("PAGEWIRE_LOG__FORMAT", "json")
         .env("RUST_LOG", filter)
         .envs(tuning_env())
+        .env(
+            "PAGEWIRE_OUTPUT__ATOMIC_BATCHES",
+            atomic_batches().to_string(),
+        )
         // after the tuning: the system under test is not a knob
         .env("PAGEWIRE_STITCH__ENABLED", stitch.to_string())
         .stdout(Stdio::null())
@@ -847,6 +865,7 @@ async fn throughput(system: System, w: &Arc<Workload>, pages: usize) -> Figures 
         },
         issue_pages: issue_pages(),
         teasers: teasers_mode().to_owned(),
+        atomic_batches: atomic_batches(),
         stored_messages,
         stored_bytes,
         kv_messages,
@@ -1450,6 +1469,9 @@ fn main() {
         Some("front") => FRONT_TEASERS.store(true, Ordering::Relaxed),
         Some(other) => panic!("--teasers {other}: front or all"),
     }
+    if args.iter().any(|a| a == "--atomic-batches") {
+        ATOMIC_BATCHES.store(true, Ordering::Relaxed);
+    }
     let only = value("--only");
     let json = value("--json").unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-results.json").to_owned()
@@ -1526,10 +1548,12 @@ fn main() {
         .expect("runtime");
     let mut all = Vec::new();
     println!(
-        "e2e benchmark: nats-server {}; {} pages per issue; see-also pointers on {} pages",
+        "e2e benchmark: nats-server {}; {} pages per issue; see-also pointers on {} pages; \
+         atomic batches {}",
         support::nats_server_bin().display(),
         issue_pages(),
-        teasers_mode()
+        teasers_mode(),
+        if atomic_batches() { "on" } else { "off" }
     );
     for w in workloads() {
         if only.as_deref().is_some_and(|o| !w.name.starts_with(o)) {

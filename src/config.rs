@@ -718,6 +718,12 @@ pub struct OutputSettings {
     pub storage: Storage,
     /// Replicas of provisioned streams (1 for a single server, 3 for a cluster).
     pub replicas: usize,
+    /// Publish a page's outputs to each stream as one atomic batch (ADR-50, nats-server 2.12+):
+    /// one PubAck per stream and page instead of one per message. Needs `allow_atomic` on the
+    /// output streams (set when pagewire provisions them). Off by default: measured, it costs
+    /// nats-server many times the CPU per page it saves (BENCHMARKS.md, "Atomic batch
+    /// publishing (issue 14)").
+    pub atomic_batches: bool,
     /// Stories, briefs and photo stories (not teasers), for search indexers.
     pub search: TopicSettings,
     /// Every article of every kind.
@@ -744,6 +750,7 @@ impl Default for OutputSettings {
             duplicate_window: Duration::from_secs(24 * 3600),
             storage: Storage::File,
             replicas: 1,
+            atomic_batches: false,
             search: topic(Topic::Search),
             archive: topic(Topic::Archive),
             alert: topic(Topic::Alert),

@@ -212,6 +212,42 @@ async fn a_corrected_page_stores_the_new_versions() {
     svc.stop().await;
 }
 
+/// `output.atomic_batches`: every output arrives; a replay (its batches refused whole for their
+/// stored `Nats-Msg-Id`s) stores nothing new, and a corrected page, whose batch mixes stored and
+/// new ids, still stores its new version.
+#[tokio::test]
+async fn atomic_batches_store_every_output_once_and_keep_the_revision_contract() {
+    let server = NatsServer::start();
+    let batched = [("PAGEWIRE_OUTPUT__ATOMIC_BATCHES", "true")];
+    let svc = InProcess::start(settings(&server, &batched)).await;
+    let (_c, js) = client(&server).await;
+    let archive = stream(&js, "ARTICLES_ARCHIVE").await;
+    assert!(archive.cached_info().config.allow_atomic_publish);
+
+    publish(&js, markdown_headers(1), seed()).await;
+    let seq = publish(&js, markdown_headers(1), seed()).await;
+    wait_drained(&js, seq).await;
+    let expected = expected_outputs(&settings(&server, &batched), seed_pages(1..=1));
+    check_outputs(&js, &expected).await;
+    let per_page: usize = expected.values().map(BTreeSet::len).sum();
+    let snap = svc.state.snapshot();
+    assert_eq!(snap.pages_acked, 2);
+    assert_eq!(
+        snap.messages_duplicate, per_page as u64,
+        "the second round was all duplicates"
+    );
+
+    let seq = publish(&js, markdown_headers(1), corrected_seed()).await;
+    wait_drained(&js, seq).await;
+    assert_eq!(
+        count(&js, "ARTICLES_ARCHIVE").await,
+        8,
+        "seven originals plus one corrected article"
+    );
+    assert_eq!(count(&js, "PAGES_ARCHIVE").await, 2);
+    svc.stop().await;
+}
+
 #[tokio::test]
 async fn each_bad_input_class_is_dead_lettered_with_its_code_and_good_pages_still_flow() {
     let server = NatsServer::start();

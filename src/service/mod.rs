@@ -148,6 +148,7 @@ pub async fn run_with_state(
     let publisher = Arc::new(publish::Publisher::new(
         js.clone(),
         Topics::from(&settings.output),
+        settings.output.atomic_batches,
         state.clone(),
     ));
     let worker = Arc::new(worker::Worker {

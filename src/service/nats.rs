@@ -199,6 +199,7 @@ pub async fn provision_streams(js: &jetstream::Context, s: &Settings) -> Result<
         let cfg = stream::Config {
             name: topic.stream.clone(),
             subjects: vec![format!("{}.>", topic.subject_prefix)],
+            allow_atomic_publish: o.atomic_batches,
             ..base.clone()
         };
         ensure_stream(js, cfg, s.nats.reconnect_delay_max).await?;
@@ -338,6 +339,9 @@ pub(super) fn stream_differs(have: &stream::Config, want: &stream::Config) -> Op
     }
     if have.num_replicas.max(1) != want.num_replicas.max(1) {
         d.push(format!("{} replicas", have.num_replicas));
+    }
+    if want.allow_atomic_publish && !have.allow_atomic_publish {
+        d.push("allow_atomic false".to_owned());
     }
     if have.retention != want.retention {
         d.push(format!("retention {:?}", have.retention));
