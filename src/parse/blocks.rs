@@ -224,11 +224,48 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
             LineKind::Other(Item::Credit(_)) if byline_runs_on(out.last(), raw.trim()) => {
                 push(&mut out, Pre::Text(collapse_ws(raw.trim())))
             }
+            LineKind::Text(t) if index_pointer(&t) => {
+                // an entry of the front page's index box, with the section label above it
+                let labels = out
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .take_while(|l| matches!(&l.pre, Pre::Text(x) if index_label(x)))
+                    .count();
+                let at = out.len() - labels;
+                out.insert(
+                    at,
+                    PreLine {
+                        pre: Pre::Other(Item::TeaserSection),
+                        indent: 0,
+                        hard_break: false,
+                    },
+                );
+                push(&mut out, Pre::Text(t));
+                push(&mut out, Pre::Other(Item::Separator));
+            }
             LineKind::Text(t) => push(&mut out, Pre::Text(t)),
             LineKind::Other(item) => push(&mut out, Pre::Other(item)),
         }
     }
     out
+}
+
+/// Does the line end in an index box's pointer (`… / page three`, `… / back page`)? A cheap
+/// test on the line's end first: most lines have no slash near it.
+fn index_pointer(t: &str) -> bool {
+    let tail = t.len().saturating_sub(24);
+    t.is_char_boundary(tail)
+        && t[tail..].contains('/')
+        && markers::find(t).last().is_some_and(|f| {
+            f.range.end >= t.trim_end().len() && f.reference.kind() == PageReferenceKind::SeeAlso
+        })
+}
+
+/// A section label over an index entry (`Nation`, `City`, `Sports`), or OCR specks beside
+/// it: one or two words, no sentence end.
+fn index_label(t: &str) -> bool {
+    t.split_whitespace().nth(2).is_none() && !text::ends_sentence(t)
 }
 
 /// `…the best essay in this group was won` / `by Millicent Chalmers, Hornsby…`: a line
@@ -1223,7 +1260,18 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
             },
         })
         .collect();
-    heads::mark(&view)
+    let mut heads = heads::mark(&view);
+    // the lines of an index box's entry are the teaser, its label no headline
+    let mut in_entry = false;
+    for (l, h) in lines.iter().zip(heads.iter_mut()) {
+        match l.pre {
+            Pre::Other(Item::TeaserSection) => in_entry = true,
+            Pre::Other(Item::Separator) => in_entry = false,
+            _ if in_entry => *h = false,
+            _ => {}
+        }
+    }
+    heads
 }
 
 /// Splits the page into items.

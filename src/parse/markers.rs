@@ -45,6 +45,15 @@ static EN_FROM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// The pointer that ends an entry of a front page's index box: `… / page three`,
+/// `… / page 5`, `… / back page` (OCR: `twO`, `hack page`), at the end of the text.
+static EN_INDEX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\s/\s*((?:page|pagc|paqe)\s+([a-z]?[0-9]{1,3}[a-z]?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)|(?:back|hack|bock)\s+page)\s*$",
+    )
+    .expect("valid regex")
+});
+
 /// Words every English marker holds, damaged or not: a cheap test before the full patterns.
 static EN_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)c[o0][nm]t|see|fr[o0r]|page|pagc|paqe|pg|s[ae]c ").expect("valid regex")
@@ -169,6 +178,24 @@ pub fn find(text: &str) -> Vec<Found> {
                 range: whole.range(),
                 fuzzy: false,
             });
+        }
+        if let Some(caps) = EN_INDEX.captures(text) {
+            let whole = caps.get(0).expect("group 0");
+            let page = caps.get(2).map_or(&caps[1], |m| m.as_str());
+            if let Some(label) = en_page_label(page) {
+                if !found.iter().any(|f| overlaps(&f.range, &whole.range())) {
+                    found.push(Found {
+                        reference: reference(
+                            PageReferenceKind::SeeAlso,
+                            &label,
+                            whole.as_str().trim_start_matches([' ', '/']).trim(),
+                            "",
+                        ),
+                        range: whole.range(),
+                        fuzzy: false,
+                    });
+                }
+            }
         }
         if let Some(caps) = EN_FROM.captures(text) {
             let whole = caps.get(0).expect("group 0");
@@ -325,6 +352,26 @@ mod tests {
             .next()
             .map(|f| f.reference)
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_index_box_pointer_at_the_end_of_a_line() {
+        let r = one("The council began its review of next year's budget / page three");
+        assert_eq!(
+            (r.kind(), r.page_label.as_str()),
+            (PageReferenceKind::SeeAlso, "3")
+        );
+        assert_eq!(
+            one("Two runners from the track team / hack page").page_label,
+            "BACK"
+        );
+        assert_eq!(
+            one("A new envoy to the trade talks / page 5").page_label,
+            "5"
+        );
+        // only at the end, and only with the page word
+        assert!(find("The page / page three of the report was missing, he said.").is_empty());
+        assert!(find("Fees rose 3 / 4 of a point").is_empty());
     }
 
     #[test]

@@ -649,6 +649,34 @@ mod tests {
     }
 
     #[test]
+    fn entries_of_a_front_page_index_box_are_teasers() {
+        let page = "Council cuts parks budget\nThe city council voted on Tuesday to cut the budget of the parks by a tenth, and the mayor said she would sign it.\nSee BUDGET, page 5\n\nNation\nThe president named a new envoy to the talks on trade / page twO\nCity\nThe council began its review of next year's budget / page three\nSports\nThe athletes of the week are two runners from the track team / back page\n";
+        let page = parse(page, PageFormat::PlainText);
+        let teasers: Vec<(&str, &str)> = page
+            .articles
+            .iter()
+            .filter(|a| a.kind() == ArticleKind::Teaser)
+            .map(|a| (a.headline.as_str(), a.references[0].page_label.as_str()))
+            .collect();
+        assert_eq!(
+            teasers,
+            [
+                ("The president named a new envoy to the talks on trade", "2"),
+                ("The council began its review of next year's budget", "3"),
+                (
+                    "The athletes of the week are two runners from the track team",
+                    "BACK"
+                )
+            ]
+        );
+        // the labels are not text of the story above
+        assert!(!page.articles[0]
+            .paragraphs
+            .iter()
+            .any(|p| p.contains("Nation")));
+    }
+
+    #[test]
     fn parse_page_checks_the_position_by_the_boundary_rules() {
         let ok = RawPage {
             publication: "daily-herald".into(),

@@ -274,7 +274,16 @@ impl Segmenter<'_> {
             headline_wrapped: hard,
             ..Draft::default()
         };
-        if inline_see {
+        if inline_see && lines.len() > 1 {
+            // a label over the entry (`Nation` / `… / page two`): a kicker
+            let (last, labels) = lines.split_last().expect("two lines or more");
+            let found = markers::find(last);
+            teaser
+                .headlines
+                .extend(labels.iter().map(|l| (0, l.clone())));
+            teaser.headlines.push((0, cut_ranges(last, &found)));
+            teaser.references.extend(found);
+        } else if inline_see {
             let joined = lines.join(" ");
             teaser.headlines.push((0, cut_ranges(&joined, &inline)));
             teaser.references.extend(inline);
