@@ -433,11 +433,13 @@ fn signature_shaped(t: &str) -> bool {
     let minor = [
         "of", "the", "and", "in", "on", "to", "for", "a", "at", "by", "with",
     ];
-    words[..2].iter().all(|w| name_word(w))
+    // (the first two words are names, not small words in capitals: `LETTERS TO THE EDITOR`)
+    words[..2]
+        .iter()
+        .all(|w| name_word(w) && !minor.contains(&w.to_ascii_lowercase().as_str()))
         && words
             .iter()
             .all(|w| name_word(w) || minor.contains(&w.to_ascii_lowercase().as_str()))
-        && !minor.contains(&words[0].to_ascii_lowercase().as_str())
 }
 
 /// On a letters page, each letter is a headline, a body opening `Editor —`, and the writer's
@@ -1585,6 +1587,13 @@ mod tests {
         // a byline under a headline, or under a finished sentence, is one
         let page = "Harbour works begin\nby Anna Berg\nThe first stones of the new quay were laid on Monday morning.\n";
         assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
+    }
+
+    #[test]
+    fn a_letters_section_label_signs_nothing() {
+        let page = "Pollution of the sea\nThe oceans are the main garbage can of an industrial society, and the waste stays in them for a long time.\nLETTERS TO THE EDITOR\nFoundation loan to athletics is a scam\nEditor — The paper reported on Thursday that the foundation loaned money to the athletic department.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert!(credit_names(&found).is_empty(), "{found:?}");
     }
 
     #[test]

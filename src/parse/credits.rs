@@ -881,12 +881,9 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
             .trim()
             .to_owned();
         let mut credits = Vec::new();
+        // the agency as printed (`AP`, `UPI`), like every other credit name
         if let Some(agency) = caps.get(2) {
-            let name = match agency.as_str() {
-                "AP" => "Associated Press",
-                other => other,
-            };
-            credits.push(credit(name, CreditRole::Agency, &text));
+            credits.push(credit(agency.as_str(), CreditRole::Agency, &text));
         }
         return Some(Dateline {
             text,
@@ -1083,7 +1080,7 @@ mod tests {
         let d = dateline("本报讯（记者 张三 通讯员 李四）近日，").expect("dateline");
         assert_eq!(d.text, "本报讯");
         let d = dateline("WASHINGTON (AP) — The Senate voted.").expect("dateline");
-        assert_eq!(d.credits[0].name, "Associated Press");
+        assert_eq!(d.credits[0].name, "AP");
         assert_eq!(d.rest, "The Senate voted.");
         assert!(dateline("新华社发布的消息显示，").is_none());
     }
