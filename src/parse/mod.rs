@@ -543,9 +543,15 @@ pub fn version_of(a: &Article) -> String {
 }
 
 fn dedup_credits(credits: &mut Vec<Credit>) {
+    // an agency printed twice, once in full and once as its initials in the dateline
+    // (`Associated Press` over `WASHINGTON (AP) —`): one credit, as first printed
+    let agency_key = |name: &str| match name {
+        "AP" => "Associated Press".to_owned(),
+        other => other.to_owned(),
+    };
     let mut seen: Vec<(String, i32)> = Vec::new();
     credits.retain(|c| {
-        let key = (c.name.clone(), c.role);
+        let key = (agency_key(&c.name), c.role);
         if seen.contains(&key) {
             false
         } else {
