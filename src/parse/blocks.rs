@@ -268,6 +268,67 @@ fn index_label(t: &str) -> bool {
     t.split_whitespace().nth(2).is_none() && !text::ends_sentence(t)
 }
 
+/// A magazine's byline box set line by line: `by` alone, the writer's name in capitals, the
+/// writer's title, and perhaps `and` with a second name and title
+/// (`by` / `ARTHUR ELTON` / `Director of the Film Institute` / `, and` / `SINCLAIR ROAD` / …).
+/// The names are the credits; the other lines are part of them.
+fn mark_byline_boxes(lines: &mut [PreLine]) {
+    let text_at = |lines: &[PreLine], k: usize| match lines.get(k).map(|l| &l.pre) {
+        Some(Pre::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let caps_name = |t: &str| {
+        let words = t.split_whitespace().count();
+        (2..=4).contains(&words)
+            && t.len() <= 40
+            && t.chars()
+                .filter(|c| c.is_alphabetic())
+                .all(char::is_uppercase)
+            && t.chars().any(char::is_alphabetic)
+    };
+    let title = |t: &str| {
+        t.len() <= 60
+            && t.starts_with(char::is_uppercase)
+            && !text::ends_sentence(t)
+            && t.split_whitespace().count() <= 9
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        let is_by = matches!(&lines[i].pre, Pre::Text(t) if t.eq_ignore_ascii_case("by"));
+        if !is_by || !text_at(lines, i + 1).is_some_and(|t| caps_name(&t)) {
+            i += 1;
+            continue;
+        }
+        lines[i].pre = Pre::Other(Item::Credit(Vec::new()));
+        let mut k = i + 1;
+        loop {
+            let Some(name) = text_at(lines, k).filter(|t| caps_name(t)) else {
+                break;
+            };
+            lines[k].pre = Pre::Other(Item::Credit(vec![Credit {
+                name: name.clone(),
+                role: CreditRole::Reporter as i32,
+                text: name,
+            }]));
+            k += 1;
+            if text_at(lines, k).is_some_and(|t| title(&t)) {
+                lines[k].pre = Pre::Other(Item::Credit(Vec::new()));
+                k += 1;
+            }
+            // a second writer: `and` / `, and` over the next name
+            let and = text_at(lines, k)
+                .is_some_and(|t| t.trim_start_matches([',', ' ']).eq_ignore_ascii_case("and"));
+            if and && text_at(lines, k + 1).is_some_and(|t| caps_name(&t)) {
+                lines[k].pre = Pre::Other(Item::Credit(Vec::new()));
+                k += 1;
+            } else {
+                break;
+            }
+        }
+        i = k;
+    }
+}
+
 /// `…the best essay in this group was won` / `by Millicent Chalmers, Hornsby…`: a line
 /// opening with a lower-case `by` under a line of running text that stops mid-sentence (a
 /// body line of six words or more ending in a lower-case word) carries the sentence on; it
@@ -283,7 +344,11 @@ fn byline_runs_on(prev: Option<&PreLine>, line: &str) -> bool {
     else {
         return false;
     };
-    above.ends_with(|c: char| c.is_lowercase()) && above.split_whitespace().nth(5).is_some()
+    // (or a byline broken mid-word at its end: `by Watson Davis, Direc-`)
+    let broken = line.ends_with('-') && line[..line.len() - 1].ends_with(char::is_lowercase);
+    above.ends_with(|c: char| c.is_lowercase())
+        && (above.split_whitespace().nth(5).is_some()
+            || (broken && above.split_whitespace().nth(2).is_some()))
 }
 
 /// An author's name on its own line between a title and the text (poems, essays, foreign
@@ -1280,6 +1345,7 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
+    mark_byline_boxes(&mut lines);
     if syntax == Syntax::Markdown {
         demote_parallel_section_headings(&mut lines);
     }
@@ -1594,6 +1660,31 @@ mod tests {
         let page = "Pollution of the sea\nThe oceans are the main garbage can of an industrial society, and the waste stays in them for a long time.\nLETTERS TO THE EDITOR\nFoundation loan to athletics is a scam\nEditor — The paper reported on Thursday that the foundation loaned money to the athletic department.\n";
         let found = items(page, Syntax::Plain, "");
         assert!(credit_names(&found).is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_magazine_byline_box_set_line_by_line() {
+        let page = "Films for the classroom\nThe newsreel, too, has the merit of\nby\nJOHN HARLOW\nDirector of the Northern Film School\n, and\nMARY QUINN\nSecretary of the Film Guild, York\ncontinuity and could be used to a far greater extent to present science.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert_eq!(credit_names(&found), ["JOHN HARLOW", "MARY QUINN"]);
+        // none of the box's lines is left in the text
+        let text: Vec<&String> = found
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { lines, .. } => Some(lines),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(
+            !text
+                .iter()
+                .any(|l| l.contains("Director") || l.contains(", and") || l.contains("Guild")),
+            "{text:?}"
+        );
+        // a byline broken mid-word under a line that stops mid-sentence carries it on
+        let page = "The picture was described in words\nby Alan Pryce, Direc-\ntor of the Science Service, who wrote the following.\n";
+        assert!(credit_names(&items(page, Syntax::Plain, "")).is_empty());
     }
 
     #[test]
