@@ -709,10 +709,44 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         }
     }
     unmark_parallel_subheads(lines, &accepted, &mut heads);
+    unmark_closed_subheads_under_decks(lines, &shapes, &accepted, &mut heads);
     unmark_section_heads(lines, &accepted, &mut heads);
     unmark_interview_heads(lines, &accepted, &mut heads);
     mark_lead_under_masthead(lines, &mut heads);
     heads
+}
+
+/// On an old paper whose articles are headed by decks in capitals, a single title-case line
+/// closed by a full stop (`Greetings Sent to the President.`) between paragraphs is a section
+/// head inside the story, not a headline: such a page sets its headlines in capitals. Three
+/// capitals decks of two lines or more make the page such a page.
+fn unmark_closed_subheads_under_decks(
+    lines: &[Line<'_>],
+    shapes: &[Option<Shape>],
+    accepted: &[(usize, usize)],
+    heads: &mut [bool],
+) {
+    let decks = accepted
+        .iter()
+        .filter(|&&(s, e)| e > s && (s..=e).any(|k| shapes[k] == Some(Shape::Caps)))
+        .count();
+    if decks < 3 {
+        return;
+    }
+    for &(s, e) in accepted {
+        let t = lines[s].text;
+        let after_text = s > 0 && lines[s - 1].role == Role::Text;
+        let next_text = lines.get(e + 1).is_some_and(|l| l.role == Role::Text);
+        if s == e
+            && shapes[s] == Some(Shape::Title)
+            && t.ends_with('.')
+            && after_text
+            && next_text
+            && !opens_with_dateline(lines[e + 1].text)
+        {
+            heads[s] = false;
+        }
+    }
 }
 
 /// The first English line under the page's masthead and folio heads the page's first
@@ -1137,6 +1171,17 @@ mod tests {
         // not after an unfinished line, nor when the line runs on in lower case
         let page = "The speakers were the Hon.\nJohn Hall Of Elk River.\nHe spoke about the roads of the county and the taxes.\nBooks received:\nModern English.\nand other essays by the same author (6/-).\n";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn closed_title_lines_inside_stories_of_a_page_of_capitals_decks() {
+        let story = "The council met in the town hall last night\nand voted to build the new bridge over the\nriver before the end of the coming summer.\n";
+        let page = format!(
+            "MILL BURNS DOWN\nON THE RIVER ROAD\n{story}Loss Is Heavy.\n{story}NEW BRIDGE VOTED\nOVER WEST RIVER\n{story}SCHOOL BOARD\nNAMES TEACHERS\n{story}"
+        );
+        let found = heads(&page);
+        assert!(!found.iter().any(|h| h == "Loss Is Heavy."), "{found:?}");
+        assert_eq!(found.len(), 6, "{found:?}");
     }
 
     #[test]
