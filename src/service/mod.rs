@@ -436,14 +436,15 @@ async fn pull_loop(
                 room.merge(p);
             }
         }
-        let request = consumer
-            .batch()
-            .max_messages(batch_size)
-            .max_bytes(room.num_permits())
-            .expires(settings.input.pull_expires);
+        let request = jetstream::consumer::pull::BatchConfig {
+            batch: batch_size,
+            max_bytes: room.num_permits(),
+            expires: Some(settings.input.pull_expires),
+            ..Default::default()
+        };
         let requested = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            requested = request.messages() => requested,
+            requested = PullBatch::open(&consumer, js, request) => requested,
         };
         let mut batch = match requested {
             Ok(batch) => batch,
@@ -483,9 +484,6 @@ async fn pull_loop(
                         drop(permit);
                     });
                 }
-                // The next message would overrun the bytes asked for: the broker ends the
-                // request with this status and keeps the message for the next one.
-                Err(e) if delivered > 0 && ended_at_max_bytes(&e) => break,
                 Err(e) => {
                     ended_with_error = Some(e);
                     break;
@@ -522,13 +520,107 @@ async fn pull_loop(
     }
 }
 
-/// The `409 Message Size Exceeds MaxBytes` status that ends a pull request whose next message
-/// does not fit the bytes it has left. async-nats 0.51 reports every 409 as an error whose text
-/// carries the status description.
-fn ended_at_max_bytes(e: &async_nats::Error) -> bool {
-    e.to_string()
-        .to_ascii_lowercase()
-        .contains("message size exceeds maxbytes")
+/// One pull request (`max_messages` and `max_bytes`) read to its end.
+///
+/// async-nats' `Batch` ends at the first 409 status. A request with `max_bytes` ends with one
+/// even when all goes well: `409 Batch Completed` once it has its count of messages, or `409
+/// Message Size Exceeds MaxBytes` when the next message would not fit. On a replicated
+/// consumer (R3) the broker holds each delivery until its replicas have it, but sends those
+/// statuses at once, so they overtake the request's last messages: a `Batch` ends early and
+/// drops its subscription, and the messages still on their way go to an inbox nobody reads;
+/// delivered, never processed, redelivered after the ack wait to the next request, which loses
+/// them the same way (nothing was acked in a rolling restart of a 3-node cluster). So this
+/// reads the status's `Nats-Pending-Messages`, the request's count it did not deliver, and
+/// keeps reading until the rest has arrived (or `pull_expires` + 5 s have passed, as `Batch`).
+struct PullBatch {
+    subscriber: async_nats::Subscriber,
+    context: jetstream::Context,
+    /// Messages asked for, then, once an end status has said so, messages delivered.
+    expected: usize,
+    received: usize,
+    deadline: tokio::time::Instant,
+}
+
+impl PullBatch {
+    async fn open(
+        consumer: &PullConsumer,
+        js: &jetstream::Context,
+        request: jetstream::consumer::pull::BatchConfig,
+    ) -> Result<Self, async_nats::Error> {
+        let client = js.client();
+        let inbox = async_nats::Subject::from(client.new_inbox());
+        let subscriber = client.subscribe(inbox.clone()).await?;
+        let deadline = tokio::time::Instant::now()
+            + request
+                .expires
+                .unwrap_or_default()
+                .saturating_add(Duration::from_secs(5));
+        let expected = request.batch;
+        consumer.request_batch(request, inbox).await?;
+        Ok(PullBatch {
+            subscriber,
+            context: js.clone(),
+            expected,
+            received: 0,
+            deadline,
+        })
+    }
+
+    /// The next delivered message; `None` at the request's end.
+    async fn next(&mut self) -> Option<Result<jetstream::Message, async_nats::Error>> {
+        use async_nats::StatusCode;
+        loop {
+            if self.received >= self.expected {
+                return None;
+            }
+            let message = match tokio::time::timeout_at(self.deadline, self.subscriber.next()).await
+            {
+                Ok(Some(m)) => m,
+                // Deliveries still missing now were lost with a leader: the ack wait
+                // brings them back.
+                Ok(None) | Err(_) => return None,
+            };
+            match message.status {
+                None | Some(StatusCode::OK) => {
+                    self.received += 1;
+                    return Some(Ok(jetstream::Message {
+                        message,
+                        context: self.context.clone(),
+                    }));
+                }
+                Some(StatusCode::IDLE_HEARTBEAT) => continue,
+                Some(StatusCode::TIMEOUT) | Some(StatusCode::NOT_FOUND) => return None,
+                Some(StatusCode::REQUEST_TERMINATED) if ends_normally(&message) => {
+                    let not_delivered = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get("Nats-Pending-Messages"))
+                        .and_then(|v| v.as_str().parse::<usize>().ok());
+                    match not_delivered {
+                        Some(n) => self.expected = self.expected.saturating_sub(n),
+                        None => return None,
+                    }
+                }
+                Some(status) => {
+                    return Some(Err(format!(
+                        "error while processing messages from the stream: {status}, {:?}",
+                        message.description
+                    )
+                    .into()))
+                }
+            }
+        }
+    }
+}
+
+/// The 409 statuses that end a pull request with `max_bytes` in the normal course: its count
+/// of messages delivered with bytes to spare, or its next message larger than the bytes left
+/// (the broker keeps it for the next request).
+fn ends_normally(status: &async_nats::Message) -> bool {
+    status.description.as_deref().is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("batch completed") || d.contains("message size exceeds maxbytes")
+    })
 }
 
 /// One delivered page's share of the input byte budget, held by its task until the page is
