@@ -342,7 +342,8 @@ impl StitchSettings {
 }
 
 impl LimitSettings {
-    /// Checks the `[limits]` keys: every bound is at least 1.
+    /// Checks the `[limits]` keys: every bound is at least 1, and an input byte budget holds
+    /// one page of `max_page_bytes`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_page_bytes == 0 {
             return Err(invalid("limits.max_page_bytes", "must be at least 1"));
@@ -352,6 +353,16 @@ impl LimitSettings {
         }
         if self.max_in_flight == 0 {
             return Err(invalid("limits.max_in_flight", "must be at least 1"));
+        }
+        if self.max_in_flight_bytes != 0 && self.max_in_flight_bytes < self.max_page_bytes {
+            return Err(invalid(
+                "limits.max_in_flight_bytes",
+                format!(
+                    "{} is less than limits.max_page_bytes ({}): the largest page could never \
+                     be delivered (0 derives it from the other limits)",
+                    self.max_in_flight_bytes, self.max_page_bytes
+                ),
+            ));
         }
         Ok(())
     }
@@ -810,6 +821,13 @@ pub struct LimitSettings {
     pub max_articles: usize,
     /// Most pages being processed at once by one replica (decoded, parsed, publishing).
     pub max_in_flight: usize,
+    /// Most bytes of input messages (subject, reply subject, headers and body, as the broker
+    /// counts them) one replica holds at once: every pull request asks the broker for no more
+    /// than the part of this budget that is free, and a page gives its share back when it is
+    /// acked, termed or nak-ed. 0 (the default) derives it: a quarter of `max_in_flight ×
+    /// max_page_bytes`, and at least one message of the server's `max_payload` (see
+    /// [`LimitSettings::input_budget`]). Set, it must hold one such message.
+    pub max_in_flight_bytes: usize,
 }
 
 impl Default for LimitSettings {
@@ -818,11 +836,39 @@ impl Default for LimitSettings {
             max_page_bytes: 4 * 1024 * 1024,
             max_articles: 500,
             max_in_flight: 64,
+            max_in_flight_bytes: 0,
         }
     }
 }
 
+/// What a pull request adds to the largest message the server takes (`max_payload`, headers
+/// and body): its subject and reply subject, which the broker counts against a request's
+/// `max_bytes`.
+pub const PULL_MESSAGE_OVERHEAD: usize = 4096;
+
 impl LimitSettings {
+    /// The input byte budget against a server of `max_payload`: `max_in_flight_bytes`, or when
+    /// it is 0 a quarter of `max_in_flight × max_page_bytes`, raised to one message of
+    /// `max_payload` (plus [`PULL_MESSAGE_OVERHEAD`]) so that every page the broker holds can
+    /// be delivered. An explicit budget below that is an error: the largest page would never
+    /// be delivered. Returns `(budget, smallest pull request)` in bytes.
+    pub fn input_budget(&self, max_payload: usize) -> Result<(usize, usize), String> {
+        let one = max_payload.saturating_add(PULL_MESSAGE_OVERHEAD);
+        if self.max_in_flight_bytes == 0 {
+            let derived = self.max_in_flight.saturating_mul(self.max_page_bytes) / 4;
+            return Ok((derived.max(one), one));
+        }
+        if self.max_in_flight_bytes < one {
+            return Err(format!(
+                "{} is less than one message of the server's max_payload ({max_payload}) plus \
+                 {PULL_MESSAGE_OVERHEAD} bytes of subjects: the largest page it holds could \
+                 never be delivered; raise it to at least {one} or set 0 to derive it",
+                self.max_in_flight_bytes
+            ));
+        }
+        Ok((self.max_in_flight_bytes, one))
+    }
+
     /// The parser's view of these limits.
     pub fn parser_limits(&self) -> crate::parse::Limits {
         crate::parse::Limits {
@@ -1269,6 +1315,34 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("pw"), "{e}");
+    }
+
+    #[test]
+    fn the_input_byte_budget_is_derived_or_must_hold_the_largest_message() {
+        let mut l = LimitSettings::default();
+        let one = (1 << 20) + PULL_MESSAGE_OVERHEAD;
+        // Derived: a quarter of 64 pages of 4 MiB, at least one message of max_payload.
+        assert_eq!(l.input_budget(1 << 20), Ok((64 << 20, one)));
+        l.max_in_flight = 1;
+        assert_eq!(l.input_budget(1 << 20), Ok((one, one)));
+        assert_eq!(
+            l.input_budget(8 << 20),
+            Ok((
+                (8 << 20) + PULL_MESSAGE_OVERHEAD,
+                (8 << 20) + PULL_MESSAGE_OVERHEAD
+            ))
+        );
+        // Set: taken as it is when it holds one message, refused when it does not.
+        l.max_in_flight_bytes = 6 << 20;
+        assert_eq!(l.input_budget(1 << 20), Ok((6 << 20, one)));
+        let e = l.input_budget(8 << 20).unwrap_err();
+        assert!(e.contains("max_payload"), "{e}");
+        // Below one page of max_page_bytes it is refused before any server is asked.
+        l.max_in_flight_bytes = 1 << 20;
+        let e = l.validate().unwrap_err().to_string();
+        assert!(e.contains("limits.max_in_flight_bytes"), "{e}");
+        l.max_in_flight_bytes = 0;
+        assert!(l.validate().is_ok());
     }
 
     #[test]

@@ -102,6 +102,15 @@ pub struct Metrics {
     publish_ack_duration: Histogram,
     /// `pagewire_in_flight_pages`: pages being processed (set at scrape time).
     in_flight: Gauge,
+    /// `pagewire_in_flight_input_bytes`: bytes of the input messages delivered and not yet
+    /// acked, termed or nak-ed, as the broker counts them against a pull's `max_bytes`.
+    in_flight_input_bytes: Gauge,
+    /// `pagewire_in_flight_input_bytes_max`: the most `in_flight_input_bytes` has been since
+    /// start (a high-water mark, so a scrape sees a peak between scrapes).
+    in_flight_input_bytes_max: Gauge,
+    /// `pagewire_input_bytes_budget`: the input byte budget in force
+    /// (`limits.max_in_flight_bytes`, or derived).
+    input_bytes_budget: Gauge,
     /// `pagewire_consumer_pending`: pages in the input stream not yet delivered.
     consumer_pending: Gauge,
     /// `pagewire_consumer_ack_pending`: pages delivered and not yet acked.
@@ -184,6 +193,9 @@ impl Metrics {
             // 0.5ms .. ~4s
             publish_ack_duration: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             in_flight: Gauge::default(),
+            in_flight_input_bytes: Gauge::default(),
+            in_flight_input_bytes_max: Gauge::default(),
+            input_bytes_budget: Gauge::default(),
             consumer_pending: Gauge::default(),
             consumer_ack_pending: Gauge::default(),
             consumer_redelivered: Gauge::default(),
@@ -261,6 +273,21 @@ impl Metrics {
             "in_flight_pages",
             "Pages being processed now",
             m.in_flight.clone(),
+        );
+        r.register(
+            "in_flight_input_bytes",
+            "Bytes of input messages delivered and not yet acked, termed or nak-ed (subject, reply subject, headers and body, as the broker counts them against a pull's max_bytes)",
+            m.in_flight_input_bytes.clone(),
+        );
+        r.register(
+            "in_flight_input_bytes_max",
+            "The most pagewire_in_flight_input_bytes has been since start; never above pagewire_input_bytes_budget",
+            m.in_flight_input_bytes_max.clone(),
+        );
+        r.register(
+            "input_bytes_budget",
+            "The input byte budget in force: limits.max_in_flight_bytes, or derived from the other limits and the server's max_payload",
+            m.input_bytes_budget.clone(),
         );
         r.register(
             "consumer_pending",
@@ -396,6 +423,22 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    pub(crate) fn set_input_bytes_budget(&self, bytes: usize) {
+        self.input_bytes_budget.set(bytes as i64);
+    }
+
+    /// A message of `bytes` was delivered: counted until [`Metrics::input_released`].
+    pub(crate) fn input_delivered(&self, bytes: usize) {
+        let now = self.in_flight_input_bytes.inc_by(bytes as i64) + bytes as i64;
+        self.in_flight_input_bytes_max
+            .inner()
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn input_released(&self, bytes: usize) {
+        self.in_flight_input_bytes.dec_by(bytes as i64);
     }
 
     pub(crate) fn page_published(&self, took: Duration) {

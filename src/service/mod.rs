@@ -127,6 +127,18 @@ pub async fn run_with_state(
         return Ok(());
     };
     let max_payload = client.server_info().max_payload;
+    let input_budget = settings
+        .limits
+        .input_budget(max_payload)
+        .map_err(|reason| ServiceError::Config {
+            key: "limits.max_in_flight_bytes",
+            reason,
+        })?;
+    tracing::info!(
+        budget = input_budget.0,
+        max_payload,
+        "input byte budget: pages in flight hold at most this many bytes of input"
+    );
     // One pipeline for the worker and the stitcher: a page the stitcher parses again from its
     // input message gives the record the worker's parse gave. It leaves routing to the
     // stitcher exactly when there is one.
@@ -180,7 +192,14 @@ pub async fn run_with_state(
 
     let tracker = TaskTracker::new();
     let pulling = pull_loop(
-        consumer, &js, worker, &tracker, &settings, &state, &shutdown,
+        consumer,
+        &js,
+        worker,
+        &tracker,
+        &settings,
+        &state,
+        input_budget,
+        &shutdown,
     );
     tokio::pin!(pulling);
     let ended_early = tokio::select! {
@@ -360,22 +379,38 @@ async fn setup(
     }
 }
 
-/// Pulls batches sized to the free in-flight slots and hands each page to its own task.
+/// Pulls batches sized to the free in-flight slots and the free part of the input byte budget,
+/// and hands each page to its own task.
 ///
-/// One pull request is open at a time and asks for no more pages than there are free slots, so
-/// every delivered page is processed at once: none waits in a buffer while its ack wait runs
-/// out, and none is dropped at shutdown (the open request is read to its end).
+/// One pull request is open at a time and asks for no more pages than there are free slots,
+/// and for no more bytes (`max_bytes`, enforced by the broker) than the budget's permits it
+/// holds, so every delivered page is processed at once: none waits in a buffer while its ack
+/// wait runs out, none is dropped at shutdown (the open request is read to its end), and the
+/// input messages held never exceed the budget. A request always holds at least `one_message`
+/// bytes (the server's `max_payload` with subjects), so the largest page can be delivered.
+#[allow(clippy::too_many_arguments)]
 async fn pull_loop(
     mut consumer: PullConsumer,
     js: &jetstream::Context,
     worker: Arc<worker::Worker>,
     tracker: &TaskTracker,
     settings: &Settings,
-    state: &ServiceState,
+    state: &Arc<ServiceState>,
+    (budget, one_message): (usize, usize),
     shutdown: &CancellationToken,
 ) -> Result<(), ServiceError> {
     let slots = Arc::new(Semaphore::new(settings.limits.max_in_flight));
     let batch_size = settings.input.batch_size.min(settings.limits.max_in_flight);
+    // Permits are bytes. One request takes at most u32::MAX of them (acquire_many's bound).
+    let bytes = Arc::new(Semaphore::new(budget));
+    let one_message = one_message.min(budget).min(u32::MAX as usize);
+    let request_cap = if settings.input.batch_max_bytes > 0 {
+        settings.input.batch_max_bytes.max(one_message)
+    } else {
+        budget
+    }
+    .min(u32::MAX as usize);
+    state.metrics().set_input_bytes_budget(budget);
     let mut failures = 0usize;
     loop {
         let mut permits = tokio::select! {
@@ -386,16 +421,30 @@ async fn pull_loop(
                 Err(_) => return Ok(()),
             },
         };
-        let mut request = consumer
-            .batch()
-            .max_messages(batch_size)
-            .expires(settings.input.pull_expires);
-        if settings.input.batch_max_bytes > 0 {
-            request = request.max_bytes(settings.input.batch_max_bytes);
+        // Room for the largest message first, then whatever else of the budget is free now.
+        let mut room = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Ok(()),
+            room = bytes.clone().acquire_many_owned(one_message as u32) => match room {
+                Ok(p) => p,
+                Err(_) => return Ok(()),
+            },
+        };
+        let more = bytes.available_permits().min(request_cap - one_message);
+        if more > 0 {
+            if let Ok(p) = bytes.clone().try_acquire_many_owned(more as u32) {
+                room.merge(p);
+            }
         }
+        let request = jetstream::consumer::pull::BatchConfig {
+            batch: batch_size,
+            max_bytes: room.num_permits(),
+            expires: Some(settings.input.pull_expires),
+            ..Default::default()
+        };
         let requested = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            requested = request.messages() => requested,
+            requested = PullBatch::open(&consumer, js, request) => requested,
         };
         let mut batch = match requested {
             Ok(batch) => batch,
@@ -405,6 +454,7 @@ async fn pull_loop(
                 let delay = backoff(failures, settings.nats.reconnect_delay_max);
                 tracing::warn!(error = %e, retry_in = ?delay, "pull request failed");
                 drop(permits);
+                drop(room);
                 if sleep_or_cancel(delay, shutdown).await {
                     return Ok(());
                 }
@@ -426,9 +476,11 @@ async fn pull_loop(
                             Err(_) => return Ok(()),
                         },
                     };
+                    let input = InputBytes::take(&bytes, &mut room, message.length, state).await;
                     let worker = worker.clone();
                     tracker.spawn(async move {
                         worker.handle(message).await;
+                        drop(input);
                         drop(permit);
                     });
                 }
@@ -439,6 +491,8 @@ async fn pull_loop(
             }
         }
         drop(permits);
+        // What the delivered pages did not take goes back to the budget.
+        drop(room);
         match ended_with_error {
             None => {
                 failures = 0;
@@ -463,6 +517,163 @@ async fn pull_loop(
                 }
             }
         }
+    }
+}
+
+/// One pull request (`max_messages` and `max_bytes`) read to its end.
+///
+/// async-nats' `Batch` ends at the first 409 status. A request with `max_bytes` ends with one
+/// even when all goes well: `409 Batch Completed` once it has its count of messages, or `409
+/// Message Size Exceeds MaxBytes` when the next message would not fit. On a replicated
+/// consumer (R3) the broker holds each delivery until its replicas have it, but sends those
+/// statuses at once, so they overtake the request's last messages: a `Batch` ends early and
+/// drops its subscription, and the messages still on their way go to an inbox nobody reads;
+/// delivered, never processed, redelivered after the ack wait to the next request, which loses
+/// them the same way (nothing was acked in a rolling restart of a 3-node cluster). So this
+/// reads the status's `Nats-Pending-Messages`, the request's count it did not deliver, and
+/// keeps reading until the rest has arrived (or `pull_expires` + 5 s have passed, as `Batch`).
+struct PullBatch {
+    subscriber: async_nats::Subscriber,
+    context: jetstream::Context,
+    /// Messages asked for, then, once an end status has said so, messages delivered.
+    expected: usize,
+    received: usize,
+    deadline: tokio::time::Instant,
+}
+
+impl PullBatch {
+    async fn open(
+        consumer: &PullConsumer,
+        js: &jetstream::Context,
+        request: jetstream::consumer::pull::BatchConfig,
+    ) -> Result<Self, async_nats::Error> {
+        let client = js.client();
+        let inbox = async_nats::Subject::from(client.new_inbox());
+        let subscriber = client.subscribe(inbox.clone()).await?;
+        let deadline = tokio::time::Instant::now()
+            + request
+                .expires
+                .unwrap_or_default()
+                .saturating_add(Duration::from_secs(5));
+        let expected = request.batch;
+        consumer.request_batch(request, inbox).await?;
+        Ok(PullBatch {
+            subscriber,
+            context: js.clone(),
+            expected,
+            received: 0,
+            deadline,
+        })
+    }
+
+    /// The next delivered message; `None` at the request's end.
+    async fn next(&mut self) -> Option<Result<jetstream::Message, async_nats::Error>> {
+        use async_nats::StatusCode;
+        loop {
+            if self.received >= self.expected {
+                return None;
+            }
+            let message = match tokio::time::timeout_at(self.deadline, self.subscriber.next()).await
+            {
+                Ok(Some(m)) => m,
+                // Deliveries still missing now were lost with a leader: the ack wait
+                // brings them back.
+                Ok(None) | Err(_) => return None,
+            };
+            match message.status {
+                None | Some(StatusCode::OK) => {
+                    self.received += 1;
+                    return Some(Ok(jetstream::Message {
+                        message,
+                        context: self.context.clone(),
+                    }));
+                }
+                Some(StatusCode::IDLE_HEARTBEAT) => continue,
+                Some(StatusCode::TIMEOUT) | Some(StatusCode::NOT_FOUND) => return None,
+                Some(StatusCode::REQUEST_TERMINATED) if ends_normally(&message) => {
+                    let not_delivered = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get("Nats-Pending-Messages"))
+                        .and_then(|v| v.as_str().parse::<usize>().ok());
+                    match not_delivered {
+                        Some(n) => self.expected = self.expected.saturating_sub(n),
+                        None => return None,
+                    }
+                }
+                Some(status) => {
+                    return Some(Err(format!(
+                        "error while processing messages from the stream: {status}, {:?}",
+                        message.description
+                    )
+                    .into()))
+                }
+            }
+        }
+    }
+}
+
+/// The 409 statuses that end a pull request with `max_bytes` in the normal course: its count
+/// of messages delivered with bytes to spare, or its next message larger than the bytes left
+/// (the broker keeps it for the next request).
+fn ends_normally(status: &async_nats::Message) -> bool {
+    status.description.as_deref().is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("batch completed") || d.contains("message size exceeds maxbytes")
+    })
+}
+
+/// One delivered page's share of the input byte budget, held by its task until the page is
+/// acked, termed or nak-ed, and counted in `pagewire_in_flight_input_bytes` meanwhile.
+struct InputBytes {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    size: usize,
+    state: Arc<ServiceState>,
+}
+
+impl InputBytes {
+    /// Takes `size` bytes out of the request's `room`. The broker counts a message as
+    /// `message.length` does and never delivers more than the request's `max_bytes`, so the
+    /// room always suffices; should it not, the rest is waited for from the budget (pages in
+    /// flight give theirs back as they finish), the page counted from its delivery on.
+    async fn take(
+        budget: &Arc<Semaphore>,
+        room: &mut tokio::sync::OwnedSemaphorePermit,
+        size: usize,
+        state: &Arc<ServiceState>,
+    ) -> Self {
+        state.metrics().input_delivered(size);
+        let permit = match room.split(size) {
+            Some(p) => Some(p),
+            None => {
+                let mut p = room.split(room.num_permits());
+                let missing = size - p.as_ref().map_or(0, |p| p.num_permits());
+                tracing::warn!(
+                    size,
+                    missing,
+                    "a pull request delivered more bytes than it asked for"
+                );
+                let more = u32::try_from(missing).unwrap_or(u32::MAX);
+                if let Ok(more) = budget.clone().acquire_many_owned(more).await {
+                    match &mut p {
+                        Some(p) => p.merge(more),
+                        None => p = Some(more),
+                    }
+                }
+                p
+            }
+        };
+        InputBytes {
+            _permit: permit,
+            size,
+            state: state.clone(),
+        }
+    }
+}
+
+impl Drop for InputBytes {
+    fn drop(&mut self) {
+        self.state.metrics().input_released(self.size);
     }
 }
 
