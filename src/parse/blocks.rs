@@ -301,10 +301,7 @@ fn mark_byline_boxes(lines: &mut [PreLine]) {
         }
         lines[i].pre = Pre::Other(Item::Credit(Vec::new()));
         let mut k = i + 1;
-        loop {
-            let Some(name) = text_at(lines, k).filter(|t| caps_name(t)) else {
-                break;
-            };
+        while let Some(name) = text_at(lines, k).filter(|t| caps_name(t)) {
             lines[k].pre = Pre::Other(Item::Credit(vec![Credit {
                 name: name.clone(),
                 role: CreditRole::Reporter as i32,
