@@ -162,12 +162,23 @@ async fn the_same_page_sent_twice_stores_nothing_new() {
     let svc = InProcess::start(settings(&server, &[])).await;
     let (_c, js) = client(&server).await;
 
-    publish(&js, markdown_headers(1), seed()).await;
-    let seq = publish(&js, markdown_headers(1), seed()).await;
-    wait_drained(&js, seq).await;
+    seed_sent_twice_stores_nothing_new(&svc, &js, &settings(&server, &[])).await;
+    svc.stop().await;
+}
 
-    let expected = expected_outputs(&settings(&server, &[]), seed_pages(1..=1));
-    check_outputs(&js, &expected).await;
+/// Sends the seed page twice: every output of the first round is stored, and every one of the
+/// second is a duplicate.
+async fn seed_sent_twice_stores_nothing_new(
+    svc: &InProcess,
+    js: &jetstream::Context,
+    settings: &Settings,
+) {
+    publish(js, markdown_headers(1), seed()).await;
+    let seq = publish(js, markdown_headers(1), seed()).await;
+    wait_drained(js, seq).await;
+
+    let expected = expected_outputs(settings, seed_pages(1..=1));
+    check_outputs(js, &expected).await;
     let per_page: usize = expected.values().map(BTreeSet::len).sum();
     let snap = svc.state.snapshot();
     assert_eq!(snap.pages_acked, 2);
@@ -175,7 +186,6 @@ async fn the_same_page_sent_twice_stores_nothing_new() {
         snap.messages_duplicate, per_page as u64,
         "the second round was all duplicates"
     );
-    svc.stop().await;
 }
 
 #[tokio::test]
@@ -224,18 +234,7 @@ async fn atomic_batches_store_every_output_once_and_keep_the_revision_contract()
     let archive = stream(&js, "ARTICLES_ARCHIVE").await;
     assert!(archive.cached_info().config.allow_atomic_publish);
 
-    publish(&js, markdown_headers(1), seed()).await;
-    let seq = publish(&js, markdown_headers(1), seed()).await;
-    wait_drained(&js, seq).await;
-    let expected = expected_outputs(&settings(&server, &batched), seed_pages(1..=1));
-    check_outputs(&js, &expected).await;
-    let per_page: usize = expected.values().map(BTreeSet::len).sum();
-    let snap = svc.state.snapshot();
-    assert_eq!(snap.pages_acked, 2);
-    assert_eq!(
-        snap.messages_duplicate, per_page as u64,
-        "the second round was all duplicates"
-    );
+    seed_sent_twice_stores_nothing_new(&svc, &js, &settings(&server, &batched)).await;
 
     let seq = publish(&js, markdown_headers(1), corrected_seed()).await;
     wait_drained(&js, seq).await;

@@ -221,8 +221,12 @@ fn pre_lines(content: &str, syntax: Syntax, page_name: &str) -> Vec<PreLine> {
             continue;
         }
         match classify_line(clean, page_name) {
-            LineKind::Other(Item::Credit(_)) if byline_runs_on(out.last(), raw.trim()) => {
-                push(&mut out, Pre::Text(collapse_ws(raw.trim())))
+            LineKind::Other(Item::Credit(c))
+                if c.first()
+                    .is_some_and(|c| byline_runs_on(out.last(), &c.text)) =>
+            {
+                let line = c.into_iter().next().expect("one credit").text;
+                push(&mut out, Pre::Text(line))
             }
             LineKind::Text(t) if index_pointer(&t) => {
                 // an entry of the front page's index box, with the section label above it
@@ -342,7 +346,7 @@ fn byline_runs_on(prev: Option<&PreLine>, line: &str) -> bool {
         return false;
     };
     // (or a byline broken mid-word at its end: `by Watson Davis, Direc-`)
-    let broken = line.ends_with('-') && line[..line.len() - 1].ends_with(char::is_lowercase);
+    let broken = heads::word_broken(line);
     above.ends_with(|c: char| c.is_lowercase())
         && (above.split_whitespace().nth(5).is_some()
             || (broken && above.split_whitespace().nth(2).is_some()))

@@ -188,7 +188,7 @@ fn shape(t: &str) -> Option<Shape> {
 /// Does the English line end inside a word, broken by a hyphen at the line's end
 /// (`In 1878 the International Confe-`, `Techno¬`)? Such a line runs on into the next one;
 /// headlines are not broken that way.
-fn word_broken(t: &str) -> bool {
+pub fn word_broken(t: &str) -> bool {
     let Some(head) = t.strip_suffix(['-', '¬']) else {
         return false;
     };

@@ -206,7 +206,7 @@ impl Publisher {
     /// by message, where duplicates are counted as usual.
     async fn publish_batch(&self, batch: Vec<Outbound>) -> Result<(usize, usize), PublishError> {
         let slots = self.batches.as_ref().expect("batches are on");
-        let _open = slots
+        let open = slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
@@ -241,7 +241,7 @@ impl Publisher {
                 source,
             })?
             .await;
-        drop(_open);
+        drop(open);
         match ack {
             Ok(_) => {
                 let elapsed = sent.elapsed();
