@@ -272,6 +272,36 @@ fn index_label(t: &str) -> bool {
     t.split_whitespace().nth(2).is_none() && !text::ends_sentence(t)
 }
 
+/// The writer's title under a byline that ends in a comma, set on lines of its own until one
+/// ends without a comma (`by Dr. Edwin ZIEGFELD,` / `Head, Department of Fine Arts,` /
+/// `Teachers' College, Columbia University`): part of the credit, not the text. At most
+/// three such lines, each short and ending no sentence.
+fn mark_byline_affiliations(lines: &mut [PreLine]) {
+    for i in 0..lines.len() {
+        let open = matches!(&lines[i].pre, Pre::Other(Item::Credit(c))
+            if c.len() == 1 && c[0].role() == CreditRole::Reporter && c[0].text.ends_with(','));
+        if !open {
+            continue;
+        }
+        for k in i + 1..lines.len().min(i + 4) {
+            let Pre::Text(t) = &lines[k].pre else {
+                break;
+            };
+            let short = t.split_whitespace().count() <= 10
+                && t.starts_with(|c: char| c.is_uppercase())
+                && !t.chars().any(text::is_cjk);
+            let more = t.ends_with(',');
+            if !short || (!more && ends_paragraph(t)) {
+                break;
+            }
+            lines[k].pre = Pre::Other(Item::Credit(Vec::new()));
+            if !more {
+                break;
+            }
+        }
+    }
+}
+
 /// A magazine's byline box set line by line: `by` alone, the writer's name in capitals, the
 /// writer's title, and perhaps `and` with a second name and title
 /// (`by` / `ARTHUR ELTON` / `Director of the Film Institute` / `, and` / `SINCLAIR ROAD` / …).
@@ -1347,6 +1377,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
     mark_author_lines(&mut lines);
     mark_byline_boxes(&mut lines);
+    mark_byline_affiliations(&mut lines);
     if syntax == Syntax::Markdown {
         demote_parallel_section_headings(&mut lines);
     }
@@ -1661,6 +1692,31 @@ mod tests {
         let page = "Pollution of the sea\nThe oceans are the main garbage can of an industrial society, and the waste stays in them for a long time.\nLETTERS TO THE EDITOR\nFoundation loan to athletics is a scam\nEditor — The paper reported on Thursday that the foundation loaned money to the athletic department.\n";
         let found = items(page, Syntax::Plain, "");
         assert!(credit_names(&found).is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_writers_title_under_a_byline_ending_in_a_comma_is_part_of_the_credit() {
+        let page = "WHY CHILDREN SHOULD PAINT\nby Dr. Ruth KELLER,\nDean, School of Applied Design,\nNorthfield State College\nEVERY child who holds a brush is making a choice about colour, line and space.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert_eq!(credit_names(&found), ["Ruth KELLER"]);
+        let text: Vec<&String> = found
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { lines, .. } => Some(lines),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(
+            !text
+                .iter()
+                .any(|l| l.contains("Dean") || l.contains("College")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|l| l.starts_with("EVERY child")),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -505,6 +505,9 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         .strip_prefix(['（', '('])
         .and_then(|t| t.strip_suffix(['）', ')']))
         .map(str::trim);
+    if let Some(credits) = en_wire_credit(text) {
+        return Some(CreditLine { credits });
+    }
     if let Some(inner) = inner {
         if let Some(credits) = zh_byline(
             inner
@@ -623,10 +626,19 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             .iter()
             .any(|b| p.eq_ignore_ascii_case(b))
     }) && text[2..].starts_with(char::is_whitespace);
-    if let Some(caps) = byline.then(|| EN_BYLINE.captures(text)).flatten() {
+    // a byline whose writer's title runs on to the next line ends in a comma
+    // (`by Dr. Edwin ZIEGFELD,` over `Head, Department of Fine Arts,`)
+    let matched = byline
+        .then(|| {
+            EN_BYLINE
+                .captures(text)
+                .or_else(|| EN_BYLINE.captures(text.strip_suffix(',')?))
+        })
+        .flatten();
+    if let Some(caps) = matched {
         let mut credits = Vec::new();
         for name in caps[1].split([',', '&']).flat_map(|p| p.split(" and ")) {
-            let name = name.trim();
+            let name = without_honorific(name.trim());
             if !name.is_empty() {
                 credits.push(credit(name, CreditRole::Reporter, text));
             }
@@ -644,6 +656,85 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         });
     }
     None
+}
+
+/// A writer's name without the honorific printed before it (`Dr. Edwin Ziegfeld`,
+/// `Prof. Ann Lee`): the credit names the person.
+fn without_honorific(name: &str) -> &str {
+    const HONORIFICS: [&str; 9] = [
+        "Dr. ",
+        "Dr ",
+        "Prof. ",
+        "Professor ",
+        "Mr. ",
+        "Mrs. ",
+        "Ms. ",
+        "Sir ",
+        "Rev. ",
+    ];
+    HONORIFICS
+        .iter()
+        .find_map(|h| name.strip_prefix(h))
+        .map_or(name, str::trim_start)
+}
+
+/// An English wire or agency credit set in brackets under a headline, as old papers print
+/// it: `(By Associated Press)`, `(By Review Leased Wire)`, and as OCR damages the brackets and
+/// the `By` (`( By Associated Press.)`, `(B? Associated Press.)`, `By Associated Press,)`). The
+/// words after `By` name the service when they hold a wire-service word; a person's name
+/// there is a reporter (`(By John Smith)`).
+fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
+    const SERVICE: [&str; 6] = ["wire", "press", "service", "news", "associated", "agency"];
+    let open = text.starts_with('(');
+    let inner = text.trim_start_matches(['(', ' ']);
+    let core = inner.trim_end_matches(['.', ',', ' ']);
+    let closed = core.ends_with(')');
+    let core = core
+        .trim_end_matches([')', ' '])
+        .trim_end_matches(['.', ',']);
+    if !(open || closed) {
+        return None;
+    }
+    let (by, name) = core.split_once(char::is_whitespace)?;
+    let by_word = matches!(
+        by.to_ascii_lowercase().as_str(),
+        "by" | "hy" | "bv" | "8y" | "bj" | "b" | "b?"
+    );
+    let name = name.trim();
+    if !by_word
+        || name.is_empty()
+        || name.len() > 48
+        || name.chars().any(crate::parse::text::is_cjk)
+    {
+        return None;
+    }
+    if let Some(a) = EN_AGENCY.captures(name) {
+        return Some(vec![credit(
+            &title_case_agency(&a[1]),
+            CreditRole::Agency,
+            text,
+        )]);
+    }
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let capitalised = words
+        .iter()
+        .all(|w| w.starts_with(|c: char| c.is_uppercase()));
+    let service = words.iter().any(|w| {
+        SERVICE.iter().any(|s| {
+            w.trim_matches(|c: char| !c.is_alphabetic())
+                .eq_ignore_ascii_case(s)
+        })
+    });
+    // a bare `B` is a damaged `By` only before a service's name
+    if !capitalised || !(1..=5).contains(&words.len()) || (by.len() < 2 && !service) {
+        return None;
+    }
+    let role = if service {
+        CreditRole::Agency
+    } else {
+        CreditRole::Reporter
+    };
+    Some(vec![credit(name, role, text)])
 }
 
 /// The note that closes a column or a letter with who wrote it: `Jane Doe is a senior
@@ -1008,6 +1099,47 @@ mod tests {
         let l = credit_line("王五/摄").expect("credit");
         assert_eq!(names(&l), vec![("王五".into(), CreditRole::Photographer)]);
         assert!(credit_line("记者会上他说了很多话，大家都听见了。").is_none());
+    }
+
+    #[test]
+    fn a_byline_whose_title_runs_on_names_the_writer_without_honorific() {
+        assert_eq!(
+            names(&credit_line("by Dr. Ruth KELLER,").expect("credit")),
+            vec![("Ruth KELLER".to_owned(), CreditRole::Reporter)]
+        );
+        assert_eq!(
+            names(&credit_line("By Prof. Amos Tate").expect("credit")),
+            vec![("Amos Tate".to_owned(), CreditRole::Reporter)]
+        );
+    }
+
+    #[test]
+    fn a_wire_credit_in_brackets_under_an_old_headline() {
+        assert_eq!(
+            names(&credit_line("(By Review Leased Wire)").expect("credit")),
+            vec![("Review Leased Wire".to_owned(), CreditRole::Agency)]
+        );
+        assert_eq!(
+            names(&credit_line("(By Associated Press.)").expect("credit")),
+            vec![("Associated Press".to_owned(), CreditRole::Agency)]
+        );
+        assert_eq!(
+            names(&credit_line("(By Mary Ellen Cole).").expect("credit")),
+            vec![("Mary Ellen Cole".to_owned(), CreditRole::Reporter)]
+        );
+        for damaged in [
+            "( By Associated Press.)",
+            "(B? Associated Press.)",
+            "By Associated Press,)",
+        ] {
+            assert_eq!(
+                names(&credit_line(damaged).expect(damaged)),
+                vec![("Associated Press".to_owned(), CreditRole::Agency)]
+            );
+        }
+        // a bracketed aside that starts with `by` is no credit
+        assert!(credit_line("(by way of the north road)").is_none());
+        assert!(credit_line("(B Street)").is_none());
     }
 
     #[test]

@@ -1047,8 +1047,17 @@ fn run_heads_article(
     // ends its paragraph — not a wrapped line whose sentence runs on into this one
     let prev = lines[..start].iter().rev().find(|l| l.role != Role::Blank);
     let after_blank = start == 0 || lines[start - 1].role == Role::Blank;
+    // (a scrap of a word or two that OCR left between columns, far shorter than a column
+    // line, runs into no deck of capitals: `his` / `ROY-ED NOT IN U. S,` / `DESPITE RUMORS`)
+    let caps_deck = end > start
+        && shapes[start..=end]
+            .iter()
+            .all(|s| matches!(s, Some(Shape::Caps)));
     let prev_open = match prev {
-        Some(p) if p.role == Role::Text && !after_blank => !closes_paragraph(p.text),
+        Some(p) if p.role == Role::Text && !after_blank => {
+            let scrap = caps_deck && text_weight(p.text) * 3 <= width;
+            !(closes_paragraph(p.text) || scrap)
+        }
         _ => false,
     };
     let dateline_next = (next.role == Role::Text && opens_with_dateline(next.text))
@@ -1170,6 +1179,17 @@ mod tests {
         );
         // not after an unfinished line, nor when the line runs on in lower case
         let page = "The speakers were the Hon.\nJohn Hall Of Elk River.\nHe spoke about the roads of the county and the taxes.\nBooks received:\nModern English.\nand other essays by the same author (6/-).\n";
+        assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn a_capitals_deck_under_a_scrap_of_ocr_between_columns() {
+        // the scraps (`his`, `m`) end no sentence, but they are far shorter than a column
+        // line, and a deck of capitals does not run on from them
+        let page = "The mayor said the work on the bridge over the\nriver would start in the first week of May and\nwould take at least two summers to complete.\nof\nhis\nm\nSHIP SEIZED IN PORT,\nOWNERS PROTEST\nThe freighter was held at the pier this morning while\nthe customs officers searched the hold for the goods.\n";
+        assert_eq!(heads(page), ["SHIP SEIZED IN PORT,", "OWNERS PROTEST"]);
+        // a single line in capitals after an open line still runs on from it
+        let page = "The committee reported that the new hall of the\nGRANGE\nwould be finished by the fall, and the members were\nglad to hear that the cost was less than planned.\n";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
     }
 
