@@ -302,6 +302,71 @@ fn mark_byline_affiliations(lines: &mut [PreLine]) {
     }
 }
 
+/// A magazine's or paper's running head wherever the converter put it: the page number
+/// with the title and the month and year (`20 The UNESCO Courier - September 2000`,
+/// `4The Courier - July-August 2006`), or the title with its page (`UNESCO COURIER-Page 6`).
+/// A short line, no sentence; a jump line (`See BUDGET, page 3`) has no dash before `page`.
+fn en_running_head(t: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if t.len() > 90 || t.split_whitespace().nth(10).is_some() || t.chars().any(text::is_cjk) {
+        return false;
+    }
+    let lower = t.to_ascii_lowercase();
+    let parts: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some(&last) = parts.last() else {
+        return false;
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    // the title: a capitalised word of three letters or more that is no month
+    let titled = t.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        w.len() >= 3
+            && w.starts_with(|c: char| c.is_ascii_uppercase())
+            && !MONTHS.contains(&w.to_ascii_lowercase().as_str())
+    });
+    // `… - Page 6`, `…-Page 6`
+    let dashed_page = digits(last)
+        && last.len() <= 3
+        && parts.len() >= 2
+        && parts[parts.len() - 2] == "page"
+        && lower
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+            .strip_suffix("page")
+            .is_some_and(|b| b.trim_end().ends_with(['-', '–', '—', '|']));
+    // a folio at the start (maybe run into the title: `4The`), a month, and the year at the end
+    let folio_first = (1..=3).contains(&t.bytes().take_while(u8::is_ascii_digit).count());
+    let month = parts.iter().any(|p| MONTHS.contains(p));
+    let year_last = last.len() == 4 && digits(last) && matches!(&last[..2], "18" | "19" | "20");
+    titled && (dashed_page || (folio_first && month && year_last))
+}
+
+/// Running heads ([`en_running_head`]) are furniture, wherever the converter put them.
+fn mark_running_heads(lines: &mut [PreLine]) {
+    for l in lines.iter_mut() {
+        if matches!(&l.pre, Pre::Text(t) if en_running_head(t)) {
+            if let Pre::Text(t) = &mut l.pre {
+                let t = std::mem::take(t);
+                l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+            }
+        }
+    }
+}
+
 /// A magazine's byline box set line by line: `by` alone, the writer's name in capitals, the
 /// writer's title, and perhaps `and` with a second name and title
 /// (`by` / `ARTHUR ELTON` / `Director of the Film Institute` / `, and` / `SINCLAIR ROAD` / …).
@@ -1386,6 +1451,7 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
         mark_signatures_over_headings(&mut lines);
     }
     mark_title_links(&mut lines);
+    mark_running_heads(&mut lines);
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
         mark_masthead_lines(&mut lines);
@@ -1692,6 +1758,33 @@ mod tests {
         let page = "Pollution of the sea\nThe oceans are the main garbage can of an industrial society, and the waste stays in them for a long time.\nLETTERS TO THE EDITOR\nFoundation loan to athletics is a scam\nEditor — The paper reported on Thursday that the foundation loaned money to the athletic department.\n";
         let found = items(page, Syntax::Plain, "");
         assert!(credit_names(&found).is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn running_heads_are_furniture_but_jump_lines_and_dates_are_not() {
+        for head in [
+            "12 The Harbour Review - March 2003",
+            "7The Harbour Review - May-June 2011",
+            "HARBOUR REVIEW-Page 9",
+            "Harbour Review — Page 14",
+        ] {
+            assert!(en_running_head(head), "{head}");
+        }
+        for not_head in [
+            "See BUDGET, page 3",
+            "Continued from page 1",
+            "12 September 2003",
+            "On 12 March 2003 the board met again in",
+            "The report was published in March 2003",
+        ] {
+            assert!(!en_running_head(not_head), "{not_head}");
+        }
+        let page = "## [Page 12](x.pdf#page=12)\n12 The Harbour Review - March 2003\nBRIDGES OF THE NORTH\nThe old bridges of the northern valleys were built of stone by farmers who had never seen a plan.\n";
+        let found = items(page, Syntax::Markdown, "");
+        assert!(
+            !found.iter().any(|i| matches!(i, Item::Text { lines, .. } if lines.iter().any(|l| l.contains("Harbour Review")))),
+            "{found:?}"
+        );
     }
 
     #[test]
