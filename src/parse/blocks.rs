@@ -1012,8 +1012,28 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
     }
 }
 
+/// The label of an opinion page's column standing on its own line in the middle of a page
+/// (`LETTERS TO THE EDITOR`, `Guest Viewpoint`): it heads no article, it is furniture. (A
+/// one-word section name mid-page is left alone: in an index box it labels the entry.)
+fn en_standing_label(t: &str) -> bool {
+    const LABELS: [&str; 6] = [
+        "letters to the editor",
+        "letters",
+        "viewpoint",
+        "guest viewpoint",
+        "guest column",
+        "guest commentary",
+    ];
+    if t.len() > 40 {
+        return false;
+    }
+    let core = t.trim().trim_end_matches([':', '.']).to_ascii_lowercase();
+    LABELS.contains(&core.as_str())
+}
+
 /// Masthead lines in the middle of an English page ([`en_masthead_line`]) are furniture, and
-/// so is the paper's name right above or below one.
+/// so is the paper's name right above or below one, and a section label standing alone
+/// ([`en_standing_label`]).
 fn mark_masthead_lines(lines: &mut [PreLine]) {
     fn text_at(lines: &[PreLine], k: usize) -> Option<&str> {
         match &lines[k].pre {
@@ -1023,6 +1043,10 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     }
     let mut marked = vec![false; lines.len()];
     for i in 0..lines.len() {
+        if matches!(&lines[i].pre, Pre::Text(t) if en_standing_label(t)) {
+            marked[i] = true;
+            continue;
+        }
         let masthead = match &lines[i].pre {
             Pre::Text(t) | Pre::Other(Item::Furniture(_, t)) => {
                 t.len() <= 120 && en_masthead_line(t)
@@ -1758,6 +1782,20 @@ mod tests {
         let page = "Pollution of the sea\nThe oceans are the main garbage can of an industrial society, and the waste stays in them for a long time.\nLETTERS TO THE EDITOR\nFoundation loan to athletics is a scam\nEditor — The paper reported on Thursday that the foundation loaned money to the athletic department.\n";
         let found = items(page, Syntax::Plain, "");
         assert!(credit_names(&found).is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_letters_label_in_mid_page_is_furniture_and_the_letter_keeps_its_title() {
+        let page = "Parking fees\nThe fees will rise again next year, and nobody asked the students who pay them.\nLETTERS TO THE EDITOR\nLibrary hours are too short\nEditor - The library closes at nine, just when most of us finish work and could start to study.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert!(
+            found
+                .iter()
+                .any(|i| matches!(i, Item::Furniture(_, t) if t == "LETTERS TO THE EDITOR")),
+            "{found:?}"
+        );
+        assert!(en_standing_label("Guest Viewpoint"));
+        assert!(!en_standing_label("Letters were sent to every member"));
     }
 
     #[test]
