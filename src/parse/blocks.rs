@@ -1885,8 +1885,9 @@ mod tests {
         // the second letter starts after the first one's signature
         let second = items
             .iter()
-            .position(|i| matches!(i, Item::Text { lines, .. } if lines[0] == "Editor,"))
+            .rposition(|i| matches!(i, Item::Text { lines, .. } if lines[0] == "Editor,"))
             .expect("second salutation");
+        assert!(second > 1, "{items:?}");
         assert!(matches!(items[second - 1], Item::Separator), "{items:?}");
         // without its standing, a name after a letter is text, not a signature
         let page = "Editor,\nThe fees are too high.\nLena Ortiz\n";
