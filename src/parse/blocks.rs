@@ -321,7 +321,13 @@ fn en_running_head(t: &str) -> bool {
         "november",
         "december",
     ];
-    if t.len() > 90 || t.split_whitespace().nth(10).is_some() || t.chars().any(text::is_cjk) {
+    // a folio at one end: most lines stop here, before anything is allocated
+    let b = t.as_bytes();
+    if t.len() > 90
+        || !(b.first().is_some_and(u8::is_ascii_digit) || b.last().is_some_and(u8::is_ascii_digit))
+        || t.split_whitespace().nth(10).is_some()
+        || t.chars().any(text::is_cjk)
+    {
         return false;
     }
     let lower = t.to_ascii_lowercase();
@@ -1024,11 +1030,8 @@ fn en_standing_label(t: &str) -> bool {
         "guest column",
         "guest commentary",
     ];
-    if t.len() > 40 {
-        return false;
-    }
-    let core = t.trim().trim_end_matches([':', '.']).to_ascii_lowercase();
-    LABELS.contains(&core.as_str())
+    let core = t.trim().trim_end_matches([':', '.']);
+    core.len() <= 21 && LABELS.iter().any(|l| l.eq_ignore_ascii_case(core))
 }
 
 /// Masthead lines in the middle of an English page ([`en_masthead_line`]) are furniture, and
