@@ -817,6 +817,10 @@ impl Stitcher {
                 entry.source_seq = r.source_seq;
             }
         }
+        if puts.is_empty() {
+            // Most batches: nothing to put, no stream of futures to build.
+            return Ok(());
+        }
         let puts = puts.into_iter().map(|(key, bytes)| async move {
             self.kv
                 .put(&key, bytes)
