@@ -425,6 +425,109 @@ pub(super) async fn provision(
     Ok((kv, consumer))
 }
 
+/// The steps of one batch on one read of its issue's index: what the blocking pool works on
+/// and hands back.
+struct Steps {
+    /// The index after the steps so far.
+    index: IssueIndex,
+    /// The records of the pages the steps touch: records[n] is always the record index.pages[n]
+    /// names.
+    records: Records,
+    /// One per registration stepped so far, in order.
+    outcomes: Vec<Registered>,
+    /// Whether a step changed the index.
+    changed: bool,
+    /// What each step that changed the index made (stitched, linked), counted once the index
+    /// is written.
+    counts: Vec<(usize, usize)>,
+    /// The registrations (by position in the batch) whose step wrote their page's entry, the
+    /// last one per page.
+    fresh: std::collections::BTreeMap<u32, usize>,
+    /// The registration whose reads were done: it steps with what they found.
+    read_for: Option<usize>,
+}
+
+impl Steps {
+    fn new(index: IssueIndex, len: usize) -> Steps {
+        Steps {
+            index,
+            records: Records::new(),
+            outcomes: Vec::with_capacity(len),
+            changed: false,
+            counts: Vec::new(),
+            fresh: Default::default(),
+            read_for: None,
+        }
+    }
+
+    /// Steps through `batch` from the first registration not stepped yet, in order, until one
+    /// needs records the steps do not have (returned, for the shell to read) or the batch is
+    /// done. Pure work, for the blocking pool. A step that panics (a bug) leaves the index as
+    /// it was and its page is published as parsed.
+    fn advance(
+        mut self,
+        batch: &[Registration],
+        max: usize,
+    ) -> (Steps, Option<std::collections::BTreeSet<u32>>) {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        while let Some(r) = batch.get(self.outcomes.len()) {
+            let at = self.outcomes.len();
+            let stepped = catch_unwind(AssertUnwindSafe(|| {
+                if self
+                    .index
+                    .pages
+                    .get(&r.number)
+                    .is_some_and(|e| e.record == r.hash)
+                {
+                    // Registered with this very record (a redelivery): no need to read it.
+                    self.records
+                        .entry(r.number)
+                        .or_insert_with(|| r.record.clone());
+                }
+                if self.read_for != Some(at) {
+                    let wanted =
+                        stitch::reads_for_page(&self.index, r.number, &r.label, &r.record.page);
+                    let missing: std::collections::BTreeSet<u32> = wanted
+                        .into_iter()
+                        .filter(|n| !self.records.contains_key(n))
+                        .collect();
+                    if !missing.is_empty() {
+                        return Err(missing);
+                    }
+                }
+                Ok(stitch::register(
+                    &self.index,
+                    &self.records,
+                    r.number,
+                    &r.label,
+                    &r.hash,
+                    r.record.clone(),
+                    max,
+                    now_micros(),
+                ))
+            }));
+            let outcome = match stepped {
+                Ok(Err(missing)) => return (self, Some(missing)),
+                Ok(Ok(Ok(step))) => {
+                    if step.changed {
+                        self.index = step.index;
+                        self.changed = true;
+                        self.counts.push((step.plan.stitched, step.plan.linked));
+                        self.fresh.insert(r.number, at);
+                    }
+                    self.records.insert(r.number, r.record.clone());
+                    Registered::Plan(step.plan)
+                }
+                Ok(Ok(Err(_full))) => Registered::Skipped(Skip::IssueFull),
+                Err(_panic) => Registered::Skipped(Skip::InternalError),
+            };
+            self.outcomes.push(outcome);
+            self.read_for = None;
+        }
+        (self, None)
+    }
+}
+
 impl Stitcher {
     pub(super) fn new(
         kv: kv::Store,
@@ -597,7 +700,7 @@ impl Stitcher {
             queues: &self.queues,
             key,
         };
-        let results = self.register_batch(key, path, &registrations).await;
+        let results = self.register_batch(key, path, registrations.into()).await;
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(Answer::Done(result));
         }
@@ -605,11 +708,15 @@ impl Stitcher {
 
     /// Registers `batch` in order in the issue's index and writes it once by compare-and-set;
     /// one result per registration.
+    ///
+    /// The steps run on the blocking pool, as many in one go as need no record they do not
+    /// have: a batch whose pages no cross-page reference connects is planned in one hop, and
+    /// the index and records move to the pool and back instead of being copied for each step.
     async fn register_batch(
         &self,
         key: &str,
         path: &str,
-        batch: &[Registration],
+        batch: Arc<[Registration]>,
     ) -> Vec<Result<Registered, StitchError>> {
         let lock = self.lock(key);
         let _serial = lock.lock().await;
@@ -622,62 +729,46 @@ impl Stitcher {
         };
         let max = self.settings.max_pages_per_issue;
         for attempt in 0..CAS_ATTEMPTS {
-            let (mut index, revision) = match self.read_index(key).await {
+            let (index, revision) = match self.read_index(key).await {
                 Ok(read) => read,
                 Err(e) => return failed(e),
             };
-            // The records of the pages the steps touch: records[n] is always the record
-            // index.pages[n] names.
-            let mut records = Records::new();
-            let mut results = Vec::with_capacity(batch.len());
-            let mut plans = Vec::new();
-            let mut changed = false;
-            // The registrations whose step wrote their page's entry, the last one per page.
-            let mut fresh: std::collections::BTreeMap<u32, &Registration> = Default::default();
-            for r in batch {
-                if index
-                    .pages
-                    .get(&r.number)
-                    .is_some_and(|e| e.record == r.hash)
-                {
-                    // Registered with this very record (a redelivery): no need to read it.
-                    records.entry(r.number).or_insert_with(|| r.record.clone());
-                }
-                let wanted = stitch::reads_for_page(&index, r.number, &r.label, &r.record.page);
-                let missing: std::collections::BTreeSet<u32> = wanted
-                    .into_iter()
-                    .filter(|n| !records.contains_key(n))
-                    .collect();
-                match self.records(path, &index, &missing).await {
-                    Ok(read) => records.extend(read),
+            let mut steps = Steps::new(index, batch.len());
+            loop {
+                let todo = batch.clone();
+                let advanced = tokio::task::spawn_blocking(move || steps.advance(&todo, max)).await;
+                let missing;
+                (steps, missing) = match advanced {
+                    Ok(advanced) => advanced,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                let Some(missing) = missing else { break };
+                match self.records(path, &steps.index, &missing).await {
+                    Ok(read) => steps.records.extend(read),
                     Err(e) => return failed(e),
                 }
-                let now = now_micros();
-                let (prev, some, reg) = (index.clone(), records.clone(), r.clone());
-                let step = tokio::task::spawn_blocking(move || {
-                    stitch::register(
-                        &prev, &some, reg.number, &reg.label, &reg.hash, reg.record, max, now,
-                    )
-                })
-                .await;
-                match step {
-                    Ok(Ok(step)) => {
-                        if step.changed {
-                            index = step.index;
-                            changed = true;
-                            plans.push(step.plan.clone());
-                            fresh.insert(r.number, r);
-                        }
-                        records.insert(r.number, r.record.clone());
-                        results.push(Ok(Registered::Plan(step.plan)));
-                    }
-                    Ok(Err(_full)) => results.push(Ok(Registered::Skipped(Skip::IssueFull))),
-                    Err(_) => {
-                        tracing::error!(issue = %key, "composing the issue panicked; page published as parsed");
-                        results.push(Ok(Registered::Skipped(Skip::InternalError)));
-                    }
-                }
+                // What was found is all there is: the step goes on with it.
+                steps.read_for = Some(steps.outcomes.len());
             }
+            let Steps {
+                mut index,
+                outcomes,
+                changed,
+                counts,
+                fresh,
+                ..
+            } = steps;
+            let results: Vec<Result<Registered, StitchError>> = outcomes
+                .into_iter()
+                .map(|outcome| {
+                    if let Registered::Skipped(Skip::InternalError) = outcome {
+                        tracing::error!(issue = %key, "composing the issue panicked; page published as parsed");
+                    }
+                    Ok(outcome)
+                })
+                .collect();
+            let fresh: std::collections::BTreeMap<u32, &Registration> =
+                fresh.into_iter().map(|(n, i)| (n, &batch[i])).collect();
             if changed {
                 if let Err(e) = self.place(path, &mut index, &fresh).await {
                     return failed(e);
@@ -691,8 +782,8 @@ impl Stitcher {
                     }
                     Err(e) => return failed(e),
                 }
-                for plan in &plans {
-                    self.count(plan);
+                for &(stitched, linked) in &counts {
+                    self.count(stitched, linked);
                 }
             }
             return results;
@@ -726,6 +817,10 @@ impl Stitcher {
                 entry.source_seq = r.source_seq;
             }
         }
+        if puts.is_empty() {
+            // Most batches: nothing to put, no stream of futures to build.
+            return Ok(());
+        }
         let puts = puts.into_iter().map(|(key, bytes)| async move {
             self.kv
                 .put(&key, bytes)
@@ -740,10 +835,10 @@ impl Stitcher {
         Ok(())
     }
 
-    fn count(&self, plan: &Plan) {
+    fn count(&self, stitched: usize, linked: usize) {
         let m = self.state.metrics();
-        m.stitched(plan.stitched as u64);
-        m.linked(plan.linked as u64);
+        m.stitched(stitched as u64);
+        m.linked(linked as u64);
     }
 
     /// A due timer: reports the half unresolved unless its partner came, and returns what to

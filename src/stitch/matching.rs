@@ -192,7 +192,7 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
                     at: (number, i),
                     reference: k,
                     jump_word: &r.jump_word,
-                    title: &record.units[i].title,
+                    title: &record.units()[i].title,
                 };
                 match kind(r) {
                     PageReferenceKind::ContinuedOn => {
@@ -226,8 +226,8 @@ pub fn links(index: &IssueIndex, records: &Records) -> Links {
         let Some(target_record) = records.get(&target) else {
             continue;
         };
-        let source = &records[&at.0].units[at.1].source;
-        if let Some(best) = announced(source, &target_record.units) {
+        let source = &records[&at.0].units()[at.1].source;
+        if let Some(best) = announced(source, target_record.units()) {
             out.see_also.insert((at, k), (target, best));
             out.referred.entry((target, best)).or_default().push(at);
         }

@@ -67,18 +67,29 @@ pub type Records = BTreeMap<u32, Arc<Record>>;
 /// A page's record with what matching derives from it once (the units of every article's
 /// title, opening and caption), so planning a registration compares sets instead of re-reading
 /// the text of every page in the issue. Derefs to the page.
+///
+/// The units are derived the first time matching asks for them: most pages have no cross-page
+/// reference and are named by none, and matching never looks at their articles.
 #[derive(Debug, Clone)]
 pub struct Record {
     /// The stored record.
     pub page: Page,
-    units: Vec<matching::Units>,
+    units: std::sync::OnceLock<Vec<matching::Units>>,
 }
 
 impl Record {
-    /// The record with its matching units.
+    /// The record; its matching units are derived when first needed.
     pub fn new(page: Page) -> Record {
-        let units = page.articles.iter().map(matching::Units::of).collect();
-        Record { page, units }
+        Record {
+            page,
+            units: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The matching units of every article, in order.
+    pub(crate) fn units(&self) -> &[matching::Units] {
+        self.units
+            .get_or_init(|| self.page.articles.iter().map(matching::Units::of).collect())
     }
 }
 
