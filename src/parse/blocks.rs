@@ -287,8 +287,36 @@ fn mark_byline_affiliations(lines: &mut [PreLine]) {
             let Pre::Text(t) = &lines[k].pre else {
                 break;
             };
+            // a title names a post or a place of work; a column line of the story does not
+            // (`The Senate voted on Tuesday to approve the`)
+            const POSTS: [&str; 20] = [
+                "head",
+                "director",
+                "professor",
+                "lecturer",
+                "dean",
+                "editor",
+                "chairman",
+                "president",
+                "secretary",
+                "fellow",
+                "college",
+                "university",
+                "department",
+                "institute",
+                "school",
+                "museum",
+                "society",
+                "academy",
+                "council",
+                "ministry",
+            ];
+            let post = t
+                .split(|c: char| !c.is_alphabetic())
+                .any(|w| POSTS.iter().any(|p| w.eq_ignore_ascii_case(p)));
             let short = t.split_whitespace().count() <= 10
                 && t.starts_with(|c: char| c.is_uppercase())
+                && post
                 && !t.chars().any(text::is_cjk);
             let more = t.ends_with(',');
             if !short || (!more && ends_paragraph(t)) {
@@ -357,8 +385,17 @@ fn en_running_head(t: &str) -> bool {
     // a folio at the start (maybe run into the title: `4The`), a month, and the year at the end
     let folio_first = (1..=3).contains(&t.bytes().take_while(u8::is_ascii_digit).count());
     let month = parts.iter().any(|p| MONTHS.contains(p));
+    // the title set off from the date (`Courier - September 2000`), not a headline's number
+    // (`15 Americans killed since March 2003`); a jump line is no running head
+    let set_off = t.contains(" - ") || t.contains(['–', '—', '|']);
+    let jump = ["see ", "continued", "turn to"]
+        .iter()
+        .any(|j| lower.starts_with(j));
+    if jump {
+        return false;
+    }
     let year_last = last.len() == 4 && digits(last) && matches!(&last[..2], "18" | "19" | "20");
-    titled && (dashed_page || (folio_first && month && year_last))
+    titled && (dashed_page || (folio_first && set_off && month && year_last))
 }
 
 /// Running heads ([`en_running_head`]) are furniture, wherever the converter put them.
@@ -1022,16 +1059,17 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
 /// (`LETTERS TO THE EDITOR`, `Guest Viewpoint`): it heads no article, it is furniture. (A
 /// one-word section name mid-page is left alone: in an index box it labels the entry.)
 fn en_standing_label(t: &str) -> bool {
-    const LABELS: [&str; 6] = [
+    const LABELS: [&str; 4] = [
         "letters to the editor",
-        "letters",
-        "viewpoint",
         "guest viewpoint",
         "guest column",
         "guest commentary",
     ];
-    let core = t.trim().trim_end_matches([':', '.']);
-    core.len() <= 21 && LABELS.iter().any(|l| l.eq_ignore_ascii_case(core))
+    // set as a label: capitalised, no full stop (`… all of his` / `letters.` is a sentence's end)
+    let core = t.trim().trim_end_matches(':');
+    core.len() <= 21
+        && core.starts_with(|c: char| c.is_ascii_uppercase())
+        && LABELS.iter().any(|l| l.eq_ignore_ascii_case(core))
 }
 
 /// Masthead lines in the middle of an English page ([`en_masthead_line`]) are furniture, and
@@ -1799,6 +1837,14 @@ mod tests {
         );
         assert!(en_standing_label("Guest Viewpoint"));
         assert!(!en_standing_label("Letters were sent to every member"));
+        assert!(!en_standing_label("letters."));
+        // the first line of a story under a byline ending in a comma is the story's
+        let page = "Senate passes the budget\nBy JOHN SMITH,\nThe Senate voted on Tuesday to approve the\nnew budget for the state's schools and roads.\n";
+        let found = items(page, Syntax::Plain, "");
+        assert!(
+            found.iter().any(|i| matches!(i, Item::Text { lines, .. } if lines.iter().any(|l| l.starts_with("The Senate voted")))),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -1812,6 +1858,8 @@ mod tests {
             assert!(en_running_head(head), "{head}");
         }
         for not_head in [
+            "15 Americans killed since March 2003",
+            "See BUDGET — Page 3",
             "See BUDGET, page 3",
             "Continued from page 1",
             "12 September 2003",

@@ -659,32 +659,41 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
 }
 
 /// A writer's name without the honorific printed before it (`Dr. Edwin Ziegfeld`,
-/// `Prof. Ann Lee`): the credit names the person.
+/// `PROF. ANN LEE`): the credit names the person. An honorific alone (`Mr.` in `Mr. and Mrs.
+/// John Smith`) names no one: empty.
 fn without_honorific(name: &str) -> &str {
-    const HONORIFICS: [&str; 9] = [
-        "Dr. ",
-        "Dr ",
-        "Prof. ",
-        "Professor ",
-        "Mr. ",
-        "Mrs. ",
-        "Ms. ",
-        "Sir ",
-        "Rev. ",
-    ];
-    HONORIFICS
+    const HONORIFICS: [&str; 8] = ["dr", "prof", "professor", "mr", "mrs", "ms", "sir", "rev"];
+    let name = name.trim();
+    let (first, rest) = name.split_once(' ').unwrap_or((name, ""));
+    let honorific = HONORIFICS
         .iter()
-        .find_map(|h| name.strip_prefix(h))
-        .map_or(name, str::trim_start)
+        .any(|h| first.trim_end_matches('.').eq_ignore_ascii_case(h));
+    if honorific {
+        rest.trim_start()
+    } else {
+        name
+    }
 }
 
 /// An English wire or agency credit set in brackets under a headline, as old papers print
-/// it: `(By Associated Press)`, `(By Review Leased Wire)`, and as OCR damages the brackets and
-/// the `By` (`( By Associated Press.)`, `(B? Associated Press.)`, `By Associated Press,)`). The
-/// words after `By` name the service when they hold a wire-service word; a person's name
-/// there is a reporter (`(By John Smith)`).
+/// it: `(By Associated Press)`, `(By Review Leased Wire)`, `(By JOHN SMITH, United Press
+/// Staff Correspondent)`, and as OCR damages the brackets and the `By` (`( By Associated
+/// Press.)`, `(B? Associated Press.)`, `By Associated Press,)`). Words naming a wire service
+/// make an agency; a person's name (two words or more, before a comma) a reporter. A `By`
+/// that OCR damaged counts only before a service's name.
 fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
     const SERVICE: [&str; 6] = ["wire", "press", "service", "news", "associated", "agency"];
+    // how old papers said a story came: `(By Cable)`, `(By Telegraph)`, no one's name
+    const MEANS: [&str; 8] = [
+        "cable",
+        "telegraph",
+        "wireless",
+        "radio",
+        "mail",
+        "telephone",
+        "appointment",
+        "request",
+    ];
     let open = text.starts_with('(');
     let inner = text.trim_start_matches(['(', ' ']);
     let core = inner.trim_end_matches(['.', ',', ' ']);
@@ -696,45 +705,77 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
         return None;
     }
     let (by, name) = core.split_once(char::is_whitespace)?;
-    let by_word = matches!(
+    let exact_by = by.eq_ignore_ascii_case("by");
+    let damaged_by = matches!(
         by.to_ascii_lowercase().as_str(),
-        "by" | "hy" | "bv" | "8y" | "bj" | "b" | "b?"
+        "hy" | "bv" | "8y" | "bj" | "b" | "b?"
     );
     let name = name.trim();
-    if !by_word
+    if !(exact_by || damaged_by)
         || name.is_empty()
-        || name.len() > 48
+        || name.len() > 60
         || name.chars().any(crate::parse::text::is_cjk)
     {
         return None;
     }
-    if let Some(a) = EN_AGENCY.captures(name) {
-        return Some(vec![credit(
-            &title_case_agency(&a[1]),
-            CreditRole::Agency,
-            text,
-        )]);
-    }
-    let words: Vec<&str> = name.split_whitespace().collect();
-    let capitalised = words
-        .iter()
-        .all(|w| w.starts_with(|c: char| c.is_uppercase()));
-    let service = words.iter().any(|w| {
-        SERVICE.iter().any(|s| {
-            w.trim_matches(|c: char| !c.is_alphabetic())
-                .eq_ignore_ascii_case(s)
+    let service_words = |s: &str| {
+        s.split_whitespace().any(|w| {
+            SERVICE.iter().any(|v| {
+                w.trim_matches(|c: char| !c.is_alphabetic())
+                    .eq_ignore_ascii_case(v)
+            })
         })
-    });
-    // a bare `B` is a damaged `By` only before a service's name
-    if !capitalised || !(1..=5).contains(&words.len()) || (by.len() < 2 && !service) {
+    };
+    let capitalised = |s: &str| {
+        s.split_whitespace()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase()))
+    };
+    let agency = |s: &str| -> Option<String> {
+        if let Some(a) = EN_AGENCY.captures(s) {
+            return Some(title_case_agency(&a[1]));
+        }
+        let n = s.split_whitespace().count();
+        (capitalised(s) && (1..=5).contains(&n) && service_words(s)).then(|| s.to_owned())
+    };
+    if let Some(a) = agency(name) {
+        return Some(vec![credit(&a, CreditRole::Agency, text)]);
+    }
+    if !exact_by {
         return None;
     }
-    let role = if service {
-        CreditRole::Agency
-    } else {
-        CreditRole::Reporter
-    };
-    Some(vec![credit(name, role, text)])
+    // a writer, perhaps with the service after a comma
+    let (person, after) = name.split_once(',').unwrap_or((name, ""));
+    let person = without_honorific(person.trim());
+    let words = person.split_whitespace().count();
+    let means = person.split_whitespace().any(|w| {
+        MEANS.iter().any(|m| {
+            w.trim_matches(|c: char| !c.is_alphabetic())
+                .eq_ignore_ascii_case(m)
+        })
+    });
+    if !capitalised(person) || !(2..=4).contains(&words) || means {
+        return None;
+    }
+    let mut credits = vec![credit(person, CreditRole::Reporter, text)];
+    let after = after.trim();
+    if let Some(a) = (!after.is_empty())
+        .then(|| EN_AGENCY.captures(after))
+        .flatten()
+    {
+        credits.push(credit(&title_case_agency(&a[1]), CreditRole::Agency, text));
+    } else if service_words(after) {
+        // `United Press Staff Correspondent`: the service is the words before the title
+        let service: Vec<&str> = after
+            .split_whitespace()
+            .take_while(|w| {
+                !["staff", "writer", "correspondent"].contains(&w.to_ascii_lowercase().as_str())
+            })
+            .collect();
+        if !service.is_empty() && service_words(&service.join(" ")) {
+            credits.push(credit(&service.join(" "), CreditRole::Agency, text));
+        }
+    }
+    Some(credits)
 }
 
 /// The note that closes a column or a letter with who wrote it: `Jane Doe is a senior
@@ -1111,6 +1152,14 @@ mod tests {
             names(&credit_line("By Prof. Amos Tate").expect("credit")),
             vec![("Amos Tate".to_owned(), CreditRole::Reporter)]
         );
+        assert_eq!(
+            names(&credit_line("By Mr. and Mrs. Amos Tate").expect("credit")),
+            vec![("Amos Tate".to_owned(), CreditRole::Reporter)]
+        );
+        assert_eq!(
+            names(&credit_line("By DR. RUTH KELLER").expect("credit")),
+            vec![("RUTH KELLER".to_owned(), CreditRole::Reporter)]
+        );
     }
 
     #[test]
@@ -1137,9 +1186,24 @@ mod tests {
                 vec![("Associated Press".to_owned(), CreditRole::Agency)]
             );
         }
-        // a bracketed aside that starts with `by` is no credit
-        assert!(credit_line("(by way of the north road)").is_none());
-        assert!(credit_line("(B Street)").is_none());
+        assert_eq!(
+            names(&credit_line("(By JOHN SMITH, United Press Staff Correspondent)").expect("ap")),
+            vec![
+                ("JOHN SMITH".to_owned(), CreditRole::Reporter),
+                ("United Press".to_owned(), CreditRole::Agency)
+            ]
+        );
+        // a bracketed aside that starts with `by` is no credit, nor is how the story came
+        for aside in [
+            "(by way of the north road)",
+            "(B Street)",
+            "(By Cable)",
+            "(By Telegraph)",
+            "(By Appointment Only)",
+            "(Hy Peskin Photo)",
+        ] {
+            assert!(credit_line(aside).is_none(), "{aside}");
+        }
     }
 
     #[test]

@@ -803,7 +803,8 @@ fn opens_with_credit(lines: &[Line<'_>], end: usize) -> bool {
 }
 
 /// On a page whose articles open with a dateline or a byline (a wire page, most of a modern
-/// daily), a single Chinese line with neither under it, inside an article that opened with
+/// daily; or, in a copy cut to three headlines or fewer, a feature under its byline line), a
+/// single Chinese line with neither under it, inside an article that opened with
 /// one and has not closed, is a section head of that article (`推动服务业扩能提质` under
 /// `促进服务业优质高效发展` / `新华社记者 X`), not a new article. An article closes with a
 /// closing credit or dateline line (`新华社北京4月28日电`, `（记者 X）`).
@@ -814,17 +815,30 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
         .map(|&(a, b)| (a, b, opens_with_credit(lines, b)))
         .collect();
     let strong = chinese.iter().filter(|r| r.2).count();
-    if strong < 3 || strong * 3 < chinese.len() * 2 {
+    // a copy cut to a few headlines has too few to tell a wire page; there a feature under
+    // its writer's byline line (`本报记者 X`, not a dateline: a brief's `本报讯` may well be
+    // followed by an article of another kind) is open until it closes
+    let bylined = |b: usize| {
+        lines[b + 1..]
+            .iter()
+            .find(|l| l.role != Role::Blank)
+            .is_some_and(|l| l.role == Role::Credit)
+    };
+    let small = chinese.len() <= 3 && strong < 3;
+    if !small && (strong < 3 || strong * 3 < chinese.len() * 2) {
         return;
     }
     let mut open_article = false;
     let mut last_end = 0;
     for (k, &(a, b, opens)) in chinese.iter().enumerate() {
+        let opens = if small { bylined(b) } else { opens };
         let next_head = chinese.get(k + 1).map_or(lines.len(), |r| r.0);
         if opens {
             open_article = true;
         } else if a == b
             && open_article
+            // (a line with nothing under it is the headline a cut copy ends on)
+            && lines[b + 1..next_head].iter().any(|l| l.role == Role::Text)
             && !closes_after_text(&lines[last_end + 1..a], true)
             && !closes_after_text(&lines[b + 1..next_head], false)
             && !quotation_label(lines[a].text)
@@ -1324,6 +1338,25 @@ mod tests {
                 "丁市开通夜间公交"
             ]
         );
+    }
+
+    #[test]
+    fn a_section_head_in_a_copy_cut_to_one_or_two_articles() {
+        // a stored copy cut short: one bylined feature, its section head inside it
+        let page = "老钳工带出新徒弟
+本报记者 周明
+　　甲厂的老钳工刘师傅今年带了五个徒弟，个个都能独立操作新设备。
+手把手教到会
+　　刘师傅说，教徒弟没有捷径，只能一遍一遍地做给他们看，再看着他们做。
+";
+        assert_eq!(heads(page), ["老钳工带出新徒弟"]);
+        // the headline such a copy ends on, with nothing under it, is kept
+        let page = "老钳工带出新徒弟
+本报记者 周明
+　　甲厂的老钳工刘师傅今年带了五个徒弟，个个都能独立操作新设备。
+乙县新建三座水库
+";
+        assert_eq!(heads(page), ["老钳工带出新徒弟", "乙县新建三座水库"]);
     }
 
     #[test]
