@@ -152,6 +152,16 @@ struct PreLine {
     hard_break: bool,
 }
 
+impl PreLine {
+    /// A text line becomes a furniture line (other lines keep what they are).
+    fn make_furniture(&mut self) {
+        if let Pre::Text(t) = &mut self.pre {
+            let t = std::mem::take(t);
+            self.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+        }
+    }
+}
+
 /// Leading spaces of a line: an ASCII space counts one, a full-width space two.
 fn indent_of(raw: &str) -> usize {
     raw.chars()
@@ -275,8 +285,32 @@ fn index_label(t: &str) -> bool {
 /// The writer's title under a byline that ends in a comma, set on lines of its own until one
 /// ends without a comma (`by Dr. Edwin ZIEGFELD,` / `Head, Department of Fine Arts,` /
 /// `Teachers' College, Columbia University`): part of the credit, not the text. At most
-/// three such lines, each short and ending no sentence.
+/// three such lines, each short, naming a post or a place of work, and ending no sentence.
 fn mark_byline_affiliations(lines: &mut [PreLine]) {
+    // a title names a post or a place of work; a column line of the story does not
+    // (`The Senate voted on Tuesday to approve the`)
+    const POSTS: [&str; 20] = [
+        "head",
+        "director",
+        "professor",
+        "lecturer",
+        "dean",
+        "editor",
+        "chairman",
+        "president",
+        "secretary",
+        "fellow",
+        "college",
+        "university",
+        "department",
+        "institute",
+        "school",
+        "museum",
+        "society",
+        "academy",
+        "council",
+        "ministry",
+    ];
     for i in 0..lines.len() {
         let open = matches!(&lines[i].pre, Pre::Other(Item::Credit(c))
             if c.len() == 1 && c[0].role() == CreditRole::Reporter && c[0].text.ends_with(','));
@@ -287,30 +321,6 @@ fn mark_byline_affiliations(lines: &mut [PreLine]) {
             let Pre::Text(t) = &lines[k].pre else {
                 break;
             };
-            // a title names a post or a place of work; a column line of the story does not
-            // (`The Senate voted on Tuesday to approve the`)
-            const POSTS: [&str; 20] = [
-                "head",
-                "director",
-                "professor",
-                "lecturer",
-                "dean",
-                "editor",
-                "chairman",
-                "president",
-                "secretary",
-                "fellow",
-                "college",
-                "university",
-                "department",
-                "institute",
-                "school",
-                "museum",
-                "society",
-                "academy",
-                "council",
-                "ministry",
-            ];
             let post = t
                 .split(|c: char| !c.is_alphabetic())
                 .any(|w| POSTS.iter().any(|p| w.eq_ignore_ascii_case(p)));
@@ -330,25 +340,27 @@ fn mark_byline_affiliations(lines: &mut [PreLine]) {
     }
 }
 
+/// English month names, lower case.
+const EN_MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// A magazine's or paper's running head wherever the converter put it: the page number
 /// with the title and the month and year (`20 The UNESCO Courier - September 2000`,
 /// `4The Courier - July-August 2006`), or the title with its page (`UNESCO COURIER-Page 6`).
 /// A short line, no sentence; a jump line (`See BUDGET, page 3`) has no dash before `page`.
 fn en_running_head(t: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     // a folio at one end: most lines stop here, before anything is allocated
     let b = t.as_bytes();
     if t.len() > 90
@@ -359,6 +371,13 @@ fn en_running_head(t: &str) -> bool {
         return false;
     }
     let lower = t.to_ascii_lowercase();
+    // a jump line is no running head
+    if ["see ", "continued", "turn to"]
+        .iter()
+        .any(|j| lower.starts_with(j))
+    {
+        return false;
+    }
     let parts: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|p| !p.is_empty())
@@ -371,7 +390,7 @@ fn en_running_head(t: &str) -> bool {
     let titled = t.split(|c: char| !c.is_alphanumeric()).any(|w| {
         w.len() >= 3
             && w.starts_with(|c: char| c.is_ascii_uppercase())
-            && !MONTHS.contains(&w.to_ascii_lowercase().as_str())
+            && !EN_MONTHS.contains(&w.to_ascii_lowercase().as_str())
     });
     // `… - Page 6`, `…-Page 6`
     let dashed_page = digits(last)
@@ -384,16 +403,10 @@ fn en_running_head(t: &str) -> bool {
             .is_some_and(|b| b.trim_end().ends_with(['-', '–', '—', '|']));
     // a folio at the start (maybe run into the title: `4The`), a month, and the year at the end
     let folio_first = (1..=3).contains(&t.bytes().take_while(u8::is_ascii_digit).count());
-    let month = parts.iter().any(|p| MONTHS.contains(p));
+    let month = parts.iter().any(|p| EN_MONTHS.contains(p));
     // the title set off from the date (`Courier - September 2000`), not a headline's number
-    // (`15 Americans killed since March 2003`); a jump line is no running head
+    // (`15 Americans killed since March 2003`)
     let set_off = t.contains(" - ") || t.contains(['–', '—', '|']);
-    let jump = ["see ", "continued", "turn to"]
-        .iter()
-        .any(|j| lower.starts_with(j));
-    if jump {
-        return false;
-    }
     let year_last = last.len() == 4 && digits(last) && matches!(&last[..2], "18" | "19" | "20");
     titled && (dashed_page || (folio_first && set_off && month && year_last))
 }
@@ -402,10 +415,7 @@ fn en_running_head(t: &str) -> bool {
 fn mark_running_heads(lines: &mut [PreLine]) {
     for l in lines.iter_mut() {
         if matches!(&l.pre, Pre::Text(t) if en_running_head(t)) {
-            if let Pre::Text(t) = &mut l.pre {
-                let t = std::mem::take(t);
-                l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
-            }
+            l.make_furniture();
         }
     }
 }
@@ -797,20 +807,6 @@ fn en_folio_parts(t: &str) -> Option<FolioParts> {
         "saturday",
         "sunday",
     ];
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let words: Vec<&str> = t.split_whitespace().collect();
     if words.is_empty() || words.len() > 16 || t.chars().any(text::is_cjk) {
         return None;
@@ -835,10 +831,10 @@ fn en_folio_parts(t: &str) -> Option<FolioParts> {
         };
         volume |= (l == "vol" || l == "volume") && words.get(i + 1).is_some_and(|n| number(n));
         weekday |= WEEKDAYS.contains(&l);
-        let is_month = MONTHS.contains(&l)
+        let is_month = EN_MONTHS.contains(&l)
             || (l.len() >= 3
                 && l.len() <= 4
-                && MONTHS.iter().any(|m| m.starts_with(l))
+                && EN_MONTHS.iter().any(|m| m.starts_with(l))
                 && w.ends_with('.'));
         month |= is_month && words.get(i + 1).is_some_and(|n| number(n));
         // a year, maybe run into the day (`2,1987`)
@@ -1048,10 +1044,7 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
         }
     }
     for l in &mut lines[..=end] {
-        if let Pre::Text(t) = &mut l.pre {
-            let t = std::mem::take(t);
-            l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
-        }
+        l.make_furniture();
     }
 }
 
@@ -1067,8 +1060,7 @@ fn en_standing_label(t: &str) -> bool {
     ];
     // set as a label: capitalised, no full stop (`… all of his` / `letters.` is a sentence's end)
     let core = t.trim().trim_end_matches(':');
-    core.len() <= 21
-        && core.starts_with(|c: char| c.is_ascii_uppercase())
+    core.starts_with(|c: char| c.is_ascii_uppercase())
         && LABELS.iter().any(|l| l.eq_ignore_ascii_case(core))
 }
 
@@ -1104,10 +1096,7 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
         }
     }
     for (l, _) in lines.iter_mut().zip(marked).filter(|(_, m)| *m) {
-        if let Pre::Text(t) = &mut l.pre {
-            let t = std::mem::take(t);
-            l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
-        }
+        l.make_furniture();
     }
 }
 
@@ -1139,10 +1128,7 @@ fn mark_title_links(lines: &mut [PreLine]) {
             matches!(&l.pre, Pre::Text(t) | Pre::Heading { text: t, .. } if t.starts_with(title.as_str()) && core(t).is_none())
         });
         if repeated {
-            if let Pre::Text(t) = &mut lines[i].pre {
-                let t = std::mem::take(t);
-                lines[i].pre = Pre::Other(Item::Furniture(Furniture::Line, t));
-            }
+            lines[i].make_furniture();
         }
     }
 }
@@ -1340,10 +1326,7 @@ fn mark_staff_box(lines: &mut [PreLine]) {
                 from = m;
             }
             for l in &mut lines[from..=end] {
-                if let Pre::Text(t) = &mut l.pre {
-                    let t = std::mem::take(t);
-                    l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
-                }
+                l.make_furniture();
             }
         }
         i = end + 1;

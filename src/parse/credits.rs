@@ -765,14 +765,17 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
         credits.push(credit(&title_case_agency(&a[1]), CreditRole::Agency, text));
     } else if service_words(after) {
         // `United Press Staff Correspondent`: the service is the words before the title
-        let service: Vec<&str> = after
+        let service = after
             .split_whitespace()
             .take_while(|w| {
-                !["staff", "writer", "correspondent"].contains(&w.to_ascii_lowercase().as_str())
+                !["staff", "writer", "correspondent"]
+                    .iter()
+                    .any(|t| w.eq_ignore_ascii_case(t))
             })
-            .collect();
-        if !service.is_empty() && service_words(&service.join(" ")) {
-            credits.push(credit(&service.join(" "), CreditRole::Agency, text));
+            .collect::<Vec<_>>()
+            .join(" ");
+        if service_words(&service) {
+            credits.push(credit(&service, CreditRole::Agency, text));
         }
     }
     Some(credits)

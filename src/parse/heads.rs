@@ -792,14 +792,16 @@ fn mark_lead_under_masthead(lines: &[Line<'_>], heads: &mut [bool]) {
     }
 }
 
+/// The first line under the run that ends at `end`, blank lines skipped.
+fn line_under<'a, 'b>(lines: &'b [Line<'a>], end: usize) -> Option<&'b Line<'a>> {
+    lines[end + 1..].iter().find(|l| l.role != Role::Blank)
+}
+
 /// Is the run `start..=end` followed by a byline or a dateline (its article's opening)?
 fn opens_with_credit(lines: &[Line<'_>], end: usize) -> bool {
-    lines[end + 1..]
-        .iter()
-        .find(|l| l.role != Role::Blank)
-        .is_some_and(|l| {
-            l.role == Role::Credit || (l.role == Role::Text && opens_with_dateline(l.text))
-        })
+    line_under(lines, end).is_some_and(|l| {
+        l.role == Role::Credit || (l.role == Role::Text && opens_with_dateline(l.text))
+    })
 }
 
 /// On a page whose articles open with a dateline or a byline (a wire page, most of a modern
@@ -818,12 +820,7 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
     // a copy cut to a few headlines has too few to tell a wire page; there a feature under
     // its writer's byline line (`本报记者 X`, not a dateline: a brief's `本报讯` may well be
     // followed by an article of another kind) is open until it closes
-    let bylined = |b: usize| {
-        lines[b + 1..]
-            .iter()
-            .find(|l| l.role != Role::Blank)
-            .is_some_and(|l| l.role == Role::Credit)
-    };
+    let bylined = |b: usize| line_under(lines, b).is_some_and(|l| l.role == Role::Credit);
     let small = chinese.len() <= 3 && strong < 3;
     if !small && (strong < 3 || strong * 3 < chinese.len() * 2) {
         return;

@@ -379,6 +379,19 @@ async fn setup(
     }
 }
 
+/// `n` permits of `semaphore`, or `None` once shutdown is asked for (shutdown wins a tie).
+async fn acquire_or_stop(
+    semaphore: &Arc<Semaphore>,
+    n: u32,
+    shutdown: &CancellationToken,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    tokio::select! {
+        biased;
+        _ = shutdown.cancelled() => None,
+        permits = semaphore.clone().acquire_many_owned(n) => permits.ok(),
+    }
+}
+
 /// Pulls batches sized to the free in-flight slots and the free part of the input byte budget,
 /// and hands each page to its own task.
 ///
@@ -413,22 +426,12 @@ async fn pull_loop(
     state.metrics().set_input_bytes_budget(budget);
     let mut failures = 0usize;
     loop {
-        let mut permits = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Ok(()),
-            permits = slots.clone().acquire_many_owned(batch_size as u32) => match permits {
-                Ok(p) => p,
-                Err(_) => return Ok(()),
-            },
+        let Some(mut permits) = acquire_or_stop(&slots, batch_size as u32, shutdown).await else {
+            return Ok(());
         };
         // Room for the largest message first, then whatever else of the budget is free now.
-        let mut room = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Ok(()),
-            room = bytes.clone().acquire_many_owned(one_message as u32) => match room {
-                Ok(p) => p,
-                Err(_) => return Ok(()),
-            },
+        let Some(mut room) = acquire_or_stop(&bytes, one_message as u32, shutdown).await else {
+            return Ok(());
         };
         let more = bytes.available_permits().min(request_cap - one_message);
         if more > 0 {
