@@ -130,9 +130,11 @@ pub fn parse_at(
     );
     let position = position.to_proto();
     let mut articles = Vec::with_capacity(drafts.len());
-    for draft in drafts {
+    let count = drafts.len();
+    for (n, draft) in drafts.into_iter().enumerate() {
         let ordinal = articles.len() as u32 + 1;
-        if let Some(article) = assemble(draft, &position, &id_prefix, ordinal, issue) {
+        let last = n + 1 == count;
+        if let Some(article) = assemble(draft, &position, &id_prefix, ordinal, issue, last) {
             articles.push(article);
         }
     }
@@ -228,7 +230,7 @@ const STORY_WEIGHT: usize = 320;
 const STORY_WEIGHT_MARKED: usize = 1000;
 
 /// Splits a headline stack into the headline and its kicker/subtitle lines.
-fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<String>) {
+fn resolve_headlines(lines: &[(u8, String)], wrapped: bool, issue: Date) -> (String, Vec<String>) {
     if lines.is_empty() {
         return (String::new(), Vec::new());
     }
@@ -283,7 +285,7 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
                     // a guessed Chinese stack: the rules measured on the corpus (heads.rs)
                     let texts: Vec<&str> =
                         candidates.iter().map(|&i| lines[i].1.as_str()).collect();
-                    candidates[heads::main_of_cjk_stack(&texts)]
+                    candidates[heads::main_of_cjk_stack(&texts, issue.year < 1950)]
                 } else if candidates.len() >= 3 {
                     // a kicker in short parts (`积极行动` / `保种保供`) over the headline: the
                     // first line twice as long as the first part, when all above it are short
@@ -317,6 +319,33 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool) -> (String, Vec<Stri
     (headline, subs)
 }
 
+/// Whether a Chinese paragraph stops without closing punctuation (`…他们沉`, `新华社北京4月1`).
+fn cut_off_cjk(paragraph: &str) -> bool {
+    paragraph.chars().any(text::is_cjk)
+        && paragraph.trim_end().chars().next_back().is_some_and(|c| {
+            !matches!(
+                c,
+                '。' | '！'
+                    | '？'
+                    | '!'
+                    | '?'
+                    | '.'
+                    | '…'
+                    | '”'
+                    | '’'
+                    | '"'
+                    | '\''
+                    | '」'
+                    | '』'
+                    | '）'
+                    | ')'
+                    | '】'
+                    | ']'
+                    | '》'
+            )
+        })
+}
+
 /// Removes marker ranges from a text.
 fn cut_ranges(text: &str, found: &[Found]) -> String {
     let mut out = String::with_capacity(text.len());
@@ -339,9 +368,11 @@ fn assemble(
     id_prefix: &str,
     ordinal: u32,
     issue: Date,
+    last_on_page: bool,
 ) -> Option<Article> {
     let mut warnings = Vec::new();
-    let (headline, mut subheadlines) = resolve_headlines(&draft.headlines, draft.headline_wrapped);
+    let (headline, mut subheadlines) =
+        resolve_headlines(&draft.headlines, draft.headline_wrapped, issue);
     let mut credits = draft.credits;
     let mut found_refs = draft.references;
     let mut dateline = String::new();
@@ -446,6 +477,10 @@ fn assemble(
         || paragraphs.len() >= 7
         // briefs do not jump between pages
         || references.iter().any(|r| r.kind() != PageReferenceKind::SeeAlso)
+        // nor are they cut off: a Chinese page that ends mid-sentence (a jump without a jump
+        // line, a copy cut short) holds only the start of its last item (English OCR pages
+        // end on ads and scraps as often, so they are left to their weight)
+        || (last_on_page && draft.headline_guessed && paragraphs.last().is_some_and(|p| cut_off_cjk(p)))
         || (ordinal == 1
             && draft.headlines.first().is_some_and(|(l, _)| *l == 1)
             && body_weight >= 400)
@@ -831,7 +866,16 @@ mod tests {
     fn a_kicker_in_short_parts_over_a_converted_headline() {
         let stack = |lines: &[&str]| {
             let l: Vec<(u8, String)> = lines.iter().map(|t| (1, (*t).to_owned())).collect();
-            resolve_headlines(&l, false).0
+            resolve_headlines(
+                &l,
+                false,
+                Date {
+                    year: 2025,
+                    month: 7,
+                    day: 12,
+                },
+            )
+            .0
         };
         assert_eq!(
             stack(&["稳产量", "保供给", "全省多举措扶持秋粮生产"]),
@@ -842,5 +886,36 @@ mod tests {
             stack(&["全省多举措扶持秋粮生产", "稳产量保供给", "十个市县先行先试"]),
             "稳产量保供给"
         );
+    }
+
+    #[test]
+    fn a_three_line_chinese_stack_is_kicker_headline_and_subtitle() {
+        let page = "1963年5月2日某日报 第2版\n为秋收打好基础\n全县农机站完成检修\n三百台拖拉机将分批下乡支援各公社\n本报讯 县农机局昨天说，全县二十个农机站已经完成了今年的检修任务。\n检修后的机具由各站统一调配。\n";
+        let page = parse(page, PageFormat::PlainText);
+        assert_eq!(page.articles[0].headline, "全县农机站完成检修");
+        assert_eq!(
+            page.articles[0].subheadlines,
+            ["为秋收打好基础", "三百台拖拉机将分批下乡支援各公社"]
+        );
+    }
+
+    #[test]
+    fn a_chinese_page_that_stops_mid_sentence_ends_on_the_start_of_a_story() {
+        let page = |last: &str| {
+            format!(
+                "某日报 第4版\n全市夏粮收购过半\n本报讯 截至昨天，全市已收购夏粮十二万吨，比去年同期多两成。\n收购点延长了开放时间，农民不必排长队。\n新建的两座粮库下月投入使用。\n城东新区学校开工\n本报讯 {last}\n"
+            )
+        };
+        let cut = parse(
+            &page("城东新区第一所九年制学校昨天开工，计划明年秋季招生，设"),
+            PageFormat::PlainText,
+        );
+        assert_eq!(cut.articles.len(), 2);
+        assert_eq!(cut.articles[1].kind(), ArticleKind::Story);
+        let whole = parse(
+            &page("城东新区第一所九年制学校昨天开工，计划明年秋季招生。"),
+            PageFormat::PlainText,
+        );
+        assert_eq!(whole.articles[1].kind(), ArticleKind::Brief);
     }
 }
