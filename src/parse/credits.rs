@@ -16,10 +16,11 @@ static AGENCY_PAREN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A Chinese dateline at the start of a paragraph: 【新华社北京9月14日电】, 新华社北京7月9日电,
-/// 本报北京7月9日电, 本报讯, optionally followed by （记者 X 通讯员 Y）.
+/// 本报北京7月9日电, 本报讯, 据新华社24日讯 (the day alone), optionally followed by
+/// （记者 X 通讯员 Y）.
 static ZH_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^[【\[]?\s*据?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社|\p{Han}{2,4}网)\s*(\p{Han}{0,10}?)\s*((?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯|消息)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
+        r"^[【\[]?\s*据?\s*(新华社|中新社|中新网|本报|人民网|新华网|央视网|光明网|中国日报网?|经济日报|\p{Han}{2,6}社|\p{Han}{2,4}网)\s*(\p{Han}{0,10}?)\s*((?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月)?(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?\s*(电|讯|消息)\s*[】\]]?\s*(?:[（(]([^）)]{1,60})[)）])?\s*[:：]?\s*",
     )
     .expect("valid regex")
 });
@@ -509,6 +510,20 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         return Some(CreditLine { credits });
     }
     if let Some(inner) = inner {
+        // a collective correspondent, an office rather than a person (1950s):
+        // （本报集体通讯员某某工人报编辑部）
+        if let Some(office) = ["本报集体通讯员", "集体通讯员"]
+            .iter()
+            .find_map(|w| inner.strip_prefix(w))
+            .map(str::trim)
+            .filter(|o| {
+                (2..=16).contains(&o.chars().count()) && o.chars().all(crate::parse::text::is_cjk)
+            })
+        {
+            return Some(CreditLine {
+                credits: vec![credit(office, CreditRole::Correspondent, text)],
+            });
+        }
         if let Some(credits) = zh_byline(
             inner
                 .trim_start_matches("记者")
@@ -890,6 +905,24 @@ fn agency_paren(text: &str) -> Option<Vec<Credit>> {
 /// Returns the paragraph without it and the credits.
 pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
     let trimmed = paragraph.trim_end();
+    if trimmed.ends_with('摄') {
+        // a photographer run on after the caption's last sentence: `…在装运棉花。杨某某摄`
+        let (at, stop) = trimmed
+            .char_indices()
+            .rev()
+            .find(|(_, c)| matches!(c, '。' | '！' | '？'))?;
+        let tail = trimmed[at + stop.len_utf8()..].trim();
+        if tail.chars().count() > 20 {
+            return None;
+        }
+        let mut credits = credit_line(tail)?.credits;
+        if !credits.iter().any(|c| c.role() == CreditRole::Photographer) {
+            return None;
+        }
+        // the team a photographer belongs to is no name: `城市摄影队 周某 摄`
+        credits.retain(|c| !c.name.ends_with(['队', '组', '部', '社', '站']));
+        return Some((trimmed[..at + stop.len_utf8()].to_owned(), credits));
+    }
     if !trimmed.ends_with(['）', ')']) {
         return None;
     }
@@ -1282,5 +1315,24 @@ mod tests {
         assert_eq!(d.credits[0].name, "AP");
         assert_eq!(d.rest, "The Senate voted.");
         assert!(dateline("新华社发布的消息显示，").is_none());
+        // a photographer run on after the caption
+        let (rest, credits) =
+            trailing_credit("某师的棉花喜获丰收。图为农工们在装运棉花。杨某勤摄").expect("credit");
+        assert_eq!(rest, "某师的棉花喜获丰收。图为农工们在装运棉花。");
+        assert_eq!(credits[0].name, "杨某勤");
+        assert!(trailing_credit("他说：“请给我们摄。”").is_none());
+        let (_, credits) = trailing_credit("雨中游览照样开心。城市摄影队 周某 摄").expect("credit");
+        assert_eq!(credits.len(), 1);
+        assert_eq!(credits[0].name, "周某");
+        // a collective correspondent
+        let l = credit_line("（本报集体通讯员某县农民报编辑部）").expect("credit");
+        assert_eq!(l.credits[0].name, "某县农民报编辑部");
+        assert_eq!(l.credits[0].role(), CreditRole::Correspondent);
+        // the day alone, in figures
+        let d = dateline("据新华社24日讯 首都的一万多名毕业生走向工作岗位。").expect("dateline");
+        assert_eq!(
+            (d.text.as_str(), d.credits[0].name.as_str()),
+            ("据新华社24日讯", "新华社")
+        );
     }
 }

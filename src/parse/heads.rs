@@ -227,6 +227,37 @@ fn one_word_a_line(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
     }
 }
 
+/// Questions set as a headline stack over a dateline (`修建…的两种做法,你赞成哪一种?` /
+/// `是因陋就简,满足更多人的需要?` / … / `本报讯 …`): a question with a comma reads as a
+/// sentence alone, but two or more short question lines right above a dateline are the
+/// stack of the report it opens.
+fn questions_over_dateline(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
+    let question = |l: &Line<'_>| {
+        l.role == Role::Text
+            && l.text.trim_end().ends_with(['？', '?'])
+            && char_len(l.text.trim()) <= MAX_CJK_HEAD
+            && l.text.matches(['，', ',']).count() <= 1
+            && !l.text.contains(['。', '；', ';', '“'])
+            && l.text.chars().any(is_cjk)
+    };
+    for i in 2..lines.len() {
+        if lines[i].role != Role::Text || !question(&lines[i - 1]) || !question(&lines[i - 2]) {
+            continue;
+        }
+        if !opens_with_dateline(lines[i].text) {
+            continue;
+        }
+        let top = (0..i)
+            .rev()
+            .take_while(|&k| question(&lines[k]))
+            .last()
+            .unwrap_or(i);
+        for s in &mut shapes[top..i] {
+            *s = Some(Shape::Cjk);
+        }
+    }
+}
+
 /// A sentence-case headline wrapped onto a second line in lower case (`Grants for` /
 /// `village schools`): a short line of at most three words under a sentence-case line,
 /// neither ending a sentence, has that line's shape.
@@ -591,10 +622,16 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
     let letter = b.starts_with(['向', '致', '给'])
         && b.ends_with(['信', '电', '书'])
         && !a.starts_with(['向', '致', '给']);
-    if a.ends_with(['：', ':', '—']) || saying || occasion || speaker || slogan || lead_in || letter
+    let three_decks = stack.len() == 3 && !printed_before_1950;
+    if a.ends_with(['：', ':', '—'])
+        || saying
+        || occasion
+        || speaker
+        || slogan
+        || lead_in
+        || letter
+        || three_decks
     {
-        1
-    } else if stack.len() == 3 && !printed_before_1950 {
         1
     } else {
         0
@@ -620,6 +657,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
     let mut shapes = outside_quotations(lines, shapes);
     one_word_a_line(lines, &mut shapes);
     wrapped_sentence_heads(lines, &mut shapes);
+    questions_over_dateline(lines, &mut shapes);
     let width = body_width(lines, &shapes);
     // in narrow columns most body lines are short and open-ended, so sentence-case ones
     // look like headlines; one as wide as the column is body
@@ -1526,6 +1564,23 @@ mod tests {
     #[test]
     fn a_wrapped_line_is_not_a_headline() {
         let page = "  The committee said the new bridge over the\nRiver Road\nwill open in the spring of next year if the weather holds.\n";
+        assert!(heads(page).is_empty());
+    }
+
+    #[test]
+    fn questions_stacked_over_a_dateline_head_the_report() {
+        let page = "办托儿所的两种做法,你赞成哪一种?\n是自己动手,多办几所?\n还是等待拨款,只办一所?\n本报讯 某市的街道居民自己动手，今年办起了二十所托儿所。\n经费来自居民集资和街道工厂。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "办托儿所的两种做法,你赞成哪一种?",
+                "是自己动手,多办几所?",
+                "还是等待拨款,只办一所?"
+            ]
+        );
+        // one question closing a paragraph over a dateline is the text above it
+        let page =
+            "某厂的试验成功了。\n工人们问,下一步怎么办?\n本报讯 某市今年办起了二十所托儿所。\n";
         assert!(heads(page).is_empty());
     }
 }

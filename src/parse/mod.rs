@@ -319,6 +319,31 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool, issue: Date) -> (Str
     (headline, subs)
 }
 
+/// A picture's caption at the top of a Chinese page: the first item, one short paragraph (at
+/// most 120 characters) with no dateline and no credit, under a photo title or none
+/// (`我们伟大的祖国` / `这是一个繁忙的工地。汽车队正在…`). Older pages print no photographer;
+/// on the corpus pages every such item is a caption, while briefs open with a dateline and
+/// stories run longer. A quotation box (`毛主席语录`) is no caption, nor is the end of a story
+/// continued from another page (the caller checks its references).
+fn caption_at_top(
+    ordinal: u32,
+    headline: &str,
+    paragraphs: &[String],
+    credits: &[Credit],
+    dateline: &str,
+) -> bool {
+    let [caption] = paragraphs else {
+        return false;
+    };
+    ordinal == 1
+        && credits.is_empty()
+        && dateline.is_empty()
+        && !heads::quotation_label(headline)
+        && caption.chars().filter(|&c| text::is_cjk(c)).count() >= 20
+        && text::char_len(caption) <= 120
+        && caption.trim_end().ends_with(['。', '！', '”'])
+}
+
 /// Whether a Chinese paragraph stops without closing punctuation (`…他们沉`, `新华社北京4月1`).
 fn cut_off_cjk(paragraph: &str) -> bool {
     paragraph.chars().any(text::is_cjk)
@@ -465,6 +490,8 @@ fn assemble(
         ArticleKind::Teaser
     } else if (has_photographer && paragraphs.len() <= 2 && (draft.image || body_weight <= 600))
         || (draft.photo && paragraphs.len() <= 1)
+        || (references.is_empty()
+            && caption_at_top(ordinal, &headline, &paragraphs, &credits, &dateline))
     {
         ArticleKind::Photo
     } else if headline.is_empty() && draft.brief {
@@ -917,5 +944,33 @@ mod tests {
             PageFormat::PlainText,
         );
         assert_eq!(whole.articles[1].kind(), ArticleKind::Brief);
+    }
+
+    #[test]
+    fn a_short_caption_without_a_dateline_at_the_top_of_a_page_is_a_photo() {
+        let page = |top: &str| {
+            format!(
+                "某日报 第1版\n{top}\n全市夏粮收购过半\n本报讯 截至昨天，全市已收购夏粮十二万吨，比去年同期多两成。\n"
+            )
+        };
+        let captioned = parse(
+            &page("我们的新城市\n这是新建成的城东工人住宅区。住户们正在搬进新居，区里的商店和学校也已开门。"),
+            PageFormat::PlainText,
+        );
+        assert_eq!(captioned.articles[0].kind(), ArticleKind::Photo);
+        assert_eq!(captioned.articles[1].kind(), ArticleKind::Brief);
+        // a brief with a dateline is no caption, nor is a quotation box
+        let brief = parse(
+            &page(
+                "城东住宅区建成\n本报讯 新建成的城东工人住宅区昨天交付使用，住户们正在搬进新居。",
+            ),
+            PageFormat::PlainText,
+        );
+        assert_eq!(brief.articles[0].kind(), ArticleKind::Brief);
+        let quotation = parse(
+            &page("毛主席语录\n我们的教育方针，应该使受教育者在德育、智育、体育几方面都得到发展。"),
+            PageFormat::PlainText,
+        );
+        assert_ne!(quotation.articles[0].kind(), ArticleKind::Photo);
     }
 }
