@@ -21,6 +21,10 @@ fn main() {
         max_articles: usize::MAX,
         ..Limits::default()
     };
+    // WARM_UP=1: compile the parser's patterns first, as the service does at startup
+    if std::env::var_os("WARM_UP").is_some() {
+        pagewire::parse::warm_up();
+    }
     let mut articles = 0;
     for _ in 0..n {
         articles += parse_page(&raw, &limits).map_or(0, |p| p.articles.len());

@@ -85,6 +85,44 @@ impl From<PositionError> for ParseError {
     }
 }
 
+/// Pages of our own in each format and language, parsed once by [`warm_up`].
+const WARM_UP_PAGES: [(PageFormat, &str); 4] = [
+    (
+        PageFormat::PlainText,
+        "THE DAILY HERALD\nVol. 12, No. 40  Monday, April 7, 1986  25 Cents\nCOUNCIL VOTES NEW BUDGET\nBy JANE DOE\nStaff Writer\nSPRINGFIELD, Ill. (AP) — The council voted 5-2 on Monday.\n(By Associated Press.)\nPlease see BUDGET, page 3\nLetters to the Editor\nEditor,\nThe park needs benches.\nJohn Smith Biology junior\nPhoto by Ann Lee\n(AP Photo/Ann Lee)\nJOHN SMITH/Mustang Daily\nAnn Lee/Staff Photographer\nThe Associated Press\nHerald Staff Writers\n",
+    ),
+    (
+        PageFormat::PlainText,
+        "某日报 第1版\n我们的新城市\n这是新建成的住宅区。住户们正在搬进新居。\n全市夏粮收购过半\n本报讯（记者 张三 通讯员 李四）截至昨天，全市已收购夏粮十二万吨。（下转第三版）\n新华社北京7月9日电 会议今天召开。\n（新华社记者 王五 摄）\n",
+    ),
+    (
+        PageFormat::Markdown,
+        "# 城东新区学校开工\n\n本报讯 城东新区第一所学校昨天开工。详见05版\n\n## 简讯\n\n某市开通城乡公交（据新华社）\n\n![](a.jpg)\n\n记者 祝某 摄\n",
+    ),
+    (
+        PageFormat::Html,
+        "<html><body><nav><a href=\"/\">Home</a></nav><article><h1>Fair Draws Record Crowd</h1><p class=\"byline\">By Ann Lee</p><p>Continued on Page A5</p></article></body></html>",
+    ),
+];
+
+/// Parses a few pages of our own in every format, so that the patterns the parser compiles on
+/// first use are compiled before the first real page (the English credit patterns alone take
+/// about 0.1 s to compile). The service runs it once at startup, off the async workers.
+pub fn warm_up() {
+    for (format, content) in WARM_UP_PAGES {
+        let raw = RawPage {
+            publication: "warm-up".into(),
+            issue_date: "1986-04-07".into(),
+            page_number: 1,
+            format: format as i32,
+            content: content.into(),
+            ..RawPage::default()
+        };
+        // the result does not matter, only the patterns it compiled
+        let _ = parse_page(&raw, &Limits::default());
+    }
+}
+
 /// Parses one raw page into its page-level message with articles.
 ///
 /// Validates the print position with the constructors of `position.rs` (the rules the input
@@ -972,5 +1010,14 @@ mod tests {
             PageFormat::PlainText,
         );
         assert_ne!(quotation.articles[0].kind(), ArticleKind::Photo);
+    }
+
+    #[test]
+    fn every_warm_up_page_parses() {
+        for (format, content) in WARM_UP_PAGES {
+            let page = parse(content, format);
+            assert!(!page.articles.is_empty(), "{content}");
+        }
+        warm_up();
     }
 }

@@ -99,6 +99,9 @@ pub async fn run_with_state(
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let settings = Arc::new(settings);
+    // The parser's patterns compile on first use; compile them while connecting, so the first
+    // page does not wait for them.
+    let warm_up = tokio::task::spawn_blocking(crate::parse::warm_up);
     // A page waiting for its dead letter comes back within a nak delay (or an ack wait when a
     // nak is lost); one not seen for longer went to another replica or was set aside there.
     state.set_waiting_horizon(settings.input.ack_wait + settings.retry.nak_max.saturating_mul(2));
@@ -188,6 +191,11 @@ pub async fn run_with_state(
         state.clone(),
     ));
     let micro = start_micro(&client, &settings, max_payload, &state).await;
+    if warm_up.await.is_err() {
+        // a pattern that fails to compile panics the first page the same way; that page is
+        // dead-lettered with the panic, the service goes on
+        tracing::error!("the parser's warm-up panicked");
+    }
     tracing::info!(max_payload, "pagewire consuming");
 
     let tracker = TaskTracker::new();
