@@ -754,6 +754,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
     unmark_parallel_subheads(lines, &accepted, &mut heads);
     unmark_closed_subheads_under_decks(lines, &shapes, &accepted, &mut heads);
     unmark_section_heads(lines, &accepted, &mut heads);
+    unmark_english_section_heads(lines, &accepted, &mut heads);
     unmark_interview_heads(lines, &accepted, &mut heads);
     mark_lead_under_masthead(lines, &mut heads);
     heads
@@ -887,6 +888,54 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
             continue;
         } else {
             open_article = false;
+        }
+        last_end = b;
+    }
+}
+
+/// On an English page whose stories open with a byline (`Emergency worries top Diablo hearing
+/// agenda` / `BY SHARYN SEARS` / `Staff Writer`: two such stories or more), a head of one to
+/// three words alone on its line inside a bylined story, not in capitals, with text and no
+/// byline, photo credit or dateline under it (`Wrong Classification`, `Shortcomings`), is a
+/// section head of that story: the
+/// paper's headlines are longer, and a story of its own there would carry a byline or a
+/// dateline. The story stays open until a headline with more words, or anything that closes
+/// it (a photo credit, furniture, a closing credit).
+fn unmark_english_section_heads(
+    lines: &[Line<'_>],
+    accepted: &[(usize, usize)],
+    heads: &mut [bool],
+) {
+    let english: Vec<(usize, usize, bool)> = accepted
+        .iter()
+        .filter(|&&(a, _)| heads[a] && !lines[a].text.chars().any(is_cjk))
+        .map(|&(a, b)| (a, b, opens_with_credit(lines, b)))
+        .collect();
+    let bylined = |b: usize| line_under(lines, b).is_some_and(|l| l.role == Role::Credit);
+    if english.iter().filter(|&&(_, b, _)| bylined(b)).count() < 2 {
+        return;
+    }
+    let mut open_story = false;
+    let mut last_end = 0;
+    for (k, &(a, b, opens)) in english.iter().enumerate() {
+        let next_head = english.get(k + 1).map_or(lines.len(), |r| r.0);
+        let words = lines[a].text.split_whitespace().count();
+        if opens {
+            open_story = bylined(b);
+        } else if a == b
+            && open_story
+            && words <= 3
+            // a box's label in capitals (`IN QUOTES`) or a photo's title over its credit
+            // heads an item of its own
+            && shape(lines[a].text) != Some(Shape::Caps)
+            && line_under(lines, b).is_some_and(|l| l.role == Role::Text)
+            && lines[b + 1..next_head].iter().any(|l| l.role == Role::Text)
+            && !closes_after_text(&lines[last_end + 1..a], true)
+        {
+            heads[a] = false;
+            continue;
+        } else {
+            open_story = false;
         }
         last_end = b;
     }
@@ -1582,5 +1631,20 @@ mod tests {
         let page =
             "某厂的试验成功了。\n工人们问,下一步怎么办?\n本报讯 某市今年办起了二十所托儿所。\n";
         assert!(heads(page).is_empty());
+    }
+
+    #[test]
+    fn short_heads_inside_bylined_english_stories_are_section_heads() {
+        let page = "Council weighs new parking rules for downtown\nBy Ann Lee\nStaff Writer\nThe city council on Monday took up a plan to change parking downtown.\nMerchants said the meters drive shoppers away.\nMeter Costs\nThe plan would raise the hourly rate by a quarter.\nIN QUOTES\n\"We need the spaces,\" a merchant said.\nLibrary extends its weekend hours this spring\nBy Bob Cole\nStaff Writer\nThe campus library will stay open until midnight on weekends.\nStudents asked for the change last fall.\nA late night\nJOHN SMITH/Mustang Daily\nStudents study in the library on Sunday.\n";
+        let found = heads(page);
+        assert!(!found.contains(&"Meter Costs".to_owned()), "{found:?}");
+        for head in [
+            "Council weighs new parking rules for downtown",
+            "IN QUOTES",
+            "Library extends its weekend hours this spring",
+            "A late night",
+        ] {
+            assert!(found.contains(&head.to_owned()), "{head}: {found:?}");
+        }
     }
 }
