@@ -82,12 +82,69 @@ impl AlertRules {
 
 /// Headline, subheadlines and paragraphs, lowercased, one per line.
 fn searchable_text(a: &Article) -> String {
-    std::iter::once(&a.headline)
+    let parts = std::iter::once(&a.headline)
         .chain(&a.subheadlines)
-        .chain(&a.paragraphs)
-        .map(|s| s.to_lowercase())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .chain(&a.paragraphs);
+    let len = parts.clone().map(|s| s.len() + 1).sum();
+    let mut text = String::with_capacity(len);
+    for (i, s) in parts.enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        push_lowercase(&mut text, s);
+    }
+    text
+}
+
+/// Appends `s.to_lowercase()` to `out`, without the case table lookup for ASCII and for the
+/// characters of [`caseless`] (most of a Chinese page: a lookup per character was most of the
+/// cost of alert matching), copying runs that stay as they are in one go.
+fn push_lowercase(out: &mut String, s: &str) {
+    // The lowercase of Σ depends on its neighbours (final sigma): std's rule decides.
+    if s.contains('Σ') {
+        out.push_str(&s.to_lowercase());
+        return;
+    }
+    // Runs of characters that are their own lowercase are copied whole.
+    let bytes = s.as_bytes();
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 && !b.is_ascii_uppercase() {
+            i += 1;
+            continue;
+        }
+        // U+4000..=U+9FFF, the bulk of Chinese text, all within `caseless`: no need to decode.
+        if (0xE4..=0xE9).contains(&b) {
+            i += 3;
+            continue;
+        }
+        let c = s[i..].chars().next().expect("i is a character boundary");
+        let next = i + c.len_utf8();
+        if !caseless(c) {
+            out.push_str(&s[copied..i]);
+            out.extend(c.to_lowercase());
+            copied = next;
+        }
+        i = next;
+    }
+    out.push_str(&s[copied..]);
+}
+
+/// Characters with no lowercase mapping (each its own lowercase; checked over every one of
+/// them by a test): general punctuation, CJK symbols and punctuation, kana, CJK ideographs,
+/// Yi, Hangul syllables, fullwidth punctuation and digits.
+fn caseless(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2000}'..='\u{206F}'
+            | '\u{2E80}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FF01}'..='\u{FF20}'
+            | '\u{FF3B}'..='\u{FF40}'
+            | '\u{FF5B}'..='\u{FFEF}'
+    )
 }
 
 /// The lead story of a page 1: its first article of kind STORY in reading order. `None` on
@@ -122,6 +179,40 @@ mod tests {
                 ..Default::default()
             }],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn caseless_characters_are_their_own_lowercase() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            if caseless(c) {
+                assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn push_lowercase_is_std_lowercase() {
+        for s in [
+            "",
+            "State Council 国务院 发布",
+            "ΣΑΣ ΟΔΟΣ, Σ. σΣ ὈΔΥΣΣΕΎΣ",
+            "İstanbul ǅ ẞ Ｆｕｌｌ ＷＩＤＴＨ，“引号”！",
+            "ÀÉÎ ÕÜ Ǆ Ω K Å ⅛ Ⅻ Ⓐ 𐐀 한국어 ｶﾀｶﾅ",
+            "MiXeD ascii and Кириллица И ГРЕЧЕСКИЙ",
+        ] {
+            let mut out = String::from("x");
+            push_lowercase(&mut out, s);
+            assert_eq!(out, format!("x{}", s.to_lowercase()), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn push_lowercase_matches_std(s in "\\PC*") {
+            let mut out = String::new();
+            push_lowercase(&mut out, &s);
+            proptest::prop_assert_eq!(out, s.to_lowercase());
         }
     }
 

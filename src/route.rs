@@ -155,13 +155,44 @@ impl Outbound {
 }
 
 fn kind_name(kind: i32) -> String {
-    ArticleKind::try_from(kind)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("ARTICLE_KIND_")
-                .to_lowercase()
-        })
-        .unwrap_or_else(|_| kind.to_string())
+    match ArticleKind::try_from(kind) {
+        // The kinds there are, without formatting their enum names for every message.
+        Ok(ArticleKind::Story) => "story".to_owned(),
+        Ok(ArticleKind::Brief) => "brief".to_owned(),
+        Ok(ArticleKind::Photo) => "photo".to_owned(),
+        Ok(ArticleKind::Teaser) => "teaser".to_owned(),
+        Ok(ArticleKind::Fragment) => "fragment".to_owned(),
+        Ok(k) => k
+            .as_str_name()
+            .trim_start_matches("ARTICLE_KIND_")
+            .to_lowercase(),
+        Err(_) => kind.to_string(),
+    }
+}
+
+/// The subjects of one publication's outputs, each formatted once for all of a page's messages.
+struct Subjects<'a> {
+    topics: &'a Topics,
+    publication: &'a str,
+    formatted: [Option<String>; Topic::ALL.len()],
+}
+
+impl<'a> Subjects<'a> {
+    fn new(topics: &'a Topics, publication: &'a str) -> Self {
+        Subjects {
+            topics,
+            publication,
+            formatted: Default::default(),
+        }
+    }
+
+    /// [`Topics::subject`] of `topic` for the publication.
+    fn get(&mut self, topic: Topic) -> String {
+        let (topics, publication) = (self.topics, self.publication);
+        self.formatted[topic as usize]
+            .get_or_insert_with(|| topics.subject(topic, publication))
+            .clone()
+    }
 }
 
 /// Id of a page: `<publication>/<issue_date>/<edition or main>/<page_number>`, the prefix the
@@ -226,10 +257,11 @@ pub fn route_page(
     let articles = std::mem::take(&mut page.articles);
     let lead = lead_story_id(raw.page_number, &articles);
     let mut out = Vec::with_capacity(articles.len() * 3 + 1);
+    let mut subjects = Subjects::new(topics, &raw.publication);
     for article in &articles {
         let hits = alerts.matches(article, lead);
         let search = is_searchable(article.kind).then_some(article);
-        push_article(&mut out, article, search, &hits, &raw.publication, topics);
+        push_article(&mut out, article, search, &hits, &mut subjects);
     }
     out.push(page_message(raw, page, &articles, topics));
     out
@@ -250,12 +282,13 @@ pub fn route_plan(
     let articles = std::mem::take(&mut page.articles);
     let lead = lead_story_id(raw.page_number, &articles);
     let mut out = Vec::with_capacity((plan.own.len() + plan.updates.len()) * 3 + 1);
+    let mut subjects = Subjects::new(topics, &raw.publication);
     for c in &plan.own {
         let hits = alerts.matches(&c.article, lead);
-        push_composed(&mut out, c, &hits, &raw.publication, topics);
+        push_composed(&mut out, c, &hits, &mut subjects);
     }
     for c in &plan.updates {
-        push_composed(&mut out, c, &[], &raw.publication, topics);
+        push_composed(&mut out, c, &[], &mut subjects);
     }
     out.push(page_message(raw, page, &articles, topics));
     out
@@ -271,8 +304,9 @@ pub fn route_unresolved(
     topics: &Topics,
 ) -> Vec<Outbound> {
     let mut out = Vec::with_capacity(updates.len() * 2 + events.len());
+    let mut subjects = Subjects::new(topics, publication);
     for c in updates {
-        push_composed(&mut out, c, &[], publication, topics);
+        push_composed(&mut out, c, &[], &mut subjects);
     }
     for e in events {
         let (type_name, msg_id, article_id, revision, payload) = match e {
@@ -337,13 +371,7 @@ pub struct Timer {
 }
 
 /// The messages of a composed article: archive, what search gets of it, alert (if `hits`).
-fn push_composed(
-    out: &mut Vec<Outbound>,
-    c: &Composed,
-    hits: &[&str],
-    publication: &str,
-    topics: &Topics,
-) {
+fn push_composed(out: &mut Vec<Outbound>, c: &Composed, hits: &[&str], subjects: &mut Subjects) {
     let withdrawal;
     let search = match c.search {
         ToSearch::Skip => None,
@@ -353,7 +381,7 @@ fn push_composed(
             Some(&withdrawal)
         }
     };
-    push_article(out, &c.article, search, hits, publication, topics);
+    push_article(out, &c.article, search, hits, subjects);
 }
 
 /// Archive, search (`search`: the article, its withdrawal, or nothing) and alert (if `hits`)
@@ -364,14 +392,12 @@ fn push_article(
     article: &crate::proto::Article,
     search: Option<&crate::proto::Article>,
     hits: &[&str],
-    publication: &str,
-    topics: &Topics,
+    subjects: &mut Subjects,
 ) {
     let payload = Bytes::from(article.encode_to_vec());
     out.push(article_message(
         Topic::Archive,
-        topics,
-        publication,
+        subjects,
         article,
         payload.clone(),
     ));
@@ -381,16 +407,10 @@ fn push_article(
         } else {
             Bytes::from(s.encode_to_vec())
         };
-        out.push(article_message(
-            Topic::Search,
-            topics,
-            publication,
-            s,
-            payload,
-        ));
+        out.push(article_message(Topic::Search, subjects, s, payload));
     }
     if !hits.is_empty() {
-        let mut o = article_message(Topic::Alert, topics, publication, article, payload);
+        let mut o = article_message(Topic::Alert, subjects, article, payload);
         o.headers.push((HEADER_ALERT, hits.join(", ")));
         out.push(o);
     }
@@ -402,8 +422,7 @@ fn push_article(
 /// version back.
 fn article_message(
     topic: Topic,
-    topics: &Topics,
-    publication: &str,
+    subjects: &mut Subjects,
     article: &crate::proto::Article,
     payload: Bytes,
 ) -> Outbound {
@@ -417,7 +436,7 @@ fn article_message(
     };
     let mut o = Outbound::new(
         Some(topic),
-        topics.subject(topic, publication),
+        subjects.get(topic),
         type_name::ARTICLE,
         msg_id,
         payload,

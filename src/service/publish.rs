@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use async_nats::jetstream;
 use async_nats::jetstream::ErrorCode;
-use async_nats::HeaderMap;
+use async_nats::{HeaderMap, HeaderName};
 use tokio::sync::Semaphore;
 
 use super::ServiceState;
@@ -104,9 +104,10 @@ impl Publisher {
 
     /// Sends every output without waiting, then waits for all PubAcks.
     /// Returns (published, duplicates).
+    /// Borrows the outputs: a caller keeps them for a retry without copying them first.
     pub(super) async fn publish_all(
         &self,
-        outputs: Vec<Outbound>,
+        outputs: &[Outbound],
     ) -> Result<(usize, usize), PublishError> {
         if self.batches.is_some() {
             return self.publish_batched(outputs).await;
@@ -115,9 +116,9 @@ impl Publisher {
     }
 
     /// One PubAck per message, [`PUBLISH_WINDOW`] messages at a time.
-    async fn publish_windows(
+    async fn publish_windows<'a>(
         &self,
-        outputs: Vec<Outbound>,
+        outputs: impl IntoIterator<Item = &'a Outbound>,
     ) -> Result<(usize, usize), PublishError> {
         let (mut published, mut duplicates) = (0, 0);
         let mut outputs = outputs.into_iter().peekable();
@@ -134,30 +135,30 @@ impl Publisher {
         Ok((published, duplicates))
     }
 
-    async fn publish_window(
+    async fn publish_window<'a>(
         &self,
-        outputs: impl Iterator<Item = Outbound>,
+        outputs: impl Iterator<Item = &'a Outbound>,
     ) -> Result<(usize, usize), PublishError> {
         let mut pending = Vec::with_capacity(PUBLISH_WINDOW);
         for o in outputs {
-            let subject = o.subject.clone();
             // Timers are no output topic.
             let topic = o.topic.map_or("other", |t| t.label());
             let kind = o.header(HEADER_KIND).map(super::metrics::kind_label);
-            let state = self.state.clone();
+            let state = &self.state;
             let sent = Instant::now();
             let ack = self
                 .js
-                .publish_with_headers(o.subject, header_map(&o.headers), o.payload)
+                .publish_with_headers(o.subject.clone(), header_map(&o.headers), o.payload.clone())
                 .await
                 .map_err(|source| PublishError::Publish {
-                    subject: subject.clone(),
+                    subject: o.subject.clone(),
                     source,
                 })?;
             pending.push(async move {
-                let ack = ack
-                    .await
-                    .map_err(|source| PublishError::PubAck { subject, source })?;
+                let ack = ack.await.map_err(|source| PublishError::PubAck {
+                    subject: o.subject.clone(),
+                    source,
+                })?;
                 state
                     .metrics()
                     .output_acked(topic, kind, ack.duplicate, sent.elapsed());
@@ -171,11 +172,8 @@ impl Publisher {
 
     /// Each output stream's share of `outputs` as one atomic batch (up to [`MAX_BATCH`]
     /// messages), the streams side by side; a stream's lone output and timers go as usual.
-    async fn publish_batched(
-        &self,
-        outputs: Vec<Outbound>,
-    ) -> Result<(usize, usize), PublishError> {
-        let mut by_topic: Vec<(Option<Topic>, Vec<Outbound>)> = Vec::new();
+    async fn publish_batched(&self, outputs: &[Outbound]) -> Result<(usize, usize), PublishError> {
+        let mut by_topic: Vec<(Option<Topic>, Vec<&Outbound>)> = Vec::new();
         for o in outputs {
             match by_topic.iter_mut().find(|(t, _)| *t == o.topic) {
                 Some((_, group)) => group.push(o),
@@ -204,7 +202,7 @@ impl Publisher {
     /// reply, the last one marked as the commit and answered by the batch's PubAck. A batch the
     /// server refuses for a duplicate `Nats-Msg-Id` stored nothing: it is published again message
     /// by message, where duplicates are counted as usual.
-    async fn publish_batch(&self, batch: Vec<Outbound>) -> Result<(usize, usize), PublishError> {
+    async fn publish_batch(&self, batch: Vec<&Outbound>) -> Result<(usize, usize), PublishError> {
         let slots = self.batches.as_ref().expect("batches are on");
         let open = slots
             .acquire()
@@ -272,10 +270,11 @@ fn api_error(e: &jetstream::context::PublishError) -> Option<ErrorCode> {
         .map(jetstream::Error::error_code)
 }
 
+/// The headers as the client takes them; the names are static (no copy of them per message).
 fn header_map(pairs: &[(&'static str, String)]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (k, v) in pairs {
-        h.append(*k, v.as_str());
+        h.append(HeaderName::from_static(k), v.as_str());
     }
     h
 }

@@ -1233,7 +1233,7 @@ async fn handle_timer(
     let result = match fired {
         Ok(out) if out.is_empty() => Ok(()),
         Ok(out) => publisher
-            .publish_all(out)
+            .publish_all(&out)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),

@@ -361,8 +361,8 @@ impl Worker {
                     Err(Unresolved::Rejected(r)) => return Outcome::Rejected(r),
                 },
                 Work::Routed(outputs) => {
-                    // Kept for a retry: the clones share the encoded payloads.
-                    let sent = self.publisher.publish_all(outputs.clone()).await;
+                    // Kept for a retry: published from a borrow.
+                    let sent = self.publisher.publish_all(&outputs).await;
                     work = Work::Routed(outputs);
                     match sent {
                         Ok((published, duplicates)) => {
@@ -497,7 +497,11 @@ impl Worker {
             self.publisher.topics(),
             self.pipeline.max_payload,
         );
-        match self.publisher.publish_all(vec![letter]).await {
+        match self
+            .publisher
+            .publish_all(std::slice::from_ref(&letter))
+            .await
+        {
             Ok(_) => {
                 // Term: the broker will not redeliver it; the dead letter is its record.
                 if let Err(e) = message.ack_with(AckKind::Term).await {
