@@ -51,13 +51,15 @@ static EN_AGENCY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The title line under an English byline: `Staff Writer`, `Herald Staff Writers`.
 static EN_CREDIT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[A-Z][\w.'’-]*\s+){0,3}(?:staff\s+(?:writer|reporter|photographer)s?|(?:special\s+|foreign\s+)?correspondents?|contributing\s+writers?|for\s+the\s+[A-Z][\w ]{2,30})$")
+    Regex::new(r"(?i)^(?:[A-Z][\w.'’-]*\s+){0,3}(?:staff\s+(?:writer|reporter|photographer)s?|(?:special\s+|foreign\s+)?correspondents?|contributing\s+writers?|for\s+the\s+([A-Z][\w ]{2,}))$")
         .expect("valid regex")
 });
 
 /// English photo credits: `Photo by NAME`, `NAME/Staff Photographer`, `(AP Photo/NAME)`.
+/// The name's length (at most 51 characters) is checked after the match: a counted repetition
+/// of a Unicode class compiles one copy of the class per count (megabytes of automaton).
 static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]{1,50}?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,50}?)|([A-Z][\p{L}.'’ -]{1,50}?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters|ap|afp|the new york times))\s*[)\]]?$")
+    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]*?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,}?)|([A-Z][\p{L}.'’ -]*?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters|ap|afp|the new york times))\s*[)\]]?$")
         .expect("valid regex")
 });
 
@@ -608,7 +610,13 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(c[1].trim(), CreditRole::Photographer, text)],
         });
     }
-    if cues & EN_CUE_TITLE != 0 && EN_CREDIT_TITLE.is_match(text) {
+    // (the paper's name after `for the` is at most 31 characters, checked here for the reason
+    // given at EN_PHOTO)
+    if cues & EN_CUE_TITLE != 0
+        && EN_CREDIT_TITLE
+            .captures(text)
+            .is_some_and(|c| c.get(1).is_none_or(|m| m.as_str().chars().count() <= 31))
+    {
         // `Staff Writer` under a byline: part of the credit, names nothing new
         return Some(CreditLine {
             credits: Vec::new(),
@@ -625,12 +633,17 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         });
     }
     let photo = cues & EN_CUE_PHOTO != 0;
-    if let Some(caps) = photo.then(|| EN_PHOTO.captures(text)).flatten() {
-        let name = caps
-            .get(1)
-            .or(caps.get(2))
-            .or(caps.get(3))
-            .map_or("", |m| m.as_str());
+    let photo_name = photo
+        .then(|| EN_PHOTO.captures(text))
+        .flatten()
+        .map(|caps| {
+            caps.get(1)
+                .or(caps.get(2))
+                .or(caps.get(3))
+                .map_or("", |m| m.as_str())
+        })
+        .filter(|name| name.chars().count() <= 51);
+    if let Some(name) = photo_name {
         return Some(CreditLine {
             credits: vec![credit(name, CreditRole::Photographer, text)],
         });
@@ -906,6 +919,14 @@ fn agency_paren(text: &str) -> Option<Vec<Credit>> {
 pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
     let trimmed = paragraph.trim_end();
     if trimmed.ends_with('摄') {
+        // the length limits the patterns no longer count (EN_PHOTO, EN_CREDIT_TITLE)
+        let photo = credit_line("Photo by Ann Lee").expect("credit");
+        assert_eq!(photo.credits[0].name, "Ann Lee");
+        let long = format!("Photo by {}", "Ann Lee ".repeat(8));
+        assert!(credit_line(long.trim()).is_none_or(|l| l.credits.is_empty()));
+        assert!(credit_line("Special Correspondent for the Daily Herald").is_some());
+        let title = format!("Special Correspondent for the {}", "Daily Herald ".repeat(3));
+        assert!(credit_line(title.trim()).is_none());
         // a photographer run on after the caption's last sentence: `…在装运棉花。杨某某摄`
         let (at, stop) = trimmed
             .char_indices()
@@ -1315,6 +1336,14 @@ mod tests {
         assert_eq!(d.credits[0].name, "AP");
         assert_eq!(d.rest, "The Senate voted.");
         assert!(dateline("新华社发布的消息显示，").is_none());
+        // the length limits the patterns no longer count (EN_PHOTO, EN_CREDIT_TITLE)
+        let photo = credit_line("Photo by Ann Lee").expect("credit");
+        assert_eq!(photo.credits[0].name, "Ann Lee");
+        let long = format!("Photo by {}", "Ann Lee ".repeat(8));
+        assert!(credit_line(long.trim()).is_none_or(|l| l.credits.is_empty()));
+        assert!(credit_line("Special Correspondent for the Daily Herald").is_some());
+        let title = format!("Special Correspondent for the {}", "Daily Herald ".repeat(3));
+        assert!(credit_line(title.trim()).is_none());
         // a photographer run on after the caption
         let (rest, credits) =
             trailing_credit("某师的棉花喜获丰收。图为农工们在装运棉花。杨某勤摄").expect("credit");
