@@ -161,6 +161,9 @@ fn parse_pages(c: &mut Criterion) {
     let zh_plain = plain(repeated(&[ZH_PLAIN], PLAIN_PAGE_BYTES));
     // hostile: 1 MiB of `[` without `]`, once 2,048 steps a character in the markup stripper
     let brackets = raw_page("[".repeat(1 << 20));
+    // hostile: 1 MiB of datelines that read as questions (`本报讯 好吗?`), once quadratic in
+    // the rule that reads question lines over a dateline as a headline stack
+    let questions = plain("本报讯 好吗?\n".repeat((1 << 20) / "本报讯 好吗?\n".len()));
     let html_page = html(repeated(&HTML, PLAIN_PAGE_BYTES));
     let html_large = html(repeated(&HTML, LARGE_PAGE_BYTES));
     let hostile = hostile_html();
@@ -173,6 +176,7 @@ fn parse_pages(c: &mut Criterion) {
     report("en_ocr_page", &en_ocr, &plain_limits);
     report("zh_plain_page", &zh_plain, &plain_limits);
     report("brackets_1mib", &brackets, &large_limits);
+    report("questions_1mib", &questions, &large_limits);
     report("html_page", &html_page, &plain_limits);
     let html_limits = limits_for(&html_large.content);
     report("html_large_page", &html_large, &html_limits);
@@ -210,6 +214,10 @@ fn parse_pages(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(brackets.content.len() as u64));
     group.bench_function("brackets_1mib", |b| {
         b.iter(|| parse_page(black_box(&brackets), black_box(&large_limits)))
+    });
+    group.throughput(Throughput::Bytes(questions.content.len() as u64));
+    group.bench_function("questions_1mib", |b| {
+        b.iter(|| parse_page(black_box(&questions), black_box(&large_limits)))
     });
     group.throughput(Throughput::Bytes(html_large.content.len() as u64));
     group.bench_function("html_large_page", |b| {

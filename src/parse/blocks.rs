@@ -1864,14 +1864,7 @@ mod tests {
         let page = "WHY CHILDREN SHOULD PAINT\nby Dr. Ruth KELLER,\nDean, School of Applied Design,\nNorthfield State College\nEVERY child who holds a brush is making a choice about colour, line and space.\n";
         let found = items(page, Syntax::Plain, "");
         assert_eq!(credit_names(&found), ["Ruth KELLER"]);
-        let text: Vec<&String> = found
-            .iter()
-            .filter_map(|i| match i {
-                Item::Text { lines, .. } => Some(lines),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let text = text_lines(&found);
         assert!(
             !text
                 .iter()
@@ -1890,14 +1883,7 @@ mod tests {
         let found = items(page, Syntax::Plain, "");
         assert_eq!(credit_names(&found), ["JOHN HARLOW", "MARY QUINN"]);
         // none of the box's lines is left in the text
-        let text: Vec<&String> = found
-            .iter()
-            .filter_map(|i| match i {
-                Item::Text { lines, .. } => Some(lines),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let text = text_lines(&found);
         assert!(
             !text
                 .iter()
@@ -2166,6 +2152,18 @@ mod tests {
             })
             .flatten()
             .map(|f| (f.reference.jump_word.clone(), f.reference.text.clone()))
+            .collect()
+    }
+
+    /// Every line of the text items, in order.
+    fn text_lines(items: &[Item]) -> Vec<&String> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { lines, .. } => Some(lines),
+                _ => None,
+            })
+            .flatten()
             .collect()
     }
 

@@ -1328,7 +1328,17 @@ mod tests {
         assert_eq!(d.credits[0].name, "AP");
         assert_eq!(d.rest, "The Senate voted.");
         assert!(dateline("新华社发布的消息显示，").is_none());
-        // the length limits the patterns no longer count (EN_PHOTO, EN_CREDIT_TITLE)
+        // the day alone, in figures
+        let d = dateline("据新华社24日讯 首都的一万多名毕业生走向工作岗位。").expect("dateline");
+        assert_eq!(
+            (d.text.as_str(), d.credits[0].name.as_str()),
+            ("据新华社24日讯", "新华社")
+        );
+    }
+
+    #[test]
+    fn english_credit_patterns_keep_their_length_limits() {
+        // checked after the match, no longer counted by EN_PHOTO and EN_CREDIT_TITLE
         let photo = credit_line("Photo by Ann Lee").expect("credit");
         assert_eq!(photo.credits[0].name, "Ann Lee");
         let long = format!("Photo by {}", "Ann Lee ".repeat(8));
@@ -1339,7 +1349,10 @@ mod tests {
             "Daily Herald ".repeat(3)
         );
         assert!(credit_line(title.trim()).is_none());
-        // a photographer run on after the caption
+    }
+
+    #[test]
+    fn a_photographer_run_on_after_a_captions_last_sentence() {
         let (rest, credits) =
             trailing_credit("某师的棉花喜获丰收。图为农工们在装运棉花。杨某勤摄").expect("credit");
         assert_eq!(rest, "某师的棉花喜获丰收。图为农工们在装运棉花。");
@@ -1348,15 +1361,12 @@ mod tests {
         let (_, credits) = trailing_credit("雨中游览照样开心。城市摄影队 周某 摄").expect("credit");
         assert_eq!(credits.len(), 1);
         assert_eq!(credits[0].name, "周某");
-        // a collective correspondent
+    }
+
+    #[test]
+    fn a_collective_correspondent_in_brackets() {
         let l = credit_line("（本报集体通讯员某县农民报编辑部）").expect("credit");
         assert_eq!(l.credits[0].name, "某县农民报编辑部");
         assert_eq!(l.credits[0].role(), CreditRole::Correspondent);
-        // the day alone, in figures
-        let d = dateline("据新华社24日讯 首都的一万多名毕业生走向工作岗位。").expect("dateline");
-        assert_eq!(
-            (d.text.as_str(), d.credits[0].name.as_str()),
-            ("据新华社24日讯", "新华社")
-        );
     }
 }

@@ -240,20 +240,19 @@ fn questions_over_dateline(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
             && !l.text.contains(['。', '；', ';', '“'])
             && l.text.chars().any(is_cjk)
     };
-    for i in 2..lines.len() {
-        if lines[i].role != Role::Text || !question(&lines[i - 1]) || !question(&lines[i - 2]) {
-            continue;
+    // one pass: `run` is where the run of question lines just above line `i` starts, and
+    // `marked` how far an earlier dateline in the same run has marked it already (a dateline
+    // may itself read as a question: `本报讯 好吗?` a line, thousands of lines)
+    let (mut run, mut marked) = (0, 0);
+    for i in 0..lines.len() {
+        if i >= run + 2 && lines[i].role == Role::Text && opens_with_dateline(lines[i].text) {
+            for s in &mut shapes[run.max(marked)..i] {
+                *s = Some(Shape::Cjk);
+            }
+            marked = i;
         }
-        if !opens_with_dateline(lines[i].text) {
-            continue;
-        }
-        let top = (0..i)
-            .rev()
-            .take_while(|&k| question(&lines[k]))
-            .last()
-            .unwrap_or(i);
-        for s in &mut shapes[top..i] {
-            *s = Some(Shape::Cjk);
+        if !question(&lines[i]) {
+            run = i + 1;
         }
     }
 }
@@ -842,6 +841,11 @@ fn line_under<'a, 'b>(lines: &'b [Line<'a>], end: usize) -> Option<&'b Line<'a>>
 }
 
 /// Is the run `start..=end` followed by a byline or a dateline (its article's opening)?
+/// Is the line under a stack ending at `end` a byline (a credit line, not a dateline)?
+fn bylined(lines: &[Line<'_>], end: usize) -> bool {
+    line_under(lines, end).is_some_and(|l| l.role == Role::Credit)
+}
+
 fn opens_with_credit(lines: &[Line<'_>], end: usize) -> bool {
     line_under(lines, end).is_some_and(|l| {
         l.role == Role::Credit || (l.role == Role::Text && opens_with_dateline(l.text))
@@ -864,7 +868,6 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
     // a copy cut to a few headlines has too few to tell a wire page; there a feature under
     // its writer's byline line (`本报记者 X`, not a dateline: a brief's `本报讯` may well be
     // followed by an article of another kind) is open until it closes
-    let bylined = |b: usize| line_under(lines, b).is_some_and(|l| l.role == Role::Credit);
     let small = chinese.len() <= 3 && strong < 3;
     if !small && (strong < 3 || strong * 3 < chinese.len() * 2) {
         return;
@@ -872,7 +875,7 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
     let mut open_article = false;
     let mut last_end = 0;
     for (k, &(a, b, opens)) in chinese.iter().enumerate() {
-        let opens = if small { bylined(b) } else { opens };
+        let opens = if small { bylined(lines, b) } else { opens };
         let next_head = chinese.get(k + 1).map_or(lines.len(), |r| r.0);
         if opens {
             open_article = true;
@@ -897,10 +900,9 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
 /// agenda` / `BY SHARYN SEARS` / `Staff Writer`: two such stories or more), a head of one to
 /// three words alone on its line inside a bylined story, not in capitals, with text and no
 /// byline, photo credit or dateline under it (`Wrong Classification`, `Shortcomings`), is a
-/// section head of that story: the
-/// paper's headlines are longer, and a story of its own there would carry a byline or a
-/// dateline. The story stays open until a headline with more words, or anything that closes
-/// it (a photo credit, furniture, a closing credit).
+/// section head of that story: the paper's headlines are longer, and a story of its own there
+/// would carry a byline or a dateline. The story stays open until a headline with more words,
+/// or anything that closes it (a photo credit, furniture, a closing credit).
 fn unmark_english_section_heads(
     lines: &[Line<'_>],
     accepted: &[(usize, usize)],
@@ -911,8 +913,12 @@ fn unmark_english_section_heads(
         .filter(|&&(a, _)| heads[a] && !lines[a].text.chars().any(is_cjk))
         .map(|&(a, b)| (a, b, opens_with_credit(lines, b)))
         .collect();
-    let bylined = |b: usize| line_under(lines, b).is_some_and(|l| l.role == Role::Credit);
-    if english.iter().filter(|&&(_, b, _)| bylined(b)).count() < 2 {
+    if english
+        .iter()
+        .filter(|&&(_, b, _)| bylined(lines, b))
+        .count()
+        < 2
+    {
         return;
     }
     let mut open_story = false;
@@ -921,7 +927,7 @@ fn unmark_english_section_heads(
         let next_head = english.get(k + 1).map_or(lines.len(), |r| r.0);
         let words = lines[a].text.split_whitespace().count();
         if opens {
-            open_story = bylined(b);
+            open_story = bylined(lines, b);
         } else if a == b
             && open_story
             && words <= 3

@@ -384,29 +384,11 @@ fn caption_at_top(
 
 /// Whether a Chinese paragraph stops without closing punctuation (`…他们沉`, `新华社北京4月1`).
 fn cut_off_cjk(paragraph: &str) -> bool {
-    paragraph.chars().any(text::is_cjk)
-        && paragraph.trim_end().chars().next_back().is_some_and(|c| {
-            !matches!(
-                c,
-                '。' | '！'
-                    | '？'
-                    | '!'
-                    | '?'
-                    | '.'
-                    | '…'
-                    | '”'
-                    | '’'
-                    | '"'
-                    | '\''
-                    | '」'
-                    | '』'
-                    | '）'
-                    | ')'
-                    | '】'
-                    | ']'
-                    | '》'
-            )
-        })
+    const CLOSERS: [char; 18] = [
+        '。', '！', '？', '!', '?', '.', '…', '”', '’', '"', '\'', '」', '』', '）', ')', '】',
+        ']', '》',
+    ];
+    paragraph.chars().any(text::is_cjk) && !paragraph.trim_end().ends_with(CLOSERS)
 }
 
 /// Removes marker ranges from a text.
