@@ -873,14 +873,30 @@ fn unmark_section_heads(lines: &[Line<'_>], accepted: &[(usize, usize)], heads: 
         return;
     }
     let mut open_article = false;
+    // in a small copy, an article opened by a dateline stays open only where the page sets
+    // its headline apart from the text by indentation: then a head indented like the text is
+    // a section head (`  苏联革命人民热爱毛主席` / `新华社十一日讯…` / `“乌拉,毛泽东!”`), and
+    // one indented like the headline heads the next article
+    let mut text_indent: Option<usize> = None;
     let mut last_end = 0;
     for (k, &(a, b, opens)) in chinese.iter().enumerate() {
-        let opens = if small { bylined(lines, b) } else { opens };
+        let set_apart = line_under(lines, b)
+            .map(|l| l.indent)
+            .filter(|&indent| indent != lines[a].indent);
+        let (opens, indent) = if !small {
+            (opens, None)
+        } else if bylined(lines, b) {
+            (true, None)
+        } else {
+            (opens && set_apart.is_some(), set_apart)
+        };
         let next_head = chinese.get(k + 1).map_or(lines.len(), |r| r.0);
         if opens {
             open_article = true;
+            text_indent = indent;
         } else if a == b
             && open_article
+            && text_indent.is_none_or(|indent| lines[a].indent == indent)
             // (a line with nothing under it is the headline a cut copy ends on)
             && lines[b + 1..next_head].iter().any(|l| l.role == Role::Text)
             && !closes_after_text(&lines[last_end + 1..a], true)
@@ -1452,6 +1468,28 @@ mod tests {
 乙县新建三座水库
 ";
         assert_eq!(heads(page), ["老钳工带出新徒弟", "乙县新建三座水库"]);
+    }
+
+    #[test]
+    fn a_section_head_indented_like_the_text_of_a_wire_story_in_a_cut_copy() {
+        // the page indents its headlines and not its text: the quoted heads set like the
+        // text are section heads of the one report
+        let page = "  边疆牧民喜迎新草场
+新华社九日讯 边疆各地牧民今年迁入新开辟的草场，到处是一片兴旺景象，牧民们奔走相告。
+“草场就是我们的家!”
+一位老牧民站在新草场边上，对前来采访的记者说，祖祖辈辈都没有见过这样好的草场。
+“明年还要再来!”
+一队转场的牧民在路上遇见记者，笑着说今年的羊群长得特别壮，明年还要再来这里放牧。
+";
+        assert_eq!(heads(page), ["边疆牧民喜迎新草场"]);
+        // indented like the headline, the next line heads an article of its own, dateline or
+        // not (a book notice after a report)
+        let page = "  边疆牧民喜迎新草场
+新华社九日讯 边疆各地牧民今年迁入新开辟的草场，到处是一片兴旺景象，牧民们奔走相告。
+  《草原文集》篇目介绍
+《草原文集》收入了作者多年来写草原生活的文章八十篇，按写作时间分为三个部分。
+";
+        assert_eq!(heads(page), ["边疆牧民喜迎新草场", "《草原文集》篇目介绍"]);
     }
 
     #[test]
