@@ -519,8 +519,8 @@ fn mark_author_lines(lines: &mut [PreLine]) {
             continue;
         };
         // cheap shape check first: a name line is short and starts with a Han character
-        // (lead bytes E3..EF) or a bracket
-        if t.len() > 60 || !(t.as_bytes()[0] >= 0xE3 || t.starts_with(['〔', '[', '［'])) {
+        // (lead bytes E3..EF), a bracket or a middle dot
+        if t.len() > 60 || !(t.as_bytes()[0] >= 0xE3 || t.starts_with(['〔', '[', '［', '·'])) {
             continue;
         }
         let Some(credits) = credits::author_line(t) else {
@@ -2057,6 +2057,9 @@ mod tests {
         // nor is a short line over a poem's own title
         let subtitle = "读报杂感\n李青山\n夜里读报\n报上的字一个一个亮起来,\n";
         assert!(credit_names(&items(subtitle, Syntax::Plain, "")).is_empty());
+        // a literary page sets the name between middle dots, indented
+        let essay = "1983年5月6日人民日报 第8版\n在北方的那些年\n  ·林山·\n那些年的冬天很长,我们住在一间小屋里,每天早上要先把炉子生起来才能开始做事。\n";
+        assert_eq!(credit_names(&items(essay, Syntax::Plain, "")), ["林山"]);
     }
 
     #[test]

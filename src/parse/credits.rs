@@ -220,6 +220,11 @@ fn has_surname(name: &str) -> bool {
 /// bracketed country).
 pub fn author_line(line: &str) -> Option<Vec<Credit>> {
     let text = line.trim();
+    // a name set between middle dots, as literary pages print it (`·毛毛·`)
+    let text = text
+        .strip_prefix(['·', '•'])
+        .and_then(|t| t.strip_suffix(['·', '•']))
+        .map_or(text, str::trim);
     let (country, names) = match text.strip_prefix(['〔', '[', '［']) {
         Some(rest) => {
             let close = rest.find(['〕', ']', '］'])?;
@@ -566,6 +571,16 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             .then(|| PHOTO_TAGGED.captures(text))
             .flatten();
         if let Some(body) = tagged.and_then(|c| c.get(1)) {
+            // the agency's staff, unnamed (`新华社记者摄(传真照片)`): the agency is credited
+            if let Some(agency) = body.as_str().trim().strip_suffix("记者") {
+                if (2..=8).contains(&agency.chars().count())
+                    && agency.chars().all(crate::parse::text::is_cjk)
+                {
+                    return Some(CreditLine {
+                        credits: vec![credit(agency, CreditRole::Agency, text)],
+                    });
+                }
+            }
             if let Some(names) = zh_names(body.as_str()) {
                 return Some(CreditLine {
                     credits: names
@@ -1171,6 +1186,9 @@ mod tests {
         assert!(names(&l).contains(&("李贺".into(), CreditRole::Photographer)));
         let l = credit_line("陈福平摄（影像中国）").expect("credit");
         assert_eq!(names(&l), vec![("陈福平".into(), CreditRole::Photographer)]);
+        // an unnamed staff photographer credits the agency, not a person named 新华社记者
+        let l = credit_line("新华社记者摄(传真照片)").expect("credit");
+        assert_eq!(names(&l), vec![("新华社".into(), CreditRole::Agency)]);
         let l = credit_line("（本报伦敦2月21日电）").expect("credit");
         assert_eq!(names(&l), vec![("本报".into(), CreditRole::Agency)]);
         assert!(credit_line("（作者为本报地方部记者）").is_some_and(|l| l.credits.is_empty()));

@@ -479,6 +479,8 @@ fn closes_paragraph(t: &str) -> bool {
     text::ends_sentence(t)
         || core.ends_with(['？', '?', '！', '!', '。', '.'])
         || t.ends_with([')', '）', '”', '"'])
+        // the work a quotation is taken from, alone on its line under it (`《论某某》`)
+        || (t.starts_with('《') && t.ends_with('》') && t.matches('《').count() == 1)
 }
 
 /// Does the line end in a short capitalised abbreviation (`the Hon.`, `Mr.`, `St.`), whose full
@@ -614,6 +616,8 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
     // line without one (`河北全面实施控烟行动，推进控烟立法`)
     let lead_in = a.ends_with('…')
         || a.starts_with('就')
+        // a purpose the event serves (`为社会进步与和平而奋斗` over `某党举行代表大会`)
+        || (a.starts_with('为') && a.contains('而'))
         || a.ends_with("文章")
         || (a.contains(['，', ',']) && !b.contains(['，', ',']));
     // a letter or message under the line naming its senders (`全国双拥工作领导小组…` /
@@ -1490,6 +1494,28 @@ mod tests {
 《草原文集》收入了作者多年来写草原生活的文章八十篇，按写作时间分为三个部分。
 ";
         assert_eq!(heads(page), ["边疆牧民喜迎新草场", "《草原文集》篇目介绍"]);
+    }
+
+    #[test]
+    fn the_source_of_a_quotation_box_closes_it() {
+        // the box: label, quotation, the work it is taken from; then an editorial, no dateline
+        let page = "毛主席语录
+我们应当相信群众，我们应当相信党，这是两条根本的原理。
+《某某问题》
+团结起来办好农业合作社
+今年春天以来，各地农业合作社的社员们团结一致，克服了种种困难，生产搞得很有起色。
+这个事实说明，只要依靠群众，办好合作社就有了可靠的保证。
+";
+        assert_eq!(heads(page), ["毛主席语录", "团结起来办好农业合作社"]);
+    }
+
+    #[test]
+    fn a_purpose_over_an_event_is_a_kicker() {
+        let stack = ["为改善职工生活而努力", "某厂召开职工代表大会"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 1);
+        // a headline that starts with 为 and states no purpose clause stays first
+        let stack = ["为人民服务的好榜样", "记某县医院外科医生"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 0);
     }
 
     #[test]
