@@ -737,6 +737,23 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                 break;
             }
         }
+        // a summary deck under Chinese headlines, over the dateline: one long line that ends
+        // no sentence (`某大队坚持…,批判…,干部和群众的精神面貌发生了深刻变化`) belongs to
+        // the stack, however many commas it holds
+        if lines[end].text.chars().any(is_cjk)
+            && lines.get(end + 1).is_some_and(|d| {
+                d.role == Role::Text
+                    && shapes[end + 1].is_none()
+                    && d.text.chars().any(is_cjk)
+                    && !closes_paragraph(d.text)
+                    && !opens_with_dateline(d.text)
+            })
+            && lines
+                .get(end + 2)
+                .is_some_and(|l| l.role == Role::Text && opens_with_dateline(l.text))
+        {
+            end += 1;
+        }
         i = end + 1;
         // a quotation-box label inside a run starts the item: the lines above it are the
         // paper's name or issue line beside the box
@@ -1516,6 +1533,26 @@ mod tests {
         // a headline that starts with 为 and states no purpose clause stays first
         let stack = ["为人民服务的好榜样", "记某县医院外科医生"];
         assert_eq!(main_of_cjk_stack(&stack, false), 0);
+    }
+
+    #[test]
+    fn a_summary_deck_over_the_dateline_is_part_of_the_stack() {
+        let page = "认真学习科学种田的经验
+某县推广良种获得丰收
+某县各公社坚持科学种田,推广良种,改进耕作方法,粮食产量连续三年大幅度增长
+新华社某地十日电 某县今年粮食总产量比去年增长百分之十五，这是推广良种的结果。
+";
+        assert_eq!(
+            heads(page),
+            [
+                "认真学习科学种田的经验",
+                "某县推广良种获得丰收",
+                "某县各公社坚持科学种田,推广良种,改进耕作方法,粮食产量连续三年大幅度增长"
+            ]
+        );
+        let l = lines(page);
+        let stack: Vec<&str> = l[..3].iter().map(|l| l.text).collect();
+        assert_eq!(main_of_cjk_stack(&stack, false), 1);
     }
 
     #[test]
