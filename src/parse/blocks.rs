@@ -483,7 +483,8 @@ fn mark_byline_boxes(lines: &mut [PreLine]) {
 /// body line of six words or more ending in a lower-case word) carries the sentence on; it
 /// is no byline.
 fn byline_runs_on(prev: Option<&PreLine>, line: &str) -> bool {
-    if !line.starts_with("by ") {
+    // (a writer's title run on to the line makes it a byline: `by Ann Lee StaH Wrilar`)
+    if !line.starts_with("by ") || credits::has_run_on_title(line) {
         return false;
     }
     let Some(PreLine {
@@ -1048,6 +1049,57 @@ fn mark_page_top_folio(lines: &mut [PreLine]) {
     }
 }
 
+/// One of the first lines of a plain page that prints the publication's name (its slug's
+/// letters, `mustang-daily` → `Mustang Daily`), allowing one damaged letter in six
+/// (`Mustang Dally`), is the masthead: furniture, not the top of the first headline stack.
+fn mark_publication_name(lines: &mut [PreLine], publication: &str) {
+    let letters = |s: &str| -> Vec<u8> {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    };
+    let name = letters(publication);
+    if name.len() < 6 || name.len() > 40 {
+        return;
+    }
+    let top: Vec<usize> = (0..lines.len())
+        .filter(|&k| !matches!(lines[k].pre, Pre::Blank))
+        .take(3)
+        .collect();
+    for k in top {
+        let Pre::Text(t) = &lines[k].pre else {
+            continue;
+        };
+        if t.len() > 60 {
+            continue;
+        }
+        let printed = letters(t);
+        if printed.len().abs_diff(name.len()) <= 2
+            && edit_distance(&printed, &name) <= name.len().div_ceil(6)
+        {
+            lines[k].make_furniture();
+        }
+    }
+}
+
+/// Levenshtein distance of two short byte strings (callers bound them to 60 bytes).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(x != y))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The label of an opinion page's column standing on its own line in the middle of a page
 /// (`LETTERS TO THE EDITOR`, `Guest Viewpoint`): it heads no article, it is furniture. (A
 /// one-word section name mid-page is left alone: in an index box it labels the entry.)
@@ -1487,7 +1539,16 @@ fn guess_heads(lines: &[PreLine]) -> Vec<bool> {
 
 /// Splits the page into items.
 pub fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
+    items_of(content, syntax, page_name, "")
+}
+
+/// [`items`] of a page of the publication `publication` (its slug, `mustang-daily`): the
+/// paper's name printed at the top of the page, even as OCR damaged it, is its masthead.
+pub fn items_of(content: &str, syntax: Syntax, page_name: &str, publication: &str) -> Vec<Item> {
     let mut lines = pre_lines(content, syntax, page_name);
+    if syntax == Syntax::Plain {
+        mark_publication_name(&mut lines, publication);
+    }
     mark_author_lines(&mut lines);
     mark_byline_boxes(&mut lines);
     mark_byline_affiliations(&mut lines);
@@ -1799,6 +1860,9 @@ mod tests {
         // a byline under a headline, or under a finished sentence, is one
         let page = "Harbour works begin\nby Anna Berg\nThe first stones of the new quay were laid on Monday morning.\n";
         assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
+        // so is one with the writer's title run on, under a long headline in sentence case
+        let page = "New harbour works change the whole shape of the bay\nby Anna Berg StaH Wrilar\nThe first stones of the new quay were laid on Monday morning.\n";
+        assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
     }
 
     #[test]
@@ -1912,6 +1976,30 @@ mod tests {
         // without its standing, a name after a letter is text, not a signature
         let page = "Editor,\nThe fees are too high.\nLena Ortiz\n";
         assert!(credit_names(&super::items(page, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn the_publications_name_at_the_top_is_the_masthead() {
+        let page = "Campus Herald\nLibrary opens on Sundays\nby Ann Lee\nThe campus library will open on Sundays from next month, the director said on Friday.\n";
+        let furniture = |items: &[Item]| -> Vec<String> {
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Furniture(_, t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for printed in ["Campus Herald", "Campus Hcrald", "CAMPUS HERALD"] {
+            let page = page.replace("Campus Herald", printed);
+            let got = items_of(&page, Syntax::Plain, "", "campus-herald");
+            assert_eq!(furniture(&got), [printed], "{printed}");
+        }
+        // another paper's name, or a page whose publication is not known, is left alone
+        assert!(furniture(&items_of(page, Syntax::Plain, "", "valley-times")).is_empty());
+        assert!(furniture(&items(page, Syntax::Plain, "")).is_empty());
+        assert_eq!(edit_distance(b"mustangdally", b"mustangdaily"), 1);
+        assert_eq!(edit_distance(b"", b"abc"), 3);
     }
 
     #[test]

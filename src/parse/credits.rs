@@ -627,7 +627,9 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     }
     // (the paper's name after `for the` is at most 31 characters, checked here for the reason
     // given at EN_PHOTO)
+    // (`By Ann Lee Staff Writer` is a byline with its title run on, read below)
     if cues & EN_CUE_TITLE != 0
+        && !text.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("by "))
         && EN_CREDIT_TITLE
             .captures(text)
             .is_some_and(|c| c.get(1).is_none_or(|m| m.as_str().chars().count() <= 31))
@@ -671,11 +673,16 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
     }) && text[2..].starts_with(char::is_whitespace);
     // a byline whose writer's title runs on to the next line ends in a comma
     // (`by Dr. Edwin ZIEGFELD,` over `Head, Department of Fine Arts,`)
+    let named = if byline {
+        without_run_on_title(text)
+    } else {
+        text
+    };
     let matched = byline
         .then(|| {
             EN_BYLINE
-                .captures(text)
-                .or_else(|| EN_BYLINE.captures(text.strip_suffix(',')?))
+                .captures(named)
+                .or_else(|| EN_BYLINE.captures(named.strip_suffix(',')?))
         })
         .flatten();
     if let Some(caps) = matched {
@@ -699,6 +706,46 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         });
     }
     None
+}
+
+/// A byline with the writer's title run on to its line, as OCR reads it (`by Kristen Simon
+/// StaH Wrilar`, `by Jenny Coyle staff Wiltaf`, glued: `by Frank Van Brocklin SlaHWfUer`):
+/// the byline without the title, so the title is not taken for part of the name.
+fn without_run_on_title(text: &str) -> &str {
+    let staff = |w: &str| {
+        let mut c = w.chars();
+        (4..=6).contains(&w.chars().count())
+            && matches!(c.next(), Some('S' | 's' | '8' | '$' | '5'))
+            && matches!(c.next(), Some('t' | 'l' | 'i' | 'I'))
+    };
+    let writer = |w: &str| (5..=7).contains(&w.chars().count()) && w.starts_with(['W', 'w']);
+    let glued = |w: &str| {
+        let n = w.chars().count();
+        (8..=11).contains(&n)
+            && w.char_indices()
+                .any(|(i, c)| matches!(c, 'W' | 'w') && (4..=5).contains(&i) && staff(&w[..i]))
+    };
+    let t = text.trim_end();
+    let Some((rest, last)) = t.rsplit_once(char::is_whitespace) else {
+        return text;
+    };
+    let rest = rest.trim_end();
+    // the name must keep two words after `by`
+    let names_left = |r: &str| r.split_whitespace().count() >= 3;
+    if glued(last) && names_left(rest) {
+        return rest;
+    }
+    match rest.rsplit_once(char::is_whitespace) {
+        Some((name, before)) if staff(before) && writer(last) && names_left(name.trim_end()) => {
+            name.trim_end()
+        }
+        _ => text,
+    }
+}
+
+/// Does the byline carry its writer's title run on to its line ([`without_run_on_title`])?
+pub fn has_run_on_title(text: &str) -> bool {
+    without_run_on_title(text).len() < text.len()
 }
 
 /// A writer's name without the honorific printed before it (`Dr. Edwin Ziegfeld`,
@@ -1192,6 +1239,24 @@ mod tests {
         let l = credit_line("（本报伦敦2月21日电）").expect("credit");
         assert_eq!(names(&l), vec![("本报".into(), CreditRole::Agency)]);
         assert!(credit_line("（作者为本报地方部记者）").is_some_and(|l| l.credits.is_empty()));
+        // the title run on to the byline's line, read badly or glued
+        for (line, name) in [
+            ("by Kristen Simon StaH Wrilar", "Kristen Simon"),
+            ("by Jenny Coyle staff Wiltaf", "Jenny Coyle"),
+            ("by Frank Van Brocklin SlaHWfUer", "Frank Van Brocklin"),
+            ("By Ann Lee Staff Writer", "Ann Lee"),
+            ("by Nancy Sringer StaH Wrllar", "Nancy Sringer"),
+        ] {
+            let l = credit_line(line).expect(line);
+            assert_eq!(
+                names(&l),
+                vec![(name.into(), CreditRole::Reporter)],
+                "{line}"
+            );
+        }
+        // a name of two words whose second looks like a title keeps it
+        let l = credit_line("by Ann Stiles").expect("credit");
+        assert_eq!(names(&l), vec![("Ann Stiles".into(), CreditRole::Reporter)]);
         for garbled in ["Steff Writer", "8t«H Writer", "SteH Wrtlw", "St>M WrlUf"] {
             assert!(
                 credit_line(garbled).is_some_and(|l| l.credits.is_empty()),

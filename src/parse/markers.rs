@@ -219,8 +219,44 @@ pub fn find(text: &str) -> Vec<Found> {
             }
         }
     }
+    if found.is_empty() && latin {
+        if let Some(label) = garbled_jump_line(text) {
+            let start = text.len() - text.trim_start().len();
+            found.push(Found {
+                reference: reference(PageReferenceKind::ContinuedOn, &label, text, ""),
+                range: start..text.trim_end().len(),
+                fuzzy: true,
+            });
+        }
+    }
     found.sort_by_key(|f| f.range.start);
     found
+}
+
+/// A jump line OCR read past the patterns, alone on its line: four words shaped like
+/// `Please see page 2` (`PI«aM see p«g« 2`, `Ptaasa saa page 2`): a word of five to seven
+/// letters opening with P, a three-letter word opening with s, a four-letter one opening with
+/// p, and the page. Only the whole line counts, so prose never matches.
+fn garbled_jump_line(text: &str) -> Option<String> {
+    if text.len() > 40 {
+        return None;
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [please, see, page, label] = words[..] else {
+        return None;
+    };
+    let n = |w: &str| w.chars().count();
+    let label_ok = (1..=4).contains(&label.len())
+        && label.bytes().any(|b| b.is_ascii_digit())
+        && label.bytes().all(|b| b.is_ascii_alphanumeric());
+    (please.starts_with(['P', 'p'])
+        && (5..=7).contains(&n(please))
+        && see.starts_with(['s', 'S'])
+        && n(see) == 3
+        && page.starts_with(['p', 'P'])
+        && n(page) == 4
+        && label_ok)
+        .then(|| label.to_uppercase())
 }
 
 /// A page named in an English marker, as its label: `A7` → `A7`, `three` → `3`, `back page`
@@ -352,6 +388,27 @@ mod tests {
             .next()
             .map(|f| f.reference)
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_jump_line_read_badly_is_a_jump() {
+        for (line, page) in [
+            ("PI«aM see p«g« 2", "2"),
+            ("Ptaasa saa page 2", "2"),
+            ("Plaese sea pago 3A", "3A"),
+        ] {
+            let r = one(line);
+            assert_eq!(r.kind(), PageReferenceKind::ContinuedOn, "{line}");
+            assert_eq!(r.page_label, page, "{line}");
+        }
+        // prose of the same length is not
+        for line in [
+            "Plans set pace for 1985",
+            "Please send page 2",
+            "People say pigs fly 2",
+        ] {
+            assert!(find(line).is_empty(), "{line}");
+        }
     }
 
     #[test]

@@ -153,7 +153,12 @@ pub fn parse_at(
         PageFormat::PlainText => (Syntax::Plain, normalized),
         PageFormat::Unspecified => (blocks::sniff(&normalized), normalized),
     };
-    let items = blocks::items(&source, syntax, position.page_name.as_str());
+    let items = blocks::items_of(
+        &source,
+        syntax,
+        position.page_name.as_str(),
+        position.publication.as_str(),
+    );
 
     let mut masthead = Masthead::default();
     let mut page_credits = Vec::new();
