@@ -258,16 +258,19 @@ fn questions_over_dateline(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
 }
 
 /// A sentence-case headline wrapped onto a second line in lower case (`Grants for` /
-/// `village schools`): a short line of at most three words under a sentence-case line,
-/// neither ending a sentence, has that line's shape.
+/// `village schools`): a short line of at most three words (five under a line of at most
+/// four) under a sentence-case line, neither ending a sentence, has that line's shape.
 fn wrapped_sentence_heads(lines: &[Line<'_>], shapes: &mut [Option<Shape>]) {
     for i in 1..lines.len() {
         if shapes[i - 1] != Some(Shape::Sentence) || shapes[i].is_some() {
             continue;
         }
         let (above, l) = (lines[i - 1].text, lines[i].text);
+        // (up to five words under a short first line: `Group discusses` / `format of
+        // spring commencement`)
+        let words = l.split_whitespace().count();
         if l.starts_with(|c: char| c.is_lowercase())
-            && l.split_whitespace().nth(3).is_none()
+            && (words <= 3 || (words <= 5 && above.split_whitespace().nth(4).is_none()))
             && !closes_paragraph(l)
             && !closes_paragraph(above)
             && lines[i].role == Role::Text
@@ -560,10 +563,17 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
     }
     let width = text_weight(stack[first]).max(1);
     let mut end = first + 1;
+    // (a sentence-case headline runs on into a line in lower case, however wide: `Group
+    // discusses` / `format of spring commencement`)
+    let runs_on = |k: usize| {
+        shapes[first] == Some(Shape::Sentence)
+            && stack[k].starts_with(|c: char| c.is_lowercase())
+            && !closes_paragraph(stack[k - 1])
+    };
     while end < stack.len()
         && end - first < 4
-        && shapes[end] == shapes[first]
-        && text_weight(stack[end]) * 10 <= width * 14 + 20
+        && ((shapes[end] == shapes[first] && text_weight(stack[end]) * 10 <= width * 14 + 20)
+            || runs_on(end))
     {
         end += 1;
     }
@@ -1424,6 +1434,17 @@ mod tests {
         // a headline wrapped over lines of about the same width stays whole, a word more or
         // less (`CITY MARKS` / `NEW YEAR QUIETLY`), and the deck in another case is not in it
         assert_eq!(headline_range(&["BRITISH HOLD", "FULL CONTROL"]), 0..2);
+        // a sentence-case headline run on in lower case, over a deck
+        assert_eq!(
+            headline_range(&[
+                "Council debates",
+                "future of old town hall",
+                "Sale of the building could pay for two new libraries"
+            ]),
+            0..2
+        );
+        let page = "Council debates\nfuture of old town hall\nSale of the building could pay for two new libraries\nBy Ann Lee\nThe city council met on Tuesday to talk about what should happen to the old town hall, which has stood empty for years.\n";
+        assert_eq!(heads(page).len(), 3, "{:?}", heads(page));
         assert_eq!(
             headline_range(&[
                 "CITY MARKS",
