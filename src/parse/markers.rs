@@ -238,11 +238,18 @@ pub fn find(text: &str) -> Vec<Found> {
 /// letters opening with P, a three-letter word opening with s, a four-letter one opening with
 /// p, and the page. Only the whole line counts, so prose never matches.
 fn garbled_jump_line(text: &str) -> Option<String> {
-    if text.len() > 40 {
+    if text.len() > 40 || !text.trim_start().starts_with(['P', 'p']) {
         return None;
     }
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let [please, see, page, label] = words[..] else {
+    // four words, read without allocating: this runs on every short line without a marker
+    let mut words = text.split_whitespace();
+    let (Some(please), Some(see), Some(page), Some(label), None) = (
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+    ) else {
         return None;
     };
     let n = |w: &str| w.chars().count();
