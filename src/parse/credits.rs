@@ -980,23 +980,42 @@ fn agency_paren(text: &str) -> Option<Vec<Credit>> {
 /// Returns the paragraph without it and the credits.
 pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
     let trimmed = paragraph.trim_end();
-    if trimmed.ends_with('摄') {
-        // a photographer run on after the caption's last sentence: `…在装运棉花。杨某某摄`
-        let (at, stop) = trimmed
+    // a photo credit run on after the caption's last sentence: `…在装运棉花。杨某某摄`,
+    // `…图为宾主步入大厅。 新华社记者摄(传真照片)` (looked for only where the paragraph's
+    // last characters hold a 摄)
+    let end_window = trimmed.len().saturating_sub(60);
+    let near_end = trimmed
+        .char_indices()
+        .rev()
+        .take_while(|&(i, _)| i >= end_window)
+        .any(|(_, c)| c == '摄');
+    if near_end {
+        let run_on = trimmed
             .char_indices()
             .rev()
-            .find(|(_, c)| matches!(c, '。' | '！' | '？'))?;
-        let tail = trimmed[at + stop.len_utf8()..].trim();
-        if tail.chars().count() > 20 {
-            return None;
+            .find(|(_, c)| matches!(c, '。' | '！' | '？'))
+            .and_then(|(at, stop)| {
+                let tail = trimmed[at + stop.len_utf8()..].trim();
+                if !tail.contains('摄') || tail.chars().count() > 20 {
+                    return None;
+                }
+                let mut credits = credit_line(tail)?.credits;
+                let photo = credits.iter().any(|c| c.role() == CreditRole::Photographer);
+                // an agency's unnamed staff photographer (`新华社记者摄(传真照片)`)
+                let agency = credits.len() == 1 && credits[0].role() == CreditRole::Agency;
+                if !(photo || agency) {
+                    return None;
+                }
+                // the team a photographer belongs to is no name: `城市摄影队 周某 摄`
+                credits.retain(|c| {
+                    c.role() != CreditRole::Photographer
+                        || !c.name.ends_with(['队', '组', '部', '社', '站'])
+                });
+                Some((trimmed[..at + stop.len_utf8()].to_owned(), credits))
+            });
+        if run_on.is_some() || trimmed.ends_with('摄') {
+            return run_on;
         }
-        let mut credits = credit_line(tail)?.credits;
-        if !credits.iter().any(|c| c.role() == CreditRole::Photographer) {
-            return None;
-        }
-        // the team a photographer belongs to is no name: `城市摄影队 周某 摄`
-        credits.retain(|c| !c.name.ends_with(['队', '组', '部', '社', '站']));
-        return Some((trimmed[..at + stop.len_utf8()].to_owned(), credits));
     }
     if !trimmed.ends_with(['）', ')']) {
         return None;
@@ -1441,6 +1460,11 @@ mod tests {
         assert_eq!(rest, "某师的棉花喜获丰收。图为农工们在装运棉花。");
         assert_eq!(credits[0].name, "杨某勤");
         assert!(trailing_credit("他说：“请给我们摄。”").is_none());
+        let (rest, credits) =
+            trailing_credit("某国总理举行午宴。图为宾主步入大厅。 新华社记者摄(传真照片)")
+                .expect("credit");
+        assert_eq!(rest, "某国总理举行午宴。图为宾主步入大厅。");
+        assert_eq!(credits[0].name, "新华社");
         let (_, credits) = trailing_credit("雨中游览照样开心。城市摄影队 周某 摄").expect("credit");
         assert_eq!(credits.len(), 1);
         assert_eq!(credits[0].name, "周某");
