@@ -983,12 +983,10 @@ pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
     // a photo credit run on after the caption's last sentence: `…在装运棉花。杨某某摄`,
     // `…图为宾主步入大厅。 新华社记者摄(传真照片)` (looked for only where the paragraph's
     // last characters hold a 摄)
-    let end_window = trimmed.len().saturating_sub(60);
-    let near_end = trimmed
-        .char_indices()
-        .rev()
-        .take_while(|&(i, _)| i >= end_window)
-        .any(|(_, c)| c == '摄');
+    let window = (trimmed.len().saturating_sub(60)..trimmed.len())
+        .find(|&i| trimmed.is_char_boundary(i))
+        .unwrap_or(trimmed.len());
+    let near_end = trimmed[window..].contains('摄');
     if near_end {
         let run_on = trimmed
             .char_indices()
