@@ -884,8 +884,10 @@ fn opens_with_credit(lines: &[Line<'_>], end: usize) -> bool {
 }
 
 /// On a page whose articles open with a dateline or a byline (a wire page, most of a modern
-/// daily; or, in a copy cut to three headlines or fewer, a feature under its byline line), a
-/// single Chinese line with neither under it, inside an article that opened with
+/// daily; or, in a copy cut to three headlines or fewer, a feature under its byline line, or
+/// a report under its dateline where the page indents its headlines apart from the text and
+/// the line is indented like the text), a single Chinese line with neither under it, inside
+/// an article that opened with
 /// one and has not closed, is a section head of that article (`推动服务业扩能提质` under
 /// `促进服务业优质高效发展` / `新华社记者 X`), not a new article. An article closes with a
 /// closing credit or dateline line (`新华社北京4月28日电`, `（记者 X）`).
