@@ -363,6 +363,12 @@ fn artwork_caption(text: &str) -> Option<Vec<Credit>> {
     )
 }
 
+/// An agency's name as printed before `记者` (`新华社` in `新华社记者 X`): two to eight Han
+/// characters.
+fn agency_name(s: &str) -> bool {
+    (2..=8).contains(&s.chars().count()) && s.chars().all(crate::parse::text::is_cjk)
+}
+
 /// Reads a Chinese byline body such as `本报记者 张三 李四 通讯员 王五`, `记者 祝家乐 摄`,
 /// `新华社记者 X 摄`, `文/X 图/Y`, `X/摄`, `X 摄`. The whole text must be credits.
 fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
@@ -434,9 +440,7 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
         if role.is_none() {
             if let Some(pos) = trimmed.find("记者") {
                 let agency = &trimmed[..pos];
-                if (2..=8).contains(&agency.chars().count())
-                    && agency.chars().all(crate::parse::text::is_cjk)
-                {
+                if agency_name(agency) {
                     credits.push(credit(agency, CreditRole::Agency, text));
                     rest = &trimmed[pos..];
                     continue;
@@ -573,9 +577,7 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         if let Some(body) = tagged.and_then(|c| c.get(1)) {
             // the agency's staff, unnamed (`新华社记者摄(传真照片)`): the agency is credited
             if let Some(agency) = body.as_str().trim().strip_suffix("记者") {
-                if (2..=8).contains(&agency.chars().count())
-                    && agency.chars().all(crate::parse::text::is_cjk)
-                {
+                if agency_name(agency) {
                     return Some(CreditLine {
                         credits: vec![credit(agency, CreditRole::Agency, text)],
                     });

@@ -1174,7 +1174,7 @@ mod tests {
 
     /// The items the parser reads from the rendered page, as `# heading` / paragraph lines.
     fn read(html: &str) -> Vec<String> {
-        items(&to_markdown(html), Syntax::Markdown, "")
+        items(&to_markdown(html), Syntax::Markdown, "", "")
             .into_iter()
             .map(|i| match i {
                 Item::Heading { level, text } => format!("{} {text}", "#".repeat(level.into())),

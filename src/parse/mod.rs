@@ -153,7 +153,7 @@ pub fn parse_at(
         PageFormat::PlainText => (Syntax::Plain, normalized),
         PageFormat::Unspecified => (blocks::sniff(&normalized), normalized),
     };
-    let items = blocks::items_of(
+    let items = blocks::items(
         &source,
         syntax,
         position.page_name.as_str(),
