@@ -622,10 +622,11 @@ pub fn score_page(gold: &GoldPage, text: &str, parsed: Option<&Page>) -> PageSco
             gold.articles.iter().enumerate().position(|(gi, g)| {
                 let window_end = match g.headline_lines {
                     Some([_, e]) => e + 1,
-                    // a headless article may open with its credit (an author's name): its
-                    // text starts under it
+                    // a headless article may open with its credit (an author's name) or
+                    // with a line that is only its continued-from marker (`From page 1`):
+                    // its text starts under them
                     None => (g.lines[0]..)
-                        .find(|l| !g.credit_lines.contains(l))
+                        .find(|&l| !g.credit_lines.contains(&l) && !marker_line(&lines, l))
                         .unwrap_or(g.lines[0]),
                 };
                 !taken[gi] && l >= g.lines[0] && l <= window_end.min(g.lines[1].max(g.lines[0]))
@@ -741,6 +742,17 @@ pub fn score_page(gold: &GoldPage, text: &str, parsed: Option<&Page>) -> PageSco
         alignments,
         leaks,
     }
+}
+
+/// Is 1-based line `n` only a page-reference marker (`From page 1`, `（上接第一版）`)?
+fn marker_line(lines: &[&str], n: usize) -> bool {
+    let Some(line) = n.checked_sub(1).and_then(|i| lines.get(i)) else {
+        return false;
+    };
+    let line = line.trim();
+    let found = crate::parse::markers::find(line);
+    let covered: usize = found.iter().map(|f| f.range.len()).sum();
+    !found.is_empty() && line.len() - covered.min(line.len()) <= 3
 }
 
 fn dedup<T: PartialEq>(v: Vec<T>) -> Vec<T> {
@@ -886,6 +898,36 @@ mod tests {
         let s = score_page(&gold, page, Some(&parsed));
         assert_eq!(s.counts.matched, 2);
         assert_eq!(s.counts.scores().boundary_f1, 1.0);
+    }
+
+    #[test]
+    fn a_continuation_opening_with_its_marker_line_matches_under_the_marker() {
+        let page = "THE HERALD\nPARK OPENS\nThe new park opened on Sunday with a concert.\nFrom page 1\nthe council said the bridge would reopen in May.\n";
+        let gold: GoldPage = serde_json::from_str(
+            r#"{"id":"t","family":"f","format":"plain","position":{"publication":"herald","issue_date":"2025-07-12","page_number":2},
+            "furniture":[[1,1]],
+            "articles":[
+              {"lines":[2,3],"headline_lines":[2,2],"headline":"PARK OPENS","kind":"brief"},
+              {"lines":[4,5],"headline":"","kind":"fragment","references":[{"kind":"continued_from","page":"1"}]}]}"#,
+        )
+        .expect("gold parses");
+        let parsed = Page {
+            articles: vec![
+                article(
+                    "PARK OPENS",
+                    "The new park opened on Sunday with a concert.",
+                    None,
+                ),
+                article("", "the council said the bridge would reopen in May.", None),
+            ],
+            ..Page::default()
+        };
+        let s = score_page(&gold, page, Some(&parsed));
+        assert_eq!(s.counts.matched, 2);
+        assert_eq!(s.counts.scores().boundary_f1, 1.0);
+        // a text line is never skipped: the continuation must start at or under its marker
+        assert!(marker_line(&page.split('\n').collect::<Vec<_>>(), 4));
+        assert!(!marker_line(&page.split('\n').collect::<Vec<_>>(), 5));
     }
 
     #[test]
