@@ -1211,10 +1211,14 @@ fn run_heads_article(
         && shapes[start..=end]
             .iter()
             .all(|s| matches!(s, Some(Shape::Caps)));
+    // (a closing line, a letter's signature or date, ends the item above it; a title closed
+    // by a colon under it is the next letter of a series, `某某请示毛主席：`)
+    let closed_above =
+        |p: &Line<'_>| !english && closing_line(p.text) && !lines[end].text.ends_with(['：', ':']);
     let prev_open = match prev {
         Some(p) if p.role == Role::Text && !after_blank => {
             let scrap = caps_deck && text_weight(p.text) * 3 <= width;
-            !(closes_paragraph(p.text) || scrap)
+            !(closes_paragraph(p.text) || scrap || closed_above(p))
         }
         _ => false,
     };
@@ -1360,6 +1364,30 @@ mod tests {
         let found = heads(&page);
         assert!(!found.iter().any(|h| h == "Loss Is Heavy."), "{found:?}");
         assert_eq!(found.len(), 6, "{found:?}");
+    }
+
+    #[test]
+    fn a_headline_under_a_letters_signature_or_closing_date() {
+        // readers' letters one after another: the writer's unit and name close one letter,
+        // and the next letter's title follows with no blank line
+        let page = "公交车站该有个顶棚\n我们小区门口的公交车站没有顶棚，下雨时候车的老人孩子淋得透湿，希望有关部门早日解决。\n甲市乙区丙街道 何小平\n楼道里的灯坏了半年该修一修了\n读了前天的来信，我想起我们楼道里的灯坏了半年，晚上上下楼很不方便，物业一直没有来修。\n";
+        assert_eq!(
+            heads(page),
+            ["公交车站该有个顶棚", "楼道里的灯坏了半年该修一修了"]
+        );
+        // a notice closed by its date, then the next report's stack
+        let page = "关于调整夏季作息时间的通知\n各单位自六月一日起实行夏季作息时间，上午八时上班，下午六时下班。\n一九五○年五月二十日\n全市举行夏收动员大会\n号召各区做好抢收准备\n本报讯 全市夏收动员大会昨日举行，各区负责同志和农民代表八百余人参加。\n";
+        assert_eq!(
+            heads(page),
+            [
+                "关于调整夏季作息时间的通知",
+                "全市举行夏收动员大会",
+                "号召各区做好抢收准备"
+            ]
+        );
+        // a title closed by a colon under a date is the next letter of a series
+        let page = "某某同志的来信\n我们的工作已经安排好了，请放心。\n一九六七年一月十七日\n某某同志复信：\n同意你们的安排，望继续努力，做好各项工作。\n";
+        assert_eq!(heads(page), ["某某同志的来信"]);
     }
 
     #[test]
