@@ -616,8 +616,9 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
             .iter()
             .any(|cue| a.ends_with(cue))
         || (["委员会", "政府"].iter().any(|cue| a.ends_with(cue)) && char_len(b) > char_len(a));
+    // (two to four parallel phrases: `截污清淤 美化河岸`, `与时俱进 开拓创新 奋发有为`)
     let halves: Vec<&str> = a.split_whitespace().collect();
-    let slogan = halves.len() == 2
+    let slogan = (2..=4).contains(&halves.len())
         && halves
             .iter()
             .all(|h| (4..=9).contains(&char_len(h)) && h.chars().all(is_cjk));
@@ -635,6 +636,26 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
     let letter = b.starts_with(['向', '致', '给'])
         && b.ends_with(['信', '电', '书'])
         && !a.starts_with(['向', '致', '给']);
+    // a document under the body that issues it (`某某部邮政总局` / `关于…的重要通知`): the
+    // document's title is the headline (a title, `关于…` / `…的通知`, not a report that one
+    // was issued, `双方发表联合公报`)
+    let document = [
+        "通知", "决定", "公告", "通告", "布告", "命令", "决议", "指示", "公报",
+    ]
+    .iter()
+    .any(|w| b.ends_with(w))
+        && (b.starts_with("关于") || b.contains('的'))
+        && ![
+            "发表", "发布", "通过", "作出", "做出", "签署", "颁布", "下达",
+        ]
+        .iter()
+        .any(|v| b.contains(v))
+        && !a.contains(['，', ',', '：', ':'])
+        && ![
+            "通知", "决定", "公告", "通告", "布告", "命令", "决议", "指示", "公报",
+        ]
+        .iter()
+        .any(|w| a.ends_with(w));
     let three_decks = stack.len() == 3 && !printed_before_1950;
     if a.ends_with(['：', ':', '—'])
         || saying
@@ -643,6 +664,7 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
         || slogan
         || lead_in
         || letter
+        || document
         || three_decks
     {
         1
@@ -1584,6 +1606,19 @@ mod tests {
         // a headline that starts with 为 and states no purpose clause stays first
         let stack = ["为人民服务的好榜样", "记某县医院外科医生"];
         assert_eq!(main_of_cjk_stack(&stack, false), 0);
+    }
+
+    #[test]
+    fn a_document_under_its_issuer_and_a_slogan_of_parallel_phrases_are_kickers() {
+        let stack = ["某某省交通厅公路管理局", "关于冬季道路养护工作的通知"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 1);
+        let stack = ["某某局", "对各县接办邮递工作的重要指示"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 1);
+        // a report that a document was issued is no document title
+        let stack = ["某国总统强调加强地区合作", "两国代表团会谈后发表联合公报"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 0);
+        let stack = ["团结奋进 开拓创新 务求实效", "某省人民代表大会在省会开幕"];
+        assert_eq!(main_of_cjk_stack(&stack, false), 1);
     }
 
     #[test]
