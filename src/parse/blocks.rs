@@ -524,8 +524,13 @@ fn mark_author_lines(lines: &mut [PreLine]) {
         if t.len() > 60 || !(t.as_bytes()[0] >= 0xE3 || t.starts_with(['〔', '[', '［', '·'])) {
             continue;
         }
-        let Some(credits) = credits::author_line(t) else {
-            continue;
+        // (a pen name without a known surname only between a title and its text)
+        let (credits, pen_name) = match credits::author_line(t) {
+            Some(c) => (c, false),
+            None => match credits::pen_name_line(t) {
+                Some(c) => (c, true),
+                None => continue,
+            },
         };
         // the title stands apart: above it the page starts, a blank line, a heading or
         // furniture, or a line that ends its paragraph (or a subtitle line under the title)
@@ -542,8 +547,17 @@ fn mark_author_lines(lines: &mut [PreLine]) {
                     _ => true,
                 }
         };
+        // (a pen name only right under a one-line title that is no name itself: under a
+        // poet's name, `延安` is the title of the first poem)
         let title = non_blank(lines, i, true).is_some_and(|k| {
-            title_at(k) && (apart(k) || (k > 0 && title_at(k - 1) && apart(k - 1)))
+            let name_above =
+                matches!(&lines[k].pre, Pre::Text(p) if credits::author_line(p).is_some());
+            title_at(k)
+                && if pen_name {
+                    apart(k) && !name_above
+                } else {
+                    apart(k) || (k > 0 && title_at(k - 1) && apart(k - 1))
+                }
         });
         let text_at = |k: usize, weight: usize| match &lines[k].pre {
             Pre::Text(n) => text::text_weight(n) >= weight && credits::author_line(n).is_none(),
@@ -579,7 +593,7 @@ fn mark_author_lines(lines: &mut [PreLine]) {
                 Pre::Text(n) => text::char_len(n) <= 30 && !ends_paragraph(n),
                 _ => false,
             });
-        if (title && body) || top || closing {
+        if (title && body) || (!pen_name && (top || closing)) {
             lines[i].pre = Pre::Other(Item::Credit(credits));
         }
     }
@@ -2130,6 +2144,22 @@ mod tests {
         // a literary page sets the name between middle dots, indented
         let essay = "1983年5月6日人民日报 第8版\n在北方的那些年\n  ·林山·\n那些年的冬天很长,我们住在一间小屋里,每天早上要先把炉子生起来才能开始做事。\n";
         assert_eq!(credit_names(&items(essay, Syntax::Plain, "")), ["林山"]);
+    }
+
+    #[test]
+    fn a_pen_name_between_a_title_and_its_text_is_a_credit() {
+        // a commentary signed with a pen name that starts with no known surname
+        let page = "会议在友好气氛中结束,双方同意明年再次举行会谈。\n第三世界国家的团结日益加强\n启明\n近年来,亚非拉国家在国际事务中发挥的作用越来越大,这是战后世界的一个显著变化。\n";
+        assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["启明"]);
+        // under a poet's name, a short line is the first poem's title, not a second name
+        let poems = "1997年8月5日人民日报 第12版\n\n江南行\n李青山\n湖州\n春水绕城流不尽,\n";
+        assert_eq!(
+            credit_names(&items(poems, Syntax::Plain, "")),
+            Vec::<String>::new()
+        );
+        // a genre label under a title is no name
+        let label = "会议在友好气氛中结束。\n关于加强农田水利建设的几点意见\n短评\n今年冬季各地要把农田水利建设放在重要位置,早作安排。\n";
+        assert!(credit_names(&items(label, Syntax::Plain, "")).is_empty());
     }
 
     #[test]

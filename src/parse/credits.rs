@@ -268,6 +268,56 @@ pub fn author_line(line: &str) -> Option<Vec<Credit>> {
     )
 }
 
+/// A writer's pen name alone on a line (`飞舟`, `司马文`): two or three Han characters with no
+/// known surname, which are not a column or genre label (`短评`, `述评`) or an agency. Only a
+/// line set between a title and its text is read so ([`super::blocks`] decides that).
+pub fn pen_name_line(line: &str) -> Option<Vec<Credit>> {
+    const LABELS: &[&str] = &[
+        "社论",
+        "短评",
+        "评论",
+        "述评",
+        "综述",
+        "专访",
+        "特写",
+        "通讯",
+        "简讯",
+        "消息",
+        "来信",
+        "调查",
+        "随笔",
+        "杂谈",
+        "札记",
+        "漫画",
+        "图片",
+        "新闻",
+        "专稿",
+        "特稿",
+        "连载",
+        "附记",
+        "按语",
+        "编者按",
+        "本报讯",
+        "新华社",
+        "续完",
+        "待续",
+        "快讯",
+        "时评",
+        "国际",
+        "要闻",
+    ];
+    let t = line.trim();
+    let n = t.chars().count();
+    let plain = (2..=3).contains(&n)
+        && t.chars().all(crate::parse::text::is_cjk)
+        && !t
+            .chars()
+            .any(|c| "一二三四五六七八九十上下续完".contains(c))
+        && !LABELS.iter().any(|l| t == *l || t.ends_with(l))
+        && !t.ends_with(['社', '报', '讯', '电', '评', '论', '稿', '办', '编', '印']);
+    plain.then(|| vec![credit(t, CreditRole::Reporter, t)])
+}
+
 /// Splits a run of names separated by spaces, 、 or ，.
 fn zh_names(s: &str) -> Option<Vec<String>> {
     let tokens: Vec<&str> = s
