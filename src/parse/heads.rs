@@ -350,8 +350,35 @@ pub fn closing_line(t: &str) -> bool {
 /// (six characters or more and no comma, so a paragraph's first words cut off are not taken
 /// for one) and the item above closed: its last line ends a sentence or is a closing line (a
 /// date, a signature), or is no text at all.
-fn headline_cut_off(lines: &[Line<'_>], start: usize, end: usize, width: usize) -> bool {
+///
+/// A line that stops mid-phrase is the cut paragraph, whatever its length: it ends in a
+/// numeral or a word that needs one after it (`…在七`, `…提出三`, `…的`). So is a line set like
+/// the page's paragraphs where its headlines are set apart: flush under headlines that are
+/// all indented over flush paragraphs (`accepted`: the headline runs found above it).
+fn headline_cut_off(
+    lines: &[Line<'_>],
+    accepted: &[(usize, usize)],
+    start: usize,
+    end: usize,
+    width: usize,
+) -> bool {
     let run = &lines[start..=end];
+    let last = run[run.len() - 1].text;
+    if last.ends_with([
+        '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '两', '在', '的', '和', '与',
+        '对', '把', '被', '从', '向', '将', '于', '及', '并', '为', '是', '由', '以',
+    ]) {
+        return false;
+    }
+    let heads_indented =
+        !accepted.is_empty() && accepted.iter().all(|&(a, _)| lines[a].indent >= 2);
+    let flush_body = lines
+        .iter()
+        .filter(|l| l.role == Role::Text && text_weight(l.text) * 2 > width)
+        .all(|l| l.indent < 2);
+    if heads_indented && flush_body && run[0].indent < 2 {
+        return false;
+    }
     // a full line with no comma, on a page whose body lines are at least twice as long (in
     // raw OCR every line is short, and a short last line is a cut box of text)
     if run.len() > 3
@@ -796,7 +823,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
             accepted.push((k, k));
             continue;
         }
-        if run_heads_article(lines, &shapes, start, end, width, indented_body) {
+        if run_heads_article(lines, &accepted, &shapes, start, end, width, indented_body) {
             for h in &mut heads[start..=end] {
                 *h = true;
             }
@@ -1144,6 +1171,7 @@ fn unmark_parallel_subheads(lines: &[Line<'_>], accepted: &[(usize, usize)], hea
 /// Does the run of headline-shaped lines `start..=end` head an article?
 fn run_heads_article(
     lines: &[Line<'_>],
+    accepted: &[(usize, usize)],
     shapes: &[Option<Shape>],
     start: usize,
     end: usize,
@@ -1178,7 +1206,7 @@ fn run_heads_article(
         n = past_blanks(n + 1);
     }
     let Some(next) = lines.get(n) else {
-        return !english && headline_cut_off(lines, start, end, width);
+        return !english && headline_cut_off(lines, accepted, start, end, width);
     };
     // a copy cut short may end inside the dateline under the last headline (`新华社北京4月1`)
     let cut_dateline = next.role == Role::Text
@@ -1739,6 +1767,23 @@ mod tests {
             let page = format!("某市集会欢迎友好代表团\n{body}{end}\n");
             assert_eq!(heads(&page), ["某市集会欢迎友好代表团"], "{end}");
         }
+        // nor is a line that stops mid-phrase, on a numeral or on a word that needs more
+        for end in [
+            "副市长在七",
+            "市长还就加强两市合作提出三",
+            "代表团团长感谢市长的",
+        ] {
+            let page = format!("某市集会欢迎友好代表团\n{body}{end}\n");
+            assert_eq!(heads(&page), ["某市集会欢迎友好代表团"], "{end}");
+        }
+        // nor a flush line where headlines are indented over flush paragraphs
+        let page = format!("  某市集会欢迎友好代表团\n{body}各界人士参加了集会和游行\n");
+        assert_eq!(heads(&page), ["某市集会欢迎友好代表团"]);
+        let page = format!("  某市集会欢迎友好代表团\n{body}  各界人士参加集会和游行\n");
+        assert_eq!(
+            heads(&page),
+            ["某市集会欢迎友好代表团", "各界人士参加集会和游行"]
+        );
     }
 
     #[test]
