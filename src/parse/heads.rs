@@ -799,12 +799,13 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         // a summary deck under Chinese headlines, over the dateline: one long line that ends
         // no sentence (`某大队坚持…,批判…,干部和群众的精神面貌发生了深刻变化`) belongs to
         // the stack, however many commas it holds
+        // (or a short one that does, under a stack of two: `大会进入讨论阶段,…一致表示满意。`)
         if lines[end].text.chars().any(is_cjk)
             && lines.get(end + 1).is_some_and(|d| {
                 d.role == Role::Text
                     && shapes[end + 1].is_none()
                     && d.text.chars().any(is_cjk)
-                    && !closes_paragraph(d.text)
+                    && (!closes_paragraph(d.text) || (end > start && char_len(d.text) <= 60))
                     && !opens_with_dateline(d.text)
             })
             && lines
@@ -1667,6 +1668,26 @@ mod tests {
         let l = lines(page);
         let stack: Vec<&str> = l[..3].iter().map(|l| l.text).collect();
         assert_eq!(main_of_cjk_stack(&stack, false), 1);
+        // a short deck that ends its sentence, under a kicker and a headline
+        let page = "  全省农业工作会议第三日
+各地代表介绍抗旱经验
+会议进入讨论阶段,代表们一致表示要把抗旱工作放在首位。
+【新华社某地十日电】全省农业工作会议今天继续举行，各地代表分组讨论今年的抗旱工作。
+";
+        assert_eq!(
+            heads(page),
+            [
+                "全省农业工作会议第三日",
+                "各地代表介绍抗旱经验",
+                "会议进入讨论阶段,代表们一致表示要把抗旱工作放在首位。"
+            ]
+        );
+        // a paragraph of its own under a single headline is no deck
+        let page = "各地代表介绍抗旱经验
+会议进入讨论阶段,代表们一致表示要把抗旱工作放在首位。
+【新华社某地十日电】全省农业工作会议今天继续举行，各地代表分组讨论今年的抗旱工作。
+";
+        assert_eq!(heads(page), ["各地代表介绍抗旱经验"]);
     }
 
     #[test]
