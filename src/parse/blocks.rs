@@ -496,9 +496,11 @@ fn byline_runs_on(prev: Option<&PreLine>, line: &str) -> bool {
     };
     // (or a byline broken mid-word at its end: `by Watson Davis, Direc-`)
     let broken = heads::word_broken(line);
-    above.ends_with(|c: char| c.is_lowercase())
-        && (above.split_whitespace().nth(5).is_some()
-            || (broken && above.split_whitespace().nth(2).is_some()))
+    // (a headline in sentence case stops mid-sentence too: under one of ten words or fewer
+    // only a byline that itself runs on, or ends a sentence, carries a sentence on)
+    let words = above.split_whitespace().count();
+    let runs_on = words > 10 || line.trim_end().ends_with([',', ';', '.']);
+    above.ends_with(|c: char| c.is_lowercase()) && ((words > 5 && runs_on) || (broken && words > 2))
 }
 
 /// An author's name on its own line between a title and the text (poems, essays, foreign
@@ -1861,6 +1863,12 @@ mod tests {
         // so is one with the writer's title run on, under a long headline in sentence case
         let page = "New harbour works change the whole shape of the bay\nby Anna Berg StaH Wrilar\nThe first stones of the new quay were laid on Monday morning.\n";
         assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
+        // and a plain one under a sentence-case headline that ends in a lower-case word
+        let page = "Six more pickets arrested in latest of harbour protests\nby Anna Berg\nSfaH Wrltar\n   Six more people were arrested on Monday at the gates of the new quay.\n";
+        assert_eq!(credit_names(&items(page, Syntax::Plain, "")), ["Anna Berg"]);
+        // a `by` line that ends a sentence carries the one above on
+        let page = "The teacher first showed the children slides of paintings\nby Braque, Picasso and Matisse.\nThen they drew what they remembered of them.\n";
+        assert!(credit_names(&items(page, Syntax::Plain, "")).is_empty());
     }
 
     #[test]
