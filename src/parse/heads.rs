@@ -565,10 +565,14 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
     }
     let shapes: Vec<Option<Shape>> = stack.iter().map(|l| shape(l)).collect();
     let mut first = 0;
+    // a kicker in small letters over a headline in capitals: lighter than its first line, or
+    // over a capitals headline of two lines or more (`A phenomenon of our time` / `THE
+    // DIVORCE` / `OF SCIENCE`)
     if stack.len() >= 2
         && shapes[0] != Some(Shape::Caps)
         && shapes[1] == Some(Shape::Caps)
-        && text_weight(stack[0]) <= text_weight(stack[1])
+        && (text_weight(stack[0]) <= text_weight(stack[1])
+            || shapes.get(2) == Some(&Some(Shape::Caps)))
     {
         first = 1;
     }
@@ -1510,6 +1514,11 @@ mod tests {
         // a one-word label over a headline of three words or more
         assert_eq!(
             headline_range(&["AGENCY", "LIBRARY EXHIBITION OPENS", "IN LIMA"]),
+            1..3
+        );
+        // a kicker in small letters over a capitals headline of two lines or more
+        assert_eq!(
+            headline_range(&["A question for every reader", "THE LIBRARY", "OF TOMORROW"]),
             1..3
         );
         // a headline wrapped over lines of about the same width stays whole, a word more or
