@@ -408,7 +408,19 @@ fn en_running_head(t: &str) -> bool {
     // (`15 Americans killed since March 2003`)
     let set_off = t.contains(" - ") || t.contains(['–', '—', '|']);
     let year_last = last.len() == 4 && digits(last) && matches!(&last[..2], "18" | "19" | "20");
-    titled && (dashed_page || (folio_first && set_off && month && year_last))
+    // without a folio: the title closed by a full stop over the month and year, and nothing
+    // else (`The Unesco Courier. February 1958`, as OCR damaged it)
+    let dated_title = parts.len() >= 4
+        && parts.len() <= 7
+        && month
+        && EN_MONTHS.contains(&parts[parts.len() - 2])
+        && t.trim_end()
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end()
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .trim_end()
+            .ends_with('.');
+    titled && (dashed_page || (year_last && ((folio_first && set_off && month) || dated_title)))
 }
 
 /// Running heads ([`en_running_head`]) are furniture, wherever the converter put them.
@@ -1907,11 +1919,14 @@ mod tests {
             "7The Harbour Review - May-June 2011",
             "HARBOUR REVIEW-Page 9",
             "Harbour Review — Page 14",
+            "The Harbour Revlew. March 2003",
         ] {
             assert!(en_running_head(head), "{head}");
         }
         for not_head in [
             "15 Americans killed since March 2003",
+            "The board met again. In March 2003",
+            "Storms. March 2003",
             "See BUDGET — Page 3",
             "See BUDGET, page 3",
             "Continued from page 1",
