@@ -1302,7 +1302,11 @@ fn run_heads_article(
             }
         }
         // the body goes on in lower case: the last line was the start of its sentence
+        // (not under a capitals headline over its decks: a deck's last word broken across
+        // lines, `Iu Wash` / `ington Sunday`)
+        let caps_over_decks = end > start && shapes[start] == Some(Shape::Caps);
         if !strong
+            && !caps_over_decks
             && shapes[end] != Some(Shape::Caps)
             && next.role == Role::Text
             && next.text.chars().next().is_some_and(char::is_lowercase)
@@ -1487,6 +1491,19 @@ mod tests {
         assert_eq!(
             heads(&page),
             ["Grants for", "village schools", "Seismic stations planned"]
+        );
+    }
+
+    #[test]
+    fn a_capitals_headline_over_decks_whose_last_word_breaks_across_lines() {
+        let page = "and the meeting closed at ten o'clock.\nJOHN H. BARLOW\nWell Known Farmer Of The County\nDied Suddenly At His Home In Spring\nfield Sunday Evening.\nMr. John Barlow, aged 70 years, was found dead on Sunday evening at his farm near\nthe village, having died of heart failure, his family said.\n";
+        assert_eq!(
+            heads(page),
+            [
+                "JOHN H. BARLOW",
+                "Well Known Farmer Of The County",
+                "Died Suddenly At His Home In Spring"
+            ]
         );
     }
 
