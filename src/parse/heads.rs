@@ -670,11 +670,10 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
     // a document under the body that issues it (`某某部邮政总局` / `关于…的重要通知`): the
     // document's title is the headline (a title, `关于…` / `…的通知`, not a report that one
     // was issued, `双方发表联合公报`)
-    let document = [
+    const DOCUMENTS: [&str; 9] = [
         "通知", "决定", "公告", "通告", "布告", "命令", "决议", "指示", "公报",
-    ]
-    .iter()
-    .any(|w| b.ends_with(w))
+    ];
+    let document = DOCUMENTS.iter().any(|w| b.ends_with(w))
         && (b.starts_with("关于") || b.contains('的'))
         && ![
             "发表", "发布", "通过", "作出", "做出", "签署", "颁布", "下达",
@@ -682,11 +681,7 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
         .iter()
         .any(|v| b.contains(v))
         && !a.contains(['，', ',', '：', ':'])
-        && ![
-            "通知", "决定", "公告", "通告", "布告", "命令", "决议", "指示", "公报",
-        ]
-        .iter()
-        .any(|w| a.ends_with(w));
+        && !DOCUMENTS.iter().any(|w| a.ends_with(w));
     let three_decks = stack.len() == 3 && !printed_before_1950;
     if a.ends_with(['：', ':', '—'])
         || saying
