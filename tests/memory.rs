@@ -79,8 +79,20 @@ async fn many_large_pages_at_once_never_put_more_input_in_flight_than_the_byte_b
         .unwrap_or_else(|| panic!("no http address in the log:\n{log}"))
         .to_owned();
     wait_drained(&js, last).await;
+    // a page's bytes are given back when its task ends, just after its ack reached the
+    // broker: wait for the gauge to come back to zero rather than read it once
+    let scrape = || http_get(&addr, "/metrics").expect("GET /metrics answers");
+    support::wait::wait_for_within(
+        "the input bytes of every page given back",
+        Duration::from_secs(10),
+        || {
+            let (_, body) = scrape();
+            async move { metric(&body, "pagewire_in_flight_input_bytes") == 0.0 }
+        },
+    )
+    .await;
 
-    let (status, body) = http_get(&addr, "/metrics").expect("GET /metrics answers");
+    let (status, body) = scrape();
     assert_eq!(status, 200);
     assert_eq!(metric(&body, "pagewire_input_bytes_budget"), BUDGET as f64);
     let peak = metric(&body, "pagewire_in_flight_input_bytes_max");
