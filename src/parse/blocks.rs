@@ -1784,7 +1784,10 @@ fn split_plain_paragraphs(items: Vec<Item>, line_per_paragraph: bool) -> Vec<Ite
             let cjk_stop = line.ends_with(['。', '！', '？', '”', '」'])
                 && line.chars().rev().nth(1).is_some_and(text::is_cjk_like);
             let short = cjk_stop || line_per_paragraph || weight * 100 < width * 85;
-            let ends = ends_paragraph(&line);
+            // (and so does a jump to another page: the story's text here ends with it)
+            let ends = ends_paragraph(&line)
+                || (line.ends_with(|c: char| c.is_ascii_alphanumeric())
+                    && markers::ends_with_jump(&line));
             current.push(line);
             if short && ends {
                 out.push(Item::Text {

@@ -233,6 +233,15 @@ pub fn find(text: &str) -> Vec<Found> {
     found
 }
 
+/// Does the line end with a jump to another page (`… See TEACHING, page 3`, `（下转第二版）`)?
+/// The article's text on this page ends there.
+pub fn ends_with_jump(line: &str) -> bool {
+    let end = line.trim_end().len();
+    find(line).last().is_some_and(|f| {
+        f.reference.kind() == PageReferenceKind::ContinuedOn && f.range.end + 3 >= end
+    })
+}
+
 /// A jump line OCR read past the patterns, alone on its line: four words shaped like
 /// `Please see page 2` (`PI«aM see p«g« 2`, `Ptaasa saa page 2`): a word of five to seven
 /// letters opening with P, a three-letter word opening with s, a four-letter one opening with

@@ -742,6 +742,20 @@ mod tests {
     }
 
     #[test]
+    fn text_after_a_story_jumped_to_another_page_is_another_item() {
+        // one paragraph a line: the story's part on this page ends with its jump; the line
+        // after it is a pointer to another page, and a photo caption follows
+        let page = "Council cuts parks budget\nBy Ann Lee\nThe city council voted on Tuesday to cut the budget of the parks by a tenth, and the mayor said she would sign it.\nTwo members voted against the cut, saying the parks had been cut enough in recent years.\nThe vote came after a long hearing at which forty residents spoke about the pools.\nThe mayor said the cut would fall on the summer programs first. See BUDGET, page 3\nStudents who want to study abroad may find the forms harder than the trip. See TRAVEL, page 5\n";
+        let page = parse(page, PageFormat::PlainText);
+        assert_eq!(page.articles.len(), 2, "{:#?}", page.articles);
+        assert!(page.articles[1].paragraphs[0].starts_with("Students who want"));
+        // a line of the story set again after the jump (a pull quote) stays in the story
+        let page = "Council cuts parks budget\nBy Ann Lee\nThe mayor said the cut would fall on the summer programs first, and the pools would close early.\nThe city council voted on Tuesday to cut the budget of the parks by a tenth.\nSee BUDGET, page 3\nThe mayor said the cut would \"fall on the summer programs first.\"\n";
+        let page = parse(page, PageFormat::PlainText);
+        assert_eq!(page.articles.len(), 1, "{:#?}", page.articles);
+    }
+
+    #[test]
     fn entries_of_a_front_page_index_box_are_teasers() {
         let page = "Council cuts parks budget\nThe city council voted on Tuesday to cut the budget of the parks by a tenth, and the mayor said she would sign it.\nSee BUDGET, page 5\n\nNation\nThe president named a new envoy to the talks on trade / page twO\nCity\nThe council began its review of next year's budget / page three\nSports\nThe athletes of the week are two runners from the track team / back page\n";
         let page = parse(page, PageFormat::PlainText);

@@ -67,6 +67,7 @@ pub(super) fn segment(
         pending_image: false,
         photo_title: false,
         teaser_mode: false,
+        jumped: false,
     };
     let mut i = 0;
     while i < items.len() {
@@ -101,6 +102,9 @@ struct Segmenter<'m> {
     photo_title: bool,
     /// Inside a 导读 / "Inside" box: short titles are teasers.
     teaser_mode: bool,
+    /// The article's text on this page ended with a jump to another page (`See TEACHING,
+    /// page 3`, `（下转第二版）`): text after it is another item.
+    jumped: bool,
 }
 
 impl Segmenter<'_> {
@@ -130,6 +134,7 @@ impl Segmenter<'_> {
     /// Ends the article being put together. A heading with nothing under it (the paper's
     /// name set as a heading, a section label) is page furniture, not an article.
     fn close(&mut self) -> Result<(), ParseError> {
+        self.jumped = false;
         let done = std::mem::take(&mut self.cur);
         self.push(done)
     }
@@ -240,10 +245,16 @@ impl Segmenter<'_> {
                 .headlines
                 .extend(lines.iter().map(|l| (0, l.clone())));
         } else {
+            // the text of the article above went on to another page: this is another item
+            // (unless it repeats a line of that article: a pull quote set after the jump)
+            if self.jumped && !self.cur.paragraphs.is_empty() && !pull_quote(&self.cur, lines) {
+                self.close()?;
+            }
             if self.cur.is_empty() {
                 self.open();
             }
             self.cur.paragraphs.push(lines.to_vec());
+            self.jumped = lines.last().is_some_and(|l| markers::ends_with_jump(l));
         }
         Ok(1)
     }
@@ -346,6 +357,10 @@ impl Segmenter<'_> {
             self.close()?;
             self.pending_refs.extend(found.iter().cloned());
         } else {
+            self.jumped |= !self.cur.paragraphs.is_empty()
+                && found
+                    .iter()
+                    .any(|f| f.reference.kind() == PageReferenceKind::ContinuedOn);
             self.cur.references.extend(found.iter().cloned());
         }
         Ok(())
@@ -423,6 +438,28 @@ fn all_caps(lines: &[String]) -> bool {
         .filter(|c| c.is_alphabetic())
         .collect();
     letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase() && c.is_ascii())
+}
+
+/// Does the paragraph repeat the start of one of the article's paragraph lines (a pull quote:
+/// `Police said Coles may have been "somewhat despondent…"` set again beside the story)?
+/// Compared on the first five words' letters, lower-cased.
+fn pull_quote(cur: &Draft, lines: &[String]) -> bool {
+    let words = |t: &str| -> Vec<String> {
+        t.split_whitespace()
+            .take(5)
+            .map(|w| {
+                w.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>()
+            })
+            .collect()
+    };
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    let key = words(first);
+    key.len() == 5 && cur.paragraphs.iter().flatten().any(|l| words(l) == key)
 }
 
 /// Only English continued-from markers: the opening of a continuation.
