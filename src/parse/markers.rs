@@ -236,9 +236,41 @@ pub fn find(text: &str) -> Vec<Found> {
 /// Does the line end with a jump to another page (`… See TEACHING, page 3`, `（下转第二版）`)?
 /// The article's text on this page ends there.
 pub fn ends_with_jump(line: &str) -> bool {
-    let end = line.trim_end().len();
-    find(line).last().is_some_and(|f| {
-        f.reference.kind() == PageReferenceKind::ContinuedOn && f.range.end + 3 >= end
+    // a jump marker is short: only the line's last 80 bytes are searched, so a long
+    // paragraph costs no more than a short one
+    let line = line.trim_end();
+    // it ends on the page (`page 3`, `A5`, `back page`, `第二版`), perhaps in brackets: most
+    // lines end on a full stop and stop here
+    // (`Page 8.)`: a full stop only after a figure)
+    let mut core = line.trim_end_matches([')', '）', ']', '】']);
+    if let Some(rest) = core.strip_suffix('.') {
+        if rest.ends_with(|c: char| c.is_ascii_digit()) {
+            core = rest;
+        }
+    }
+    let last_word = core
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    let page_end =
+        core.chars().next_back().is_some_and(|c| {
+            c.is_ascii_digit() || c.is_ascii_uppercase() || c == '版' || c == '页'
+        }) || [
+            "page", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+            "eleven", "twelve",
+        ]
+        .iter()
+        .any(|w| last_word.eq_ignore_ascii_case(w));
+    if !page_end {
+        return false;
+    }
+    let mut from = line.len().saturating_sub(80);
+    while !line.is_char_boundary(from) {
+        from += 1;
+    }
+    let tail = &line[from..];
+    find(tail).last().is_some_and(|f| {
+        f.reference.kind() == PageReferenceKind::ContinuedOn && f.range.end + 3 >= tail.len()
     })
 }
 
