@@ -352,7 +352,7 @@ pub fn closing_line(t: &str) -> bool {
 /// date, a signature), or is no text at all.
 ///
 /// A line that stops mid-phrase is the cut paragraph, whatever its length: it ends in a
-/// numeral or a word that needs one after it (`…在七`, `…提出三`, `…的`). So is a line set like
+/// numeral or a word that needs more after it (`…在七`, `…提出三`, `…的`). So is a line set like
 /// the page's paragraphs where its headlines are set apart: flush under headlines that are
 /// all indented over flush paragraphs (`accepted`: the headline runs found above it).
 fn headline_cut_off(

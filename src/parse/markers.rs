@@ -236,8 +236,6 @@ pub fn find(text: &str) -> Vec<Found> {
 /// Does the line end with a jump to another page (`… See TEACHING, page 3`, `（下转第二版）`)?
 /// The article's text on this page ends there.
 pub fn ends_with_jump(line: &str) -> bool {
-    // a jump marker is short: only the line's last 80 bytes are searched, so a long
-    // paragraph costs no more than a short one
     let line = line.trim_end();
     // it ends on the page (`page 3`, `A5`, `back page`, `第二版`), perhaps in brackets: most
     // lines end on a full stop and stop here
@@ -264,6 +262,8 @@ pub fn ends_with_jump(line: &str) -> bool {
     if !page_end {
         return false;
     }
+    // a jump marker is short: only the line's last 80 bytes are searched, so a long
+    // paragraph costs no more than a short one
     let mut from = line.len().saturating_sub(80);
     while !line.is_char_boundary(from) {
         from += 1;
