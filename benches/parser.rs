@@ -296,7 +296,73 @@ fn plan_pages(c: &mut Criterion) {
             })
         });
     }
+    // The common case: the last page of an issue as a printed daily has it, whose front page
+    // alone carries see-also pointers (to pages 3, 4 and 5): a page that no cross-page
+    // reference connects, registered with the records a step reads for it (its own only).
+    for n in [8u32, 24, 96] {
+        let mut index = IssueIndex::default();
+        let mut records = Records::new();
+        let mut last = None;
+        for number in 1..=n {
+            let text = if number == 1 {
+                SEED.to_owned()
+            } else {
+                without_pointers(SEED)
+            };
+            let mut raw = raw_page(text);
+            raw.page_number = number;
+            raw.page_label = format!("{number:02}");
+            let page = parse_page(&raw, &Limits::default()).expect("seed parses");
+            let record = Arc::new(Record::new(record_of(&page)));
+            let hash = record_hash(&record.page.encode_to_vec());
+            if number == n {
+                last = Some((raw.page_label, hash, record));
+                break;
+            }
+            index = register(
+                &index,
+                &records,
+                number,
+                &raw.page_label,
+                &hash,
+                record.clone(),
+                1000,
+                0,
+            )
+            .expect("room")
+            .index;
+            if [1, 3, 4, 5].contains(&number) {
+                records.insert(number, record);
+            }
+        }
+        let (label, hash, record) = last.expect("the last page");
+        let unconnected = Records::new();
+        group.bench_function(format!("{n}_pages_unconnected"), |b| {
+            b.iter(|| {
+                register(
+                    black_box(&index),
+                    black_box(&unconnected),
+                    n,
+                    &label,
+                    &hash,
+                    record.clone(),
+                    1000,
+                    0,
+                )
+            })
+        });
+    }
     group.finish();
+}
+
+/// The seed without its see-also pointers (`详见NN版` lines), as the e2e bench's inner pages.
+fn without_pointers(text: &str) -> String {
+    text.split_inclusive('\n')
+        .filter(|l| {
+            let l = l.trim();
+            !(l.starts_with("详见") && l.ends_with('版') && l.chars().count() <= 8)
+        })
+        .collect()
 }
 
 criterion_group!(benches, parse_pages, plan_pages);

@@ -487,16 +487,20 @@ impl Steps {
                 if self.read_for != Some(at) {
                     let wanted =
                         stitch::reads_for_page(&self.index, r.number, &r.label, &r.record.page);
+                    // Only pages the index names have a record to read: a new page's own
+                    // is at hand, and would cost a trip to the shell for nothing.
                     let missing: std::collections::BTreeSet<u32> = wanted
                         .into_iter()
-                        .filter(|n| !self.records.contains_key(n))
+                        .filter(|n| {
+                            !self.records.contains_key(n) && self.index.pages.contains_key(n)
+                        })
                         .collect();
                     if !missing.is_empty() {
                         return Err(missing);
                     }
                 }
-                Ok(stitch::register(
-                    &self.index,
+                Ok(stitch::register_in(
+                    &mut self.index,
                     &self.records,
                     r.number,
                     &r.label,
@@ -508,15 +512,14 @@ impl Steps {
             }));
             let outcome = match stepped {
                 Ok(Err(missing)) => return (self, Some(missing)),
-                Ok(Ok(Ok(step))) => {
-                    if step.changed {
-                        self.index = step.index;
+                Ok(Ok(Ok((changed, plan)))) => {
+                    if changed {
                         self.changed = true;
-                        self.counts.push((step.plan.stitched, step.plan.linked));
+                        self.counts.push((plan.stitched, plan.linked));
                         self.fresh.insert(r.number, at);
                     }
                     self.records.insert(r.number, r.record.clone());
-                    Registered::Plan(step.plan)
+                    Registered::Plan(plan)
                 }
                 Ok(Ok(Err(_full))) => Registered::Skipped(Skip::IssueFull),
                 Err(_panic) => Registered::Skipped(Skip::InternalError),

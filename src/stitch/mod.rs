@@ -485,45 +485,149 @@ pub fn register(
     max_pages: usize,
     now: u64,
 ) -> Result<Step, IssueFull> {
+    let mut index = prev.clone();
+    let (changed, plan) = register_in(
+        &mut index,
+        prev_records,
+        page,
+        label,
+        hash,
+        record,
+        max_pages,
+        now,
+    )?;
+    Ok(Step {
+        index,
+        changed,
+        plan,
+    })
+}
+
+/// [`register`] on the index in place: `index` becomes the step's index (it is left as it was
+/// when nothing changes, on [`IssueFull`] and when the step panics); returns whether it
+/// changed and the plan. A page that no cross-page reference connects, most pages of an
+/// issue, costs its entry and its own articles: the index is not copied and the issue's links
+/// are not matched.
+#[allow(clippy::too_many_arguments)]
+pub fn register_in(
+    index: &mut IssueIndex,
+    prev_records: &Records,
+    page: u32,
+    label: &str,
+    hash: &str,
+    record: Arc<Record>,
+    max_pages: usize,
+    now: u64,
+) -> Result<(bool, Plan), IssueFull> {
     let mut records = prev_records.clone();
     let count = record.articles.len() as u32;
     let targets = targets_of(&record.page);
     records.insert(page, record);
-    let old = prev.pages.get(&page);
+    let old = index.pages.get(&page);
     match old {
-        Some(e) if e.record == hash => {
-            return Ok(Step {
-                index: prev.clone(),
-                changed: false,
-                plan: replay_page(prev, &records, page),
-            })
-        }
-        None if prev.pages.len() >= max_pages => return Err(IssueFull(prev.pages.len())),
+        Some(e) if e.record == hash => return Ok((false, replay_page(index, &records, page))),
+        None if index.pages.len() >= max_pages => return Err(IssueFull(index.pages.len())),
         _ => {}
     }
-    let seq = next_seq(prev.seq, now);
+    let seq = next_seq(index.seq, now);
     let old_count = old
         .and(prev_records.get(&page))
         .map_or(0, |r| r.articles.len() as u32);
+    let entry = PageEntry {
+        record: hash.to_owned(),
+        seq,
+        label: label.to_owned(),
+        revisions: BTreeMap::new(),
+        high: old.map_or(0, |e| e.high).max(old_count).max(count),
+        unsearched: BTreeSet::new(),
+        targets,
+        targets_known: true,
+        // The shell says where the record is ([`stores_record`]).
+        source_seq: 0,
+    };
+    if old.is_none() && entry.targets.is_empty() {
+        // Registered in place, and taken out again unless the page turns out unconnected (or
+        // should planning panic).
+        let mut undo = Undo {
+            index,
+            page,
+            seq: None,
+        };
+        undo.seq = Some(std::mem::replace(&mut undo.index.seq, seq));
+        undo.index.pages.insert(page, entry.clone());
+        // Only `index` can connect the page: `prev`'s references name no page they did not
+        // resolve to in `index`, the page excepted.
+        if connected(&[undo.index], [page]).len() == 1 {
+            // Nothing links to the page or from it, so nothing else changes: its articles
+            // are published as parsed at the step's number.
+            let snap = Snapshot {
+                index: undo.index,
+                records: &records,
+                comp: Composition::default(),
+            };
+            let plan = plan_for(undo.index, &snap, page, seq);
+            #[cfg(debug_assertions)]
+            {
+                let mut prev = undo.index.clone();
+                prev.pages.remove(&page);
+                prev.seq = undo.seq.expect("set above");
+                let full = register_linked(&prev, prev_records, &records, page, undo.index.clone());
+                debug_assert_eq!(
+                    full.index, *undo.index,
+                    "the index of unconnected page {page}"
+                );
+                debug_assert_eq!(full.plan, plan, "the plan of unconnected page {page}");
+            }
+            undo.seq = None;
+            return Ok((true, plan));
+        }
+    }
+    let prev = index.clone();
     let mut next = prev.clone();
     next.seq = seq;
-    next.pages.insert(
-        page,
-        PageEntry {
-            record: hash.to_owned(),
-            seq,
-            label: label.to_owned(),
-            revisions: BTreeMap::new(),
-            high: old.map_or(0, |e| e.high).max(old_count).max(count),
-            unsearched: BTreeSet::new(),
-            targets,
-            targets_known: true,
-            // The shell says where the record is ([`stores_record`]).
-            source_seq: 0,
-        },
-    );
+    next.pages.insert(page, entry);
+    let step = register_linked(&prev, prev_records, &records, page, next);
+    *index = step.index;
+    Ok((step.changed, step.plan))
+}
+
+/// Takes a page's entry out of an index again and restores its step number, unless disarmed
+/// (`seq` set to `None`): on the way out of [`register_in`]'s shortcut when the page is
+/// connected after all, and when planning panics.
+struct Undo<'a> {
+    index: &'a mut IssueIndex,
+    page: u32,
+    seq: Option<u64>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq {
+            self.index.pages.remove(&self.page);
+            self.index.seq = seq;
+        }
+    }
+}
+
+/// [`register`] of a page the issue's references connect to another (or a correction): the
+/// issue composed before and after within what the page's links can change. `records` are
+/// `prev_records` and the page's record; `next` is `prev` with the page's new entry, at the
+/// step's number.
+fn register_linked(
+    prev: &IssueIndex,
+    prev_records: &Records,
+    records: &Records,
+    page: u32,
+    mut next: IssueIndex,
+) -> Step {
+    let seq = next.seq;
+    let old = prev.pages.get(&page);
+    let old_count = old
+        .and(prev_records.get(&page))
+        .map_or(0, |r| r.articles.len() as u32);
+    let count = records.get(&page).map_or(0, |r| r.articles.len() as u32);
     let shape = next.clone();
-    let links_after = matching::links(&shape, &records);
+    let links_after = matching::links(&shape, records);
     // A new page's links are most of the difference: the links before are those after
     // without it, when that is exact; otherwise (a correction, colliding labels) they are
     // matched anew.
@@ -544,7 +648,7 @@ pub fn register(
     };
     let scope = changed_scope(&links_before, &links_after, page, old_count.max(count));
     let before = Snapshot::with(prev, prev_records, &links_before, Some(&scope));
-    let after = Snapshot::with(&shape, &records, &links_after, Some(&scope));
+    let after = Snapshot::with(&shape, records, &links_after, Some(&scope));
     // The page's own ordinals: kept as they were, or new at this step.
     for ordinal in 1..=after.ordinals(page) {
         let (b, a) = (before.form(page, ordinal), after.form(page, ordinal));
@@ -572,11 +676,11 @@ pub fn register(
     let mut plan = plan_for(&next, &after, page, seq);
     plan.stitched = after.comp.stitched.saturating_sub(before.comp.stitched);
     plan.linked = after.comp.linked.saturating_sub(before.comp.linked);
-    Ok(Step {
+    Step {
         index: next,
         changed: true,
         plan,
-    })
+    }
 }
 
 /// What `page`'s registration published, composed again from `index` (where it is
