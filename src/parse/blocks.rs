@@ -1689,10 +1689,73 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str, publication: &str) 
     }
     flush(&mut items, &mut para, &mut para_hard);
     if syntax == Syntax::Plain {
-        split_plain_paragraphs(items, line_per_paragraph)
+        let items = split_plain_paragraphs(items, line_per_paragraph);
+        if line_per_paragraph {
+            separate_headless_items(items)
+        } else {
+            items
+        }
     } else {
         items
     }
+}
+
+/// On a page of one paragraph a line, a paragraph that cannot go on from the finished one
+/// above it starts another item even without a headline: a wire story's opening (`SACRAMENTO
+/// (AP) — …`: a dateline opens only a story's first paragraph), or text opening with a
+/// lower-case word (the rest of a story whose head and from-marker the OCR put elsewhere).
+/// A separator goes between the two.
+fn separate_headless_items(items: Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(items.len());
+    // the paragraph above ended a sentence; and it was a body paragraph, not a caption or a
+    // scrap (a photo's caption often stands between a story's text and its rest)
+    let (mut finished_above, mut body_above) = (false, false);
+    for item in items {
+        if let Item::Text { lines, .. } = &item {
+            let first = lines.first().map_or("", String::as_str);
+            let opens_other =
+                (body_above && lower_case_opening(first)) || english_wire_opening(first);
+            if finished_above && opens_other {
+                out.push(Item::Separator);
+            }
+            let last = lines.last().map_or("", String::as_str);
+            finished_above = finished_sentence(last);
+            body_above = last.len() >= 100;
+        } else {
+            (finished_above, body_above) = (false, false);
+        }
+        out.push(item);
+    }
+    out
+}
+
+/// Does the line end a sentence with a full stop, a question or an exclamation mark (closing
+/// quotes after it allowed), not an abbreviation's point?
+fn finished_sentence(line: &str) -> bool {
+    let core = line.trim_end().trim_end_matches(['”', '"', '’', '\'', ')']);
+    core.ends_with(['.', '?', '!']) && !ends_in_initial(core)
+}
+
+/// `… Prof. H.`: a single capital before the final point is an initial, not a sentence's end.
+fn ends_in_initial(core: &str) -> bool {
+    let mut rev = core.chars().rev().skip(1);
+    matches!((rev.next(), rev.next()), (Some(c), Some(' ' | '.') | None) if c.is_uppercase())
+}
+
+/// A long line of text opening with a lower-case word (not a run-on list or a short scrap).
+fn lower_case_opening(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let first_lower = words
+        .next()
+        .is_some_and(|w| w.chars().all(|c| c.is_ascii_lowercase()) && w.len() >= 2);
+    first_lower && words.count() >= 8
+}
+
+/// An English wire story's opening: a place in capitals and a dateline (`DETROIT (AP) —`).
+fn english_wire_opening(line: &str) -> bool {
+    line.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+        && !line.chars().any(text::is_cjk)
+        && heads::opens_with_dateline(line)
 }
 
 /// A jump head printed over two lines: the jump word alone, then the from-marker
@@ -1981,6 +2044,38 @@ mod tests {
         // a byline broken mid-word under a line that stops mid-sentence carries it on
         let page = "The picture was described in words\nby Alan Pryce, Direc-\ntor of the Science Service, who wrote the following.\n";
         assert!(credit_names(&items(page, Syntax::Plain, "")).is_empty());
+    }
+
+    #[test]
+    fn a_wire_opening_or_a_lower_case_rest_after_finished_text_starts_another_item() {
+        // one paragraph a line: a story, a photo's caption, the story's rest after it, a
+        // finished paragraph, the rest of another story (its head elsewhere), a wire brief
+        let page = "Council delays vote on the new bus depot\n\
+The city council put off its vote on the bus depot on Tuesday after neighbors asked for another hearing on noise.\n\
+Members said the hearing would be held before the end of the month in the library annex downtown.\n\
+Neighbors crowd the council chamber.\n\
+at least three members said they would vote for the depot if the hours of work were limited at night.\n\
+The mayor said she expected a vote in June and that the plan would not change much after the hearing.\n\
+programs that teach students to build and repair engines are full every quarter, the dean of the college said.\n\
+Most students in the program find work before they graduate, he said, and many stay in the county.\n\
+FRESNO, Calif. (AP) — A farm worker union called off its march on Thursday after talks with growers resumed.\n\
+The talks will go on next week, a spokesman for the union said.\n";
+        let got = items(page, Syntax::Plain, "");
+        let opening = |start: &str| {
+            got.iter()
+                .position(|i| matches!(i, Item::Text { lines, .. } if lines[0].starts_with(start)))
+                .unwrap_or_else(|| panic!("{start}: {got:?}"))
+        };
+        let separated = |at: usize| matches!(got[at - 1], Item::Separator);
+        assert!(separated(opening("programs that teach")), "{got:?}");
+        assert!(separated(opening("FRESNO, Calif.")), "{got:?}");
+        // the story's text goes on under its photo's caption
+        assert!(!separated(opening("at least three")), "{got:?}");
+        assert_eq!(
+            got.iter().filter(|i| matches!(i, Item::Separator)).count(),
+            2,
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -842,6 +842,36 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_book_notices_is_one_item_and_the_news_under_it_is_another() {
+        let page = "## [Page 9](review.pdf#page=9) 0\nBOOK NOTES\nNEW TITLES\nRivers of the Dry Plain\nA survey of small irrigation works\nBy Ana Ruiz\nHarbour Press, Leeds\n1968 (£2, $6.00).\nMaps for Village Schools\n(Teaching Aids, No. 4)\n1969 (40p, $1.20).\nA Short History\nof Hand Printing\nBy Tom Reyes and Lena Park\n(5/6).\nNew museum of tools\nopens in the old port\nA museum of farm and workshop tools opened\nlast month in the old port warehouse, with\nploughs, looms and presses given by the\nfamilies of the district. Entry is free for\nschool classes, and the museum plans a\nseries of talks on old crafts this winter\n(tickets $2).\nPrize for young\nwriters announced\nA prize for writers under twenty-five was\nannounced by the review this month. Stories\nof up to three thousand words may be sent\nbefore the end of the year, and the winning\nstory will be printed in the spring issue.\n";
+        let page = parse(page, PageFormat::Markdown);
+        let heads: Vec<&str> = page.articles.iter().map(|a| a.headline.as_str()).collect();
+        // the notices (each title over its author, publisher and price) are one item (the
+        // headline right under the last notice is taken for a title too: a known loss)
+        assert!(
+            page.articles[0]
+                .paragraphs
+                .join(" ")
+                .contains("Maps for Village Schools"),
+            "{heads:?}"
+        );
+        assert!(
+            page.articles[0]
+                .paragraphs
+                .join(" ")
+                .contains("of Hand Printing"),
+            "{heads:?}"
+        );
+        // a news item of prose that names a price does not swallow the headline under it
+        assert_eq!(
+            heads.last(),
+            Some(&"Prize for young writers announced"),
+            "{heads:?}"
+        );
+        assert_eq!(heads.len(), 2, "{heads:?}");
+    }
+
+    #[test]
     fn a_converted_page_with_a_titled_photo_and_a_continuation_from_page_one() {
         let page = "# 某县推广节水灌溉\n\n本报讯 某县今年推广滴灌和喷灌面积五万亩，每亩节水三成，农民增收明显，县里还将继续扩大推广范围。\n\n![](./imgs/p2_1.jpg)\n\n专家田间教修剪\n\n近日，省农科院专家来到某村，在果园里为果农讲解修剪技术。\n\n（上接第一版）全年粮食产量比上年增加一成，农民人均收入增长百分之八，各项事业全面进步。\n\n农村改革继续深化，土地承包关系保持稳定。\n\n# 某市开通城乡公交\n\n本报讯 某市新开通城乡公交线路十二条，覆盖全部乡镇。\n";
         let page = parse(page, PageFormat::Markdown);

@@ -68,6 +68,7 @@ pub(super) fn segment(
         photo_title: false,
         teaser_mode: false,
         jumped: false,
+        notice_title: false,
     };
     let mut i = 0;
     while i < items.len() {
@@ -105,6 +106,9 @@ struct Segmenter<'m> {
     /// The article's text on this page ended with a jump to another page (`See TEACHING,
     /// page 3`, `（下转第二版）`): text after it is another item.
     jumped: bool,
+    /// The last item was a guessed headline taken as the title of a book notice in a list of
+    /// them (the line under it may go on with the title).
+    notice_title: bool,
 }
 
 impl Segmenter<'_> {
@@ -185,6 +189,20 @@ impl Segmenter<'_> {
         level: u8,
         text: &str,
     ) -> Result<(), ParseError> {
+        // a list of book notices (title, author, publisher, price) is one item: a guessed
+        // headline under a notice's price line, or under a title so taken, is the next title
+        let notice = level == 0
+            && (self.notice_title
+                || self
+                    .cur
+                    .paragraphs
+                    .last()
+                    .is_some_and(|p| ends_with_price(p)));
+        self.notice_title = notice;
+        if notice {
+            self.cur.paragraphs.push(vec![text.to_owned()]);
+            return Ok(());
+        }
         let cap = if level == 0 { 24 } else { 3 };
         let stacking = !self.cur.headlines.is_empty()
             && self.cur.paragraphs.is_empty()
@@ -209,6 +227,7 @@ impl Segmenter<'_> {
         lines: &[String],
         hard: bool,
     ) -> Result<usize, ParseError> {
+        self.notice_title = false;
         let next = items.get(i + 1);
         let headline_shaped = headline_like(lines);
         if std::mem::take(&mut self.photo_title) && headline_shaped {
@@ -460,6 +479,34 @@ fn pull_quote(cur: &Draft, lines: &[String]) -> bool {
     };
     let key = words(first);
     key.len() == 5 && cur.paragraphs.iter().flatten().any(|l| words(l) == key)
+}
+
+/// Does the paragraph end on a price in brackets, as a book notice does (`1970 (£3,
+/// $10.00).`, `(7/6 and 95 cents per copy).`, `(358 pp., $13.00).`)? Reads its last two lines.
+/// A notice is short (an author, a publisher, a price): a paragraph of more than six lines
+/// that ends on a price is prose, a news item that names one.
+fn ends_with_price(paragraph: &[String]) -> bool {
+    if paragraph.len() > 6 {
+        return false;
+    }
+    let tail = match paragraph {
+        [.., a, b] => format!("{a} {b}"),
+        [b] => b.clone(),
+        [] => return false,
+    };
+    let t = tail.trim_end().trim_end_matches('.');
+    let Some(inner) = t
+        .strip_suffix(')')
+        .and_then(|t| t.rsplit_once('('))
+        .map(|(_, i)| i)
+    else {
+        return false;
+    };
+    let b = inner.as_bytes();
+    let shillings = b
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b'/' && (w[2] == b'-' || w[2].is_ascii_digit()));
+    inner.len() <= 80 && (inner.contains(['$', '£', '€']) || shillings)
 }
 
 /// Only English continued-from markers: the opening of a continuation.
