@@ -555,8 +555,8 @@ pub fn register_in(
         };
         undo.seq = Some(std::mem::replace(&mut undo.index.seq, seq));
         undo.index.pages.insert(page, entry.clone());
-        // Only `index` can connect the page: `prev`'s references name no page they did not
-        // resolve to in `index`, the page excepted.
+        // Adding a page changes where a reference resolves only to the page itself
+        // (`matching::resolve`), so the index with the page in is the one to ask.
         if connected(&[undo.index], [page]).len() == 1 {
             // Nothing links to the page or from it, so nothing else changes: its articles
             // are published as parsed at the step's number.
