@@ -236,43 +236,13 @@ fn parse_pages(c: &mut Criterion) {
 /// page (each with a photo story and two teasers pointing at pages 3, 4 and 5): composing the
 /// issue before and after the registration, matching every pointer, stamping what changed.
 fn plan_pages(c: &mut Criterion) {
-    use pagewire::stitch::{record_hash, record_of, register, IssueIndex, Record, Records};
-    use prost::Message as _;
-    use std::sync::Arc;
+    use pagewire::stitch::{register, Records};
     let mut group = c.benchmark_group("stitch_plan_page");
     group
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for n in [8u32, 24, 96] {
-        let mut index = IssueIndex::default();
-        let mut records = Records::new();
-        let mut last = None;
-        for number in 1..=n {
-            let mut raw = raw_page(SEED.to_owned());
-            raw.page_number = number;
-            raw.page_label = format!("{number:02}");
-            let page = parse_page(&raw, &Limits::default()).expect("seed parses");
-            let record = Arc::new(Record::new(record_of(&page)));
-            let hash = record_hash(&record.page.encode_to_vec());
-            if number == n {
-                last = Some((raw.page_label, hash, record));
-                break;
-            }
-            index = register(
-                &index,
-                &records,
-                number,
-                &raw.page_label,
-                &hash,
-                record.clone(),
-                1000,
-                0,
-            )
-            .expect("room")
-            .index;
-            records.insert(number, record);
-        }
-        let (label, hash, record) = last.expect("the last page");
+        let (index, records, (label, hash, record)) = issue(n, |_| SEED.to_owned(), |_| true);
         let step =
             register(&index, &records, n, &label, &hash, record.clone(), 1000, 0).expect("room");
         eprintln!(
@@ -300,42 +270,15 @@ fn plan_pages(c: &mut Criterion) {
     // alone carries see-also pointers (to pages 3, 4 and 5): a page that no cross-page
     // reference connects, registered with the records a step reads for it (its own only).
     for n in [8u32, 24, 96] {
-        let mut index = IssueIndex::default();
-        let mut records = Records::new();
-        let mut last = None;
-        for number in 1..=n {
-            let text = if number == 1 {
+        let text = |number: u32| {
+            if number == 1 {
                 SEED.to_owned()
             } else {
                 without_pointers(SEED)
-            };
-            let mut raw = raw_page(text);
-            raw.page_number = number;
-            raw.page_label = format!("{number:02}");
-            let page = parse_page(&raw, &Limits::default()).expect("seed parses");
-            let record = Arc::new(Record::new(record_of(&page)));
-            let hash = record_hash(&record.page.encode_to_vec());
-            if number == n {
-                last = Some((raw.page_label, hash, record));
-                break;
             }
-            index = register(
-                &index,
-                &records,
-                number,
-                &raw.page_label,
-                &hash,
-                record.clone(),
-                1000,
-                0,
-            )
-            .expect("room")
-            .index;
-            if [1, 3, 4, 5].contains(&number) {
-                records.insert(number, record);
-            }
-        }
-        let (label, hash, record) = last.expect("the last page");
+        };
+        let (index, _, (label, hash, record)) =
+            issue(n, text, |number| [1, 3, 4, 5].contains(&number));
         let unconnected = Records::new();
         group.bench_function(format!("{n}_pages_unconnected"), |b| {
             b.iter(|| {
@@ -353,6 +296,53 @@ fn plan_pages(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The last page of an issue of `n` pages (`text` of each page number) with the index of the
+/// `n - 1` before it registered and the records of those `keep` selects: (index, records, the
+/// last page's label, hash and record).
+#[allow(clippy::type_complexity)]
+fn issue(
+    n: u32,
+    text: impl Fn(u32) -> String,
+    keep: impl Fn(u32) -> bool,
+) -> (
+    pagewire::stitch::IssueIndex,
+    pagewire::stitch::Records,
+    (String, String, std::sync::Arc<pagewire::stitch::Record>),
+) {
+    use pagewire::stitch::{record_hash, record_of, register, IssueIndex, Record, Records};
+    use prost::Message as _;
+    use std::sync::Arc;
+    let mut index = IssueIndex::default();
+    let mut records = Records::new();
+    for number in 1..=n {
+        let mut raw = raw_page(text(number));
+        raw.page_number = number;
+        raw.page_label = format!("{number:02}");
+        let page = parse_page(&raw, &Limits::default()).expect("seed parses");
+        let record = Arc::new(Record::new(record_of(&page)));
+        let hash = record_hash(&record.page.encode_to_vec());
+        if number == n {
+            return (index, records, (raw.page_label, hash, record));
+        }
+        index = register(
+            &index,
+            &records,
+            number,
+            &raw.page_label,
+            &hash,
+            record.clone(),
+            1000,
+            0,
+        )
+        .expect("room")
+        .index;
+        if keep(number) {
+            records.insert(number, record);
+        }
+    }
+    unreachable!("an issue has a last page")
 }
 
 /// The seed without its see-also pointers (`详见NN版` lines), as the e2e bench's inner pages.
