@@ -14,7 +14,8 @@ pub struct AlertRules {
 #[derive(Debug, Clone)]
 struct Compiled {
     name: String,
-    keywords: Vec<String>,
+    /// Searchers for the lowercased keywords, each built once (SIMD substring search).
+    keywords: Vec<memchr::memmem::Finder<'static>>,
     credits: Vec<String>,
     kinds: Vec<ArticleKind>,
     pages: Vec<u32>,
@@ -25,7 +26,11 @@ impl From<&AlertRule> for Compiled {
     fn from(r: &AlertRule) -> Self {
         Compiled {
             name: r.name.clone(),
-            keywords: r.keywords.iter().map(|k| k.to_lowercase()).collect(),
+            keywords: r
+                .keywords
+                .iter()
+                .map(|k| memchr::memmem::Finder::new(&k.to_lowercase()).into_owned())
+                .collect(),
             credits: r.credits.iter().map(|c| c.to_lowercase()).collect(),
             kinds: r.kinds.iter().map(|k| k.to_proto()).collect(),
             pages: r.pages.clone(),
@@ -69,7 +74,11 @@ impl AlertRules {
                 }
                 if !rule.keywords.is_empty() {
                     let text = text.get_or_insert_with(|| searchable_text(article));
-                    if !rule.keywords.iter().any(|k| text.contains(k.as_str())) {
+                    if !rule
+                        .keywords
+                        .iter()
+                        .any(|k| k.find(text.as_bytes()).is_some())
+                    {
                         return false;
                     }
                 }
@@ -234,6 +243,57 @@ mod tests {
         assert_eq!(r.matches(&on_front, None), ["front-photo"]);
         assert!(r.matches(&inside, None).is_empty());
         assert!(r.matches(&story, None).is_empty());
+    }
+
+    #[test]
+    fn keywords_shared_by_rules_or_inside_one_another_each_count() {
+        let r = rules(vec![
+            AlertRule {
+                name: "weather".into(),
+                keywords: vec!["暴雨".into(), "Flood".into()],
+                ..Default::default()
+            },
+            AlertRule {
+                name: "rain".into(),
+                keywords: vec!["雨".into()],
+                ..Default::default()
+            },
+            AlertRule {
+                name: "floods".into(),
+                keywords: vec!["floods".into(), "flood".into()],
+                ..Default::default()
+            },
+        ]);
+        let storm = article("a", ArticleKind::Story, 2, "", "今日暴雨");
+        assert_eq!(r.matches(&storm, None), ["weather", "rain"]);
+        let flood = article("b", ArticleKind::Story, 2, "", "FLOODS in the valley");
+        assert_eq!(r.matches(&flood, None), ["weather", "floods"]);
+        let calm = article("c", ArticleKind::Story, 2, "", "晴 fine");
+        assert!(r.matches(&calm, None).is_empty());
+    }
+
+    proptest::proptest! {
+        /// One search for every keyword finds what a search per keyword found.
+        #[test]
+        fn keyword_rules_match_as_a_search_per_keyword_would(
+            keywords in proptest::collection::vec(proptest::collection::vec("[ab雨Ä]{1,3}", 0..3), 1..4),
+            text in "[abAB雨ä \n]{0,24}",
+        ) {
+            let r = rules(keywords.iter().enumerate().map(|(i, ks)| AlertRule {
+                name: format!("r{i}"),
+                keywords: ks.clone(),
+                ..Default::default()
+            }).collect());
+            let a = article("a", ArticleKind::Story, 2, "", &text);
+            let lower = searchable_text(&a);
+            let expected: Vec<String> = keywords
+                .iter()
+                .enumerate()
+                .filter(|(_, ks)| ks.is_empty() || ks.iter().any(|k| lower.contains(&k.to_lowercase())))
+                .map(|(i, _)| format!("r{i}"))
+                .collect();
+            proptest::prop_assert_eq!(r.matches(&a, None), expected);
+        }
     }
 
     #[test]
