@@ -1265,10 +1265,19 @@ fn run_heads_article(
     // by a colon under it is the next letter of a series, `某某请示毛主席：`)
     let closed_above =
         |p: &Line<'_>| !english && closing_line(p.text) && !lines[end].text.ends_with(['：', ':']);
+    // (a deck of two capitals lines or more, each of two words or more, over a paragraph
+    // that opens with a capital: the OCR's column order cut the story above in mid-sentence,
+    // `…chairman of the committee in` / `TANGLED SKEIN OF` / `ILLICIT LOVE DRAWS` / `A
+    // lecture…`; body text is not set in capitals line after line)
+    let deck_over_paragraph = caps_deck
+        && run.iter().all(|l| l.text.split_whitespace().count() >= 2)
+        && next.role == Role::Text
+        && next_shape != Some(Shape::Caps)
+        && !next.text.starts_with(char::is_lowercase);
     let prev_open = match prev {
         Some(p) if p.role == Role::Text && !after_blank => {
             let scrap = caps_deck && text_weight(p.text) * 3 <= width;
-            !(closes_paragraph(p.text) || scrap || closed_above(p))
+            !(closes_paragraph(p.text) || scrap || deck_over_paragraph || closed_above(p))
         }
         _ => false,
     };
@@ -1406,6 +1415,32 @@ mod tests {
         assert_eq!(heads(page), ["SHIP SEIZED IN PORT,", "OWNERS PROTEST"]);
         // a single line in capitals after an open line still runs on from it
         let page = "The committee reported that the new hall of the\nGRANGE\nwould be finished by the fall, and the members were\nglad to hear that the cost was less than planned.\n";
+        assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn a_capitals_deck_after_a_column_the_ocr_cut_in_mid_sentence() {
+        // the story above goes on in another column: its last line here ends mid-sentence,
+        // but a deck of capitals lines over a paragraph is a new story's head
+        let page = "The new road to the mine will be graded this
+summer, the county board said at its meeting,
+and the work will be paid for by the
+FARMERS PLAN
+A NEW GRANGE HALL
+ON THE RIVER ROAD
+The members of the grange voted on Tuesday
+to build a hall of their own before winter.
+";
+        assert_eq!(
+            heads(page),
+            ["FARMERS PLAN", "A NEW GRANGE HALL", "ON THE RIVER ROAD"]
+        );
+        // not a deck that runs on in lower case, nor capitals over more capitals
+        let page = "The new road to the mine will be graded by the
+COUNTY ROAD BOARD
+OF THE STATE
+which met on Tuesday and voted the money for it.
+";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
     }
 
