@@ -128,6 +128,7 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Cjk);
     }
     // English: one pass over the words, no allocation (this runs on most lines of a page)
+    let core = without_ocr_speck(core);
     let small = [
         "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
         "from", "as", "is", "are", "be", "de", "la", "du", "vs", "vs.",
@@ -183,6 +184,26 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
+}
+
+/// The line without a speck that OCR read off the column rule or the paper's grain, set
+/// apart by a space before the first word (`^ Multitude of Receptions`, `| SOLIDARITY OF
+/// PEOPLES`); a table row (`| a | b |`) keeps its bars.
+fn without_ocr_speck(t: &str) -> &str {
+    let Some((first, rest)) = t.split_once(' ') else {
+        return t;
+    };
+    let speck = !first.is_empty()
+        && first.chars().count() <= 2
+        && first
+            .chars()
+            .all(|c| matches!(c, '^' | '|' | '!' | '*' | '»' | '«' | '\\' | '~' | '_'))
+        && !rest.contains('|');
+    if speck {
+        rest.trim_start()
+    } else {
+        t
+    }
 }
 
 /// Does the English line end inside a word, broken by a hyphen at the line's end
@@ -546,6 +567,16 @@ fn garbled_deck_line(line: &Line<'_>) -> bool {
         && !closes_paragraph(line.text)
 }
 
+/// A short title-case deck line closed by a full stop (`During the Day.`, `Feeling Due to
+/// War.`): a sentence to the shape rules, but set as a deck.
+fn closed_deck_line(line: &Line<'_>) -> bool {
+    line.role == Role::Text
+        && line.text.ends_with('.')
+        && !line.text.ends_with("..")
+        && line.text.split_whitespace().count() <= 6
+        && shape(line.text) == Some(Shape::Title)
+}
+
 /// Which lines of a guessed headline stack are the headline proper; the others are kicker
 /// and decks. English headlines wrap: the first lines of the same shape and about the same
 /// width are one headline (`BRITISH HOLD` / `FULL CONTROL`), the wider lines under them a
@@ -790,6 +821,16 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                 && garbled_deck_line(&lines[end + 1])
             {
                 // an OCR-damaged deck line between two headline lines (`fin Midst`)
+                end += 2;
+            } else if end + 2 < lines.len()
+                && shapes[end + 2] == Some(Shape::Caps)
+                && closed_deck_line(&lines[end + 1])
+                && (start..=end).any(|k| shapes[k] == Some(Shape::Caps))
+            {
+                // a deck closed by a full stop between two capitals decks of one stack
+                // (`NEW YEAR ADVENT` / `Occupies the City` / `During the Day.` / `GLOOMY
+                // WEATHER KEEPS`): old papers set decks of capitals and of title case by
+                // turns, each of the latter closed like a sentence
                 end += 2;
             } else {
                 break;
@@ -1442,6 +1483,28 @@ OF THE STATE
 which met on Tuesday and voted the money for it.
 ";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn decks_of_capitals_and_closed_title_case_by_turns_are_one_stack() {
+        // an old paper's stack: capitals, a title-case deck closed by a full stop (one line
+        // of it after an OCR speck), capitals again, another closed deck, then the story
+        let page = "TOWN GREETS\nTHE NEW YEAR\n^ Many Private Parties\nFill the Evening.\nBELLS RING AT MIDNIGHT\nWhistles and Horns Heard\nin Every Street.\nThe new year came in quietly in the town, for the rain kept\nmost people at home, though the bells of every church rang.\n";
+        // (the last deck line, closed after an open one, is read as the body's first line)
+        assert_eq!(
+            heads(page),
+            [
+                "TOWN GREETS",
+                "THE NEW YEAR",
+                "^ Many Private Parties",
+                "Fill the Evening.",
+                "BELLS RING AT MIDNIGHT",
+                "Whistles and Horns Heard"
+            ]
+        );
+        // a closed line under a stack with no capitals deck after it is the body
+        let page = "TOWN GREETS\nTHE NEW YEAR\nAll Were Glad.\nThe new year came in quietly in the town, for the rain kept\nmost people at home, though the bells of every church rang.\n";
+        assert_eq!(heads(page), ["TOWN GREETS", "THE NEW YEAR"]);
     }
 
     #[test]
