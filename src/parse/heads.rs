@@ -174,7 +174,11 @@ fn shape(t: &str) -> Option<Shape> {
     if core.ends_with([',', ';']) || !first_upper {
         return None;
     }
-    if core.ends_with('.') && !core.ends_with("..") {
+    // (an initialism's stops close no sentence: `The horror that is O.J.`, `Aid for the U.S.`)
+    let initialism = core.split_whitespace().next_back().is_some_and(|w| {
+        w.matches('.').count() >= 2 && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
+    });
+    if core.ends_with('.') && !core.ends_with("..") && !initialism {
         // older papers close a title-case headline with a full stop (`Kalen Acquitted.`,
         // `Glendorado Farmers' Club Meeting.`); any other line ending in one is a sentence
         let title = capitalised + minor == words && capitalised >= 2 && words <= 8;
@@ -767,10 +771,15 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                             && !ends_in_abbreviation(lines[i - 1].text));
                     // a title in a list runs on into a lower-case line (`Modern English.` /
                     // `and Michael Gregory (6/-)`)
-                    let runs_on = lines
-                        .get(i + 1)
-                        .is_some_and(|n| n.text.starts_with(|c: char| c.is_lowercase()));
-                    !l.text.ends_with('.') || (after_text && !runs_on)
+                    // (an OCR-read byline, `hy Erin Massey`, is no such line)
+                    let runs_on = lines.get(i + 1).is_some_and(|n| {
+                        n.role == Role::Text && n.text.starts_with(|c: char| c.is_lowercase())
+                    });
+                    let initialism = l.text.split_whitespace().next_back().is_some_and(|w| {
+                        w.matches('.').count() >= 2
+                            && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
+                    });
+                    !l.text.ends_with('.') || initialism || (after_text && !runs_on)
                 })
         })
         .collect();
@@ -1505,6 +1514,14 @@ which met on Tuesday and voted the money for it.
         // a closed line under a stack with no capitals deck after it is the body
         let page = "TOWN GREETS\nTHE NEW YEAR\nAll Were Glad.\nThe new year came in quietly in the town, for the rain kept\nmost people at home, though the bells of every church rang.\n";
         assert_eq!(heads(page), ["TOWN GREETS", "THE NEW YEAR"]);
+    }
+
+    #[test]
+    fn a_headline_ending_in_an_initialism_over_an_ocr_read_byline() {
+        // the stops of `O.K.` close no sentence, and `hy NAME` is a byline, not a line that
+        // carries a title on in lower case
+        let page = "The lots were full again by eight this morning, as they are every day.\n\nThe trouble with being O.K.\nhy Ann Lowe\nAs I sat in the library at ten in the morning I wondered why everyone around me seemed so sure that things were fine.\n";
+        assert_eq!(heads(page), ["The trouble with being O.K."]);
     }
 
     #[test]
