@@ -910,14 +910,20 @@ fn unmark_closed_subheads_under_decks(
         let t = lines[s].text;
         let after_text = s > 0 && lines[s - 1].role == Role::Text;
         let next_text = lines.get(e + 1).is_some_and(|l| l.role == Role::Text);
-        if s == e
+        // (or one over the sentence that opens its section, `The cablegrams follow:`)
+        let over_sentence = e == s + 1
+            && shapes[e] == Some(Shape::Sentence)
+            && text_weight(lines[e].text) > text_weight(t);
+        if (s == e || over_sentence)
             && shapes[s] == Some(Shape::Title)
             && t.ends_with('.')
             && after_text
             && next_text
             && !opens_with_dateline(lines[e + 1].text)
         {
-            heads[s] = false;
+            for h in &mut heads[s..=e] {
+                *h = false;
+            }
         }
     }
 }
@@ -1522,6 +1528,20 @@ which met on Tuesday and voted the money for it.
         // carries a title on in lower case
         let page = "The lots were full again by eight this morning, as they are every day.\n\nThe trouble with being O.K.\nhy Ann Lowe\nAs I sat in the library at ten in the morning I wondered why everyone around me seemed so sure that things were fine.\n";
         assert_eq!(heads(page), ["The trouble with being O.K."]);
+    }
+
+    #[test]
+    fn a_closed_section_head_over_its_opening_sentence_on_a_page_of_capitals_decks() {
+        let story = "The council met in the town hall last night and voted to\nbuild the new bridge over the river before the end of the\ncoming summer, at a cost of some twelve thousand dollars.\n";
+        let page = format!(
+            "MILL BURNS DOWN\nON THE RIVER ROAD\n{story}Messages Received.\nThe letters, in part, follow:\n{story}NEW BRIDGE VOTED\nOVER WEST RIVER\n{story}SCHOOL BOARD\nNAMES TEACHERS\n{story}"
+        );
+        let found = heads(&page);
+        assert!(
+            !found.iter().any(|h| h.starts_with("Messages")),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 6, "{found:?}");
     }
 
     #[test]
