@@ -1139,7 +1139,16 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     }
     let mut marked = vec![false; lines.len()];
     for i in 0..lines.len() {
-        if matches!(&lines[i].pre, Pre::Text(t) if en_standing_label(t)) {
+        // (a section's label set in capitals, `COMMENTARY`, `SPORTS`, is a standing label
+        // wherever the page prints it below its top, where the folio rules read it: no story
+        // is headed by a section's name alone)
+        let caps_section = |t: &str| {
+            i > 0
+                && en_section_label(t)
+                && t.chars().filter(char::is_ascii_alphabetic).count() >= 4
+                && !t.chars().any(char::is_lowercase)
+        };
+        if matches!(&lines[i].pre, Pre::Text(t) if en_standing_label(t) || caps_section(t)) {
             marked[i] = true;
             continue;
         }
@@ -2132,6 +2141,14 @@ The talks will go on next week, a spokesman for the union said.\n";
                 "PRICE FIVE CENTS"
             ]
         );
+    }
+
+    #[test]
+    fn a_sections_label_in_capitals_mid_page_is_furniture() {
+        // one paragraph a line: a letter, then the label of the column section under it
+        let page = "Bike lanes are needed\nThe city should paint lanes on Foothill before someone is hurt there, as nearly happened to me last week on my way to class.\nJane Roe\nCOMMENTARY\n\nThe parking problem is ours\nby Sam Poe\nEvery morning the lots fill before eight, and the students who drive in from the county have nowhere to go but the streets.\n";
+        let furniture = furniture_lines(page);
+        assert!(furniture.iter().any(|f| f == "COMMENTARY"), "{furniture:?}");
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Cjk);
     }
     // English: one pass over the words, no allocation (this runs on most lines of a page)
+    let core = without_ocr_speck(core);
     let small = [
         "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
         "from", "as", "is", "are", "be", "de", "la", "du", "vs", "vs.",
@@ -173,7 +174,11 @@ fn shape(t: &str) -> Option<Shape> {
     if core.ends_with([',', ';']) || !first_upper {
         return None;
     }
-    if core.ends_with('.') && !core.ends_with("..") {
+    // (an initialism's stops close no sentence: `The horror that is O.J.`, `Aid for the U.S.`)
+    let initialism = core.split_whitespace().next_back().is_some_and(|w| {
+        w.matches('.').count() >= 2 && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
+    });
+    if core.ends_with('.') && !core.ends_with("..") && !initialism {
         // older papers close a title-case headline with a full stop (`Kalen Acquitted.`,
         // `Glendorado Farmers' Club Meeting.`); any other line ending in one is a sentence
         let title = capitalised + minor == words && capitalised >= 2 && words <= 8;
@@ -183,6 +188,26 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
+}
+
+/// The line without a speck that OCR read off the column rule or the paper's grain, set
+/// apart by a space before the first word (`^ Multitude of Receptions`, `| SOLIDARITY OF
+/// PEOPLES`); a table row (`| a | b |`) keeps its bars.
+fn without_ocr_speck(t: &str) -> &str {
+    let Some((first, rest)) = t.split_once(' ') else {
+        return t;
+    };
+    let speck = !first.is_empty()
+        && first.chars().count() <= 2
+        && first
+            .chars()
+            .all(|c| matches!(c, '^' | '|' | '!' | '*' | '»' | '«' | '\\' | '~' | '_'))
+        && !rest.contains('|');
+    if speck {
+        rest.trim_start()
+    } else {
+        t
+    }
 }
 
 /// Does the English line end inside a word, broken by a hyphen at the line's end
@@ -546,6 +571,16 @@ fn garbled_deck_line(line: &Line<'_>) -> bool {
         && !closes_paragraph(line.text)
 }
 
+/// A short title-case deck line closed by a full stop (`During the Day.`, `Feeling Due to
+/// War.`): a sentence to the shape rules, but set as a deck.
+fn closed_deck_line(line: &Line<'_>) -> bool {
+    line.role == Role::Text
+        && line.text.ends_with('.')
+        && !line.text.ends_with("..")
+        && line.text.split_whitespace().count() <= 6
+        && shape(line.text) == Some(Shape::Title)
+}
+
 /// Which lines of a guessed headline stack are the headline proper; the others are kicker
 /// and decks. English headlines wrap: the first lines of the same shape and about the same
 /// width are one headline (`BRITISH HOLD` / `FULL CONTROL`), the wider lines under them a
@@ -736,10 +771,15 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                             && !ends_in_abbreviation(lines[i - 1].text));
                     // a title in a list runs on into a lower-case line (`Modern English.` /
                     // `and Michael Gregory (6/-)`)
-                    let runs_on = lines
-                        .get(i + 1)
-                        .is_some_and(|n| n.text.starts_with(|c: char| c.is_lowercase()));
-                    !l.text.ends_with('.') || (after_text && !runs_on)
+                    // (an OCR-read byline, `hy Erin Massey`, is no such line)
+                    let runs_on = lines.get(i + 1).is_some_and(|n| {
+                        n.role == Role::Text && n.text.starts_with(|c: char| c.is_lowercase())
+                    });
+                    let initialism = l.text.split_whitespace().next_back().is_some_and(|w| {
+                        w.matches('.').count() >= 2
+                            && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
+                    });
+                    !l.text.ends_with('.') || initialism || (after_text && !runs_on)
                 })
         })
         .collect();
@@ -790,6 +830,16 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                 && garbled_deck_line(&lines[end + 1])
             {
                 // an OCR-damaged deck line between two headline lines (`fin Midst`)
+                end += 2;
+            } else if end + 2 < lines.len()
+                && shapes[end + 2] == Some(Shape::Caps)
+                && closed_deck_line(&lines[end + 1])
+                && (start..=end).any(|k| shapes[k] == Some(Shape::Caps))
+            {
+                // a deck closed by a full stop between two capitals decks of one stack
+                // (`NEW YEAR ADVENT` / `Occupies the City` / `During the Day.` / `GLOOMY
+                // WEATHER KEEPS`): old papers set decks of capitals and of title case by
+                // turns, each of the latter closed like a sentence
                 end += 2;
             } else {
                 break;
@@ -860,14 +910,20 @@ fn unmark_closed_subheads_under_decks(
         let t = lines[s].text;
         let after_text = s > 0 && lines[s - 1].role == Role::Text;
         let next_text = lines.get(e + 1).is_some_and(|l| l.role == Role::Text);
-        if s == e
+        // (or one over the sentence that opens its section, `The cablegrams follow:`)
+        let over_sentence = e == s + 1
+            && shapes[e] == Some(Shape::Sentence)
+            && text_weight(lines[e].text) > text_weight(t);
+        if (s == e || over_sentence)
             && shapes[s] == Some(Shape::Title)
             && t.ends_with('.')
             && after_text
             && next_text
             && !opens_with_dateline(lines[e + 1].text)
         {
-            heads[s] = false;
+            for h in &mut heads[s..=e] {
+                *h = false;
+            }
         }
     }
 }
@@ -1265,10 +1321,19 @@ fn run_heads_article(
     // by a colon under it is the next letter of a series, `某某请示毛主席：`)
     let closed_above =
         |p: &Line<'_>| !english && closing_line(p.text) && !lines[end].text.ends_with(['：', ':']);
+    // (a deck of two capitals lines or more, each of two words or more, over a paragraph
+    // that opens with a capital: the OCR's column order cut the story above in mid-sentence,
+    // `…chairman of the committee in` / `TANGLED SKEIN OF` / `ILLICIT LOVE DRAWS` / `A
+    // lecture…`; body text is not set in capitals line after line)
+    let deck_over_paragraph = caps_deck
+        && run.iter().all(|l| l.text.split_whitespace().count() >= 2)
+        && next.role == Role::Text
+        && next_shape != Some(Shape::Caps)
+        && !next.text.starts_with(char::is_lowercase);
     let prev_open = match prev {
         Some(p) if p.role == Role::Text && !after_blank => {
             let scrap = caps_deck && text_weight(p.text) * 3 <= width;
-            !(closes_paragraph(p.text) || scrap || closed_above(p))
+            !(closes_paragraph(p.text) || scrap || deck_over_paragraph || closed_above(p))
         }
         _ => false,
     };
@@ -1407,6 +1472,76 @@ mod tests {
         // a single line in capitals after an open line still runs on from it
         let page = "The committee reported that the new hall of the\nGRANGE\nwould be finished by the fall, and the members were\nglad to hear that the cost was less than planned.\n";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn a_capitals_deck_after_a_column_the_ocr_cut_in_mid_sentence() {
+        // the story above goes on in another column: its last line here ends mid-sentence,
+        // but a deck of capitals lines over a paragraph is a new story's head
+        let page = "The new road to the mine will be graded this
+summer, the county board said at its meeting,
+and the work will be paid for by the
+FARMERS PLAN
+A NEW GRANGE HALL
+ON THE RIVER ROAD
+The members of the grange voted on Tuesday
+to build a hall of their own before winter.
+";
+        assert_eq!(
+            heads(page),
+            ["FARMERS PLAN", "A NEW GRANGE HALL", "ON THE RIVER ROAD"]
+        );
+        // not a deck that runs on in lower case, nor capitals over more capitals
+        let page = "The new road to the mine will be graded by the
+COUNTY ROAD BOARD
+OF THE STATE
+which met on Tuesday and voted the money for it.
+";
+        assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn decks_of_capitals_and_closed_title_case_by_turns_are_one_stack() {
+        // an old paper's stack: capitals, a title-case deck closed by a full stop (one line
+        // of it after an OCR speck), capitals again, another closed deck, then the story
+        let page = "TOWN GREETS\nTHE NEW YEAR\n^ Many Private Parties\nFill the Evening.\nBELLS RING AT MIDNIGHT\nWhistles and Horns Heard\nin Every Street.\nThe new year came in quietly in the town, for the rain kept\nmost people at home, though the bells of every church rang.\n";
+        // (the last deck line, closed after an open one, is read as the body's first line)
+        assert_eq!(
+            heads(page),
+            [
+                "TOWN GREETS",
+                "THE NEW YEAR",
+                "^ Many Private Parties",
+                "Fill the Evening.",
+                "BELLS RING AT MIDNIGHT",
+                "Whistles and Horns Heard"
+            ]
+        );
+        // a closed line under a stack with no capitals deck after it is the body
+        let page = "TOWN GREETS\nTHE NEW YEAR\nAll Were Glad.\nThe new year came in quietly in the town, for the rain kept\nmost people at home, though the bells of every church rang.\n";
+        assert_eq!(heads(page), ["TOWN GREETS", "THE NEW YEAR"]);
+    }
+
+    #[test]
+    fn a_headline_ending_in_an_initialism_over_an_ocr_read_byline() {
+        // the stops of `O.K.` close no sentence, and `hy NAME` is a byline, not a line that
+        // carries a title on in lower case
+        let page = "The lots were full again by eight this morning, as they are every day.\n\nThe trouble with being O.K.\nhy Ann Lowe\nAs I sat in the library at ten in the morning I wondered why everyone around me seemed so sure that things were fine.\n";
+        assert_eq!(heads(page), ["The trouble with being O.K."]);
+    }
+
+    #[test]
+    fn a_closed_section_head_over_its_opening_sentence_on_a_page_of_capitals_decks() {
+        let story = "The council met in the town hall last night and voted to\nbuild the new bridge over the river before the end of the\ncoming summer, at a cost of some twelve thousand dollars.\n";
+        let page = format!(
+            "MILL BURNS DOWN\nON THE RIVER ROAD\n{story}Messages Received.\nThe letters, in part, follow:\n{story}NEW BRIDGE VOTED\nOVER WEST RIVER\n{story}SCHOOL BOARD\nNAMES TEACHERS\n{story}"
+        );
+        let found = heads(&page);
+        assert!(
+            !found.iter().any(|h| h.starts_with("Messages")),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 6, "{found:?}");
     }
 
     #[test]
