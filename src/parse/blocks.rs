@@ -1021,17 +1021,28 @@ fn en_section_label(t: &str) -> bool {
         "metro",
         "classifieds",
     ];
-    let words: Vec<String> = t
-        .split_whitespace()
-        .map(en_letters)
-        .filter(|l| !l.is_empty())
-        .collect();
-    (1..=3).contains(&words.len())
-        && words.iter().all(|l| {
-            SECTIONS
-                .iter()
-                .any(|s| l.ends_with(s) && l.len() <= s.len() + 1)
-        })
+    // Each word's letters, lower-cased, end with a section's name and have at most one letter
+    // more (a bullet read as a letter); compared in place, without collecting the words.
+    let mut words = 0;
+    for w in t.split_whitespace() {
+        let letters = w
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .map(|b| b.to_ascii_lowercase());
+        let len = letters.clone().count();
+        if len == 0 {
+            continue;
+        }
+        words += 1;
+        let named = SECTIONS.iter().any(|s| {
+            (s.len()..=s.len() + 1).contains(&len)
+                && letters.clone().skip(len - s.len()).eq(s.bytes())
+        });
+        if words > 3 || !named {
+            return false;
+        }
+    }
+    words > 0
 }
 
 /// The top of an English page carries its masthead and folio: the paper's name, the
@@ -1142,11 +1153,12 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
         // (a section's label set in capitals, `COMMENTARY`, `SPORTS`, is a standing label
         // wherever the page prints it below its top, where the folio rules read it: no story
         // is headed by a section's name alone)
+        // (the cheap tests first: a line of text has lower case)
         let caps_section = |t: &str| {
             i > 0
-                && en_section_label(t)
-                && t.chars().filter(char::is_ascii_alphabetic).count() >= 4
                 && !t.chars().any(char::is_lowercase)
+                && t.chars().filter(char::is_ascii_alphabetic).count() >= 4
+                && en_section_label(t)
         };
         if matches!(&lines[i].pre, Pre::Text(t) if en_standing_label(t) || caps_section(t)) {
             marked[i] = true;
@@ -2482,5 +2494,34 @@ The talks will go on next week, a spokesman for the union said.\n";
         let it = items("STORM\n（上接第一版）\n", Syntax::Plain, "");
         assert_eq!(jumps(&it)[0].0, "");
         assert_eq!(texts(&it), ["STORM"]);
+    }
+
+    proptest::proptest! {
+        /// The in-place comparison reads section labels as collecting each word's letters did.
+        #[test]
+        fn section_labels_read_as_by_collected_words(
+            words in proptest::collection::vec(
+                "(OPINION|Sports|world|nATION|arts|Xcommentary|editorials|campus|metro|[a-zA-Z■•.-]{0,6})",
+                0..5,
+            ),
+            sep in "[ ■•\t]{1,3}",
+        ) {
+            let t = words.join(&sep);
+            let collected: Vec<String> = t
+                .split_whitespace()
+                .map(en_letters)
+                .filter(|l| !l.is_empty())
+                .collect();
+            const SECTIONS: [&str; 16] = [
+                "opinion", "editorial", "editorials", "sports", "world", "nation", "state", "local",
+                "business", "arts", "entertainment", "features", "commentary", "campus", "metro",
+                "classifieds",
+            ];
+            let expected = (1..=3).contains(&collected.len())
+                && collected.iter().all(|l| {
+                    SECTIONS.iter().any(|s| l.ends_with(s) && l.len() <= s.len() + 1)
+                });
+            proptest::prop_assert_eq!(en_section_label(&t), expected, "{:?}", t);
+        }
     }
 }
