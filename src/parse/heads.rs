@@ -174,11 +174,7 @@ fn shape(t: &str) -> Option<Shape> {
     if core.ends_with([',', ';']) || !first_upper {
         return None;
     }
-    // (an initialism's stops close no sentence: `The horror that is O.J.`, `Aid for the U.S.`)
-    let initialism = core.split_whitespace().next_back().is_some_and(|w| {
-        w.matches('.').count() >= 2 && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
-    });
-    if core.ends_with('.') && !core.ends_with("..") && !initialism {
+    if core.ends_with('.') && !core.ends_with("..") && !ends_in_initialism(core) {
         // older papers close a title-case headline with a full stop (`Kalen Acquitted.`,
         // `Glendorado Farmers' Club Meeting.`); any other line ending in one is a sentence
         let title = capitalised + minor == words && capitalised >= 2 && words <= 8;
@@ -188,6 +184,14 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
+}
+
+/// Does the line end in an initialism (`The horror that is O.J.`, `Aid for the U.S.`)? Its
+/// stops close no sentence.
+fn ends_in_initialism(t: &str) -> bool {
+    t.split_whitespace().next_back().is_some_and(|w| {
+        w.matches('.').count() >= 2 && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
+    })
 }
 
 /// The line without a speck that OCR read off the column rule or the paper's grain, set
@@ -775,11 +779,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
                     let runs_on = lines.get(i + 1).is_some_and(|n| {
                         n.role == Role::Text && n.text.starts_with(|c: char| c.is_lowercase())
                     });
-                    let initialism = l.text.split_whitespace().next_back().is_some_and(|w| {
-                        w.matches('.').count() >= 2
-                            && w.chars().all(|c| c == '.' || c.is_ascii_uppercase())
-                    });
-                    !l.text.ends_with('.') || initialism || (after_text && !runs_on)
+                    !l.text.ends_with('.') || ends_in_initialism(l.text) || (after_text && !runs_on)
                 })
         })
         .collect();
