@@ -1305,7 +1305,7 @@ async fn big_issue() {
             )
         })
         .collect();
-    let small = Bytes::from(body_of(SEED).text.as_bytes().to_vec());
+    let small = Bytes::from(SEED);
     pages.extend((0..300).map(|page| {
         (
             "pages.raw.other".to_owned(),

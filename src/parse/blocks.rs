@@ -1000,27 +1000,29 @@ fn en_paper_name(t: &str) -> bool {
             .is_some_and(|w| NAMES.contains(&en_letters(w).as_str()))
 }
 
+/// Section names an English page prints as labels ([`en_section_label`]).
+const EN_SECTIONS: [&str; 16] = [
+    "opinion",
+    "editorial",
+    "editorials",
+    "sports",
+    "world",
+    "nation",
+    "state",
+    "local",
+    "business",
+    "arts",
+    "entertainment",
+    "features",
+    "commentary",
+    "campus",
+    "metro",
+    "classifieds",
+];
+
 /// A section label printed with the folio (`OPINION`, `- editorial.`, `World ■ Nation ■
 /// State`): every word a section's name (OCR may turn a bullet before one into a letter).
 fn en_section_label(t: &str) -> bool {
-    const SECTIONS: [&str; 16] = [
-        "opinion",
-        "editorial",
-        "editorials",
-        "sports",
-        "world",
-        "nation",
-        "state",
-        "local",
-        "business",
-        "arts",
-        "entertainment",
-        "features",
-        "commentary",
-        "campus",
-        "metro",
-        "classifieds",
-    ];
     // Each word's letters, lower-cased, end with a section's name and have at most one letter
     // more (a bullet read as a letter); compared in place, without collecting the words.
     let mut words = 0;
@@ -1034,7 +1036,7 @@ fn en_section_label(t: &str) -> bool {
             continue;
         }
         words += 1;
-        let named = SECTIONS.iter().any(|s| {
+        let named = EN_SECTIONS.iter().any(|s| {
             (s.len()..=s.len() + 1).contains(&len)
                 && letters.clone().skip(len - s.len()).eq(s.bytes())
         });
@@ -1152,8 +1154,8 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     for i in 0..lines.len() {
         // (a section's label set in capitals, `COMMENTARY`, `SPORTS`, is a standing label
         // wherever the page prints it below its top, where the folio rules read it: no story
-        // is headed by a section's name alone)
-        // (the cheap tests first: a line of text has lower case)
+        // is headed by a section's name alone; the cheap tests first, as a line of text has
+        // lower case)
         let caps_section = |t: &str| {
             i > 0
                 && !t.chars().any(char::is_lowercase)
@@ -2512,14 +2514,9 @@ The talks will go on next week, a spokesman for the union said.\n";
                 .map(en_letters)
                 .filter(|l| !l.is_empty())
                 .collect();
-            const SECTIONS: [&str; 16] = [
-                "opinion", "editorial", "editorials", "sports", "world", "nation", "state", "local",
-                "business", "arts", "entertainment", "features", "commentary", "campus", "metro",
-                "classifieds",
-            ];
             let expected = (1..=3).contains(&collected.len())
                 && collected.iter().all(|l| {
-                    SECTIONS.iter().any(|s| l.ends_with(s) && l.len() <= s.len() + 1)
+                    EN_SECTIONS.iter().any(|s| l.ends_with(s) && l.len() <= s.len() + 1)
                 });
             proptest::prop_assert_eq!(en_section_label(&t), expected, "{:?}", t);
         }
