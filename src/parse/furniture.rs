@@ -74,6 +74,11 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
     if n == 0 || n > 120 {
         return None;
     }
+    // Every rule below needs a line of 100 characters or fewer, except a serial number on a
+    // line that names it (`国内统一刊号`): a paragraph line skips the cue search.
+    if n > 100 && !line.contains("刊号") {
+        return None;
+    }
     // One pass for every word a furniture line can hold; most article lines stop here.
     if !(CUE.is_match(line) || (!page_name.is_empty() && line == page_name)) {
         return None;
