@@ -1483,6 +1483,59 @@ fn bullet_item(t: &str) -> Option<&str> {
     Some(rest.trim_start())
 }
 
+/// The label of a news-in-brief column alone on its line: `简讯`, `短讯`, `快讯` (also in
+/// traditional or mixed forms, as old OCR gives them), `简明新闻`, with up to four characters
+/// of topic before it (`本市简讯`, `国际短讯`), brackets and ornaments aside.
+fn brief_column_label(t: &str) -> bool {
+    const LABELS: [&str; 12] = [
+        "简讯",
+        "簡讯",
+        "簡訊",
+        "简訊",
+        "短讯",
+        "短訊",
+        "快讯",
+        "快訊",
+        "简明新闻",
+        "簡明新聞",
+        "新闻简报",
+        "要闻简报",
+    ];
+    // the longest label with its topic and ornaments fits in 40 bytes; most lines do not
+    if t.len() > 40 || t.is_ascii() {
+        return false;
+    }
+    let t = t.trim_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '【' | '】' | '[' | ']' | '■' | '▲' | '●' | '◆' | '★' | '☆'
+            )
+    });
+    let Some(label) = LABELS.iter().find(|l| t.ends_with(*l)) else {
+        return false;
+    };
+    let topic = &t[..t.len() - label.len()];
+    topic.chars().count() <= 4 && topic.chars().all(text::is_cjk)
+}
+
+/// Does the line open with a day of the month, `八月二十三日` or `9月2日`?
+fn opens_with_date(t: &str) -> bool {
+    fn number(s: &str) -> Option<&str> {
+        let n = s
+            .char_indices()
+            .take_while(|&(_, c)| c.is_ascii_digit() || "一二三四五六七八九十〇".contains(c))
+            .take(3)
+            .last()
+            .map(|(i, c)| i + c.len_utf8())?;
+        Some(&s[n..])
+    }
+    number(t)
+        .and_then(|r| r.strip_prefix('月'))
+        .and_then(number)
+        .is_some_and(|r| r.starts_with(['日', '号']))
+}
+
 /// Whether bullet lines start items of their own. A column of news in brief (简讯, 动态) is a
 /// run of items each opening with `△`; the same bullets right under a headline are that
 /// article's summary points (`■非洲拥有…` under its title) or its body. So the first bullet of a
@@ -1644,7 +1697,12 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str, publication: &str) 
         *hard = false;
     };
     let mut bullets = BulletRun::default();
+    // under a news-in-brief label, until the next headline
+    let mut brief_column = false;
     for (n, (line, head)) in lines.into_iter().zip(heads).enumerate() {
+        if head || matches!(line.pre, Pre::Heading { .. }) {
+            brief_column = false;
+        }
         let letter = letter_openings.get(n).copied().unwrap_or(false);
         if letter || opening_bylines.get(n).copied().unwrap_or(false) {
             // a byline with its title after finished body text opens the next article, and so
@@ -1662,6 +1720,31 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str, publication: &str) 
             if finished {
                 flush(&mut items, &mut para, &mut para_hard);
                 items.push(Item::Separator);
+            }
+        }
+        // a news-in-brief column's label (`簡讯`) set between columns of text: the item above
+        // ends, the label is furniture, and the column's items are briefs
+        if let Pre::Text(t) = &line.pre {
+            let text_above = !para.is_empty() || matches!(items.last(), Some(Item::Text { .. }));
+            if text_above && brief_column_label(t) {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(Item::Separator);
+                items.push(Item::Furniture(Furniture::Line, t.clone()));
+                items.push(Item::Bullet);
+                brief_column = true;
+                prev_hard = false;
+                continue;
+            }
+            // in that column, a finished item and a line opening with a date or a dateline
+            // (`八月二十三日晚，…`, `本报讯 …`): the next brief
+            if brief_column
+                && !head
+                && para.last().is_some_and(|l| ends_paragraph(l))
+                && (opens_with_date(t) || heads::opens_with_dateline(t))
+            {
+                flush(&mut items, &mut para, &mut para_hard);
+                items.push(Item::Separator);
+                items.push(Item::Bullet);
             }
         }
         match line.pre {
@@ -1922,6 +2005,37 @@ fn headline_shaped(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_news_in_brief_label_between_columns_ends_the_item_above_and_opens_briefs() {
+        // raw OCR of a tabloid page, lines wrapped at the column: a report runs on, then the
+        // brief column's label and its first item, no blank lines and no bullets
+        let page = "区里的群众大会开了整整一天，各单位的代表轮流\n发言，会场里不时响起掌声。会后，大家表示要\n继续做好本单位的各项工作：\n簡讯\n城西区的三个工厂联合起来，于九月二日开会\n庆祝新的指挥部成立，到会的有各厂代表。\n";
+        let got = items(page, Syntax::Plain, "");
+        let label = got
+            .iter()
+            .position(|i| matches!(i, Item::Furniture(Furniture::Line, l) if l == "簡讯"))
+            .expect("the label is furniture");
+        assert!(matches!(got[label - 1], Item::Separator), "{got:?}");
+        assert!(matches!(got[label + 1], Item::Bullet), "{got:?}");
+        // the same word as a paper's name at the top of a page, or inside a sentence, is not
+        assert!(
+            !items("简讯\n第一条消息说，工厂开工了。\n", Syntax::Plain, "")
+                .iter()
+                .any(|i| matches!(i, Item::Bullet))
+        );
+        // the column's next item opens with a date after a finished sentence
+        let page = format!("{page}九月五日上午，城东区的工人们召开大会，\n庆祝新厂房落成。\n");
+        let got = items(&page, Syntax::Plain, "");
+        assert_eq!(
+            got.iter().filter(|i| matches!(i, Item::Bullet)).count(),
+            2,
+            "{got:?}"
+        );
+        assert!(opens_with_date("12月3日晚") && !opens_with_date("十二个月以来"));
+        assert!(brief_column_label("本市简讯") && brief_column_label("【国际短讯】"));
+        assert!(!brief_column_label("今天又收到一条简讯") && !brief_column_label("简讯说明"));
+    }
 
     /// The items of a page whose publication is not known.
     fn items(content: &str, syntax: Syntax, page_name: &str) -> Vec<Item> {
