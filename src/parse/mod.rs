@@ -309,8 +309,11 @@ fn resolve_headlines(lines: &[(u8, String)], wrapped: bool, issue: Date) -> (Str
             .position(|(l, _)| Some(*l) == min_level)
             .unwrap_or(0)
     } else {
+        // a subtitle after a dash, and a note wholly in brackets under a title
+        // (`（在某会议上的讲话摘录）`), are never the headline
+        let is_note = |t: &str| t.starts_with(['（', '(']) && t.ends_with(['）', ')']);
         let candidates: Vec<usize> = (0..lines.len())
-            .filter(|&i| !is_dash(&lines[i].1))
+            .filter(|&i| !is_dash(&lines[i].1) && !is_note(&lines[i].1))
             .collect();
         match candidates.as_slice() {
             [] => 0,
@@ -721,6 +724,19 @@ mod tests {
             ..RawPage::default()
         };
         parse_page(&raw, &Limits::default()).expect("parses")
+    }
+
+    #[test]
+    fn a_note_in_brackets_under_a_title_is_not_the_headline() {
+        // a short title over a longer note: without the rule the note is taken for the headline
+        let page = "多问善听\n（一次年会上的话摘录）\n调查研究要多听各方面的意见，听了再想，想了再问，问清楚了再下结论。\n";
+        let page = parse(page, PageFormat::PlainText);
+        assert_eq!(
+            page.articles[0].headline, "多问善听",
+            "{:#?}",
+            page.articles
+        );
+        assert_eq!(page.articles[0].subheadlines, ["（一次年会上的话摘录）"]);
     }
 
     #[test]
