@@ -865,12 +865,17 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
         }
         i = end + 1;
         // a quotation-box label inside a run starts the item: the lines above it are the
-        // paper's name or issue line beside the box
         // paper's name or issue line beside the box, and the label alone heads it: the
-        // short lines under it are the quotation, however much they look like a stack
-        if let Some(k) = (start..=end).find(|&k| quotation_label(lines[k].text)) {
-            heads[k] = true;
-            accepted.push((k, k));
+        // short lines under it are the quotation, however much they look like a stack. Every
+        // label of the run heads its own box (the masthead's lines may run between two).
+        let mut labels = (start..=end)
+            .filter(|&k| quotation_label(lines[k].text))
+            .peekable();
+        if labels.peek().is_some() {
+            for k in labels {
+                heads[k] = true;
+                accepted.push((k, k));
+            }
             continue;
         }
         if run_heads_article(lines, &accepted, &shapes, start, end, width, indented_body) {
@@ -1890,6 +1895,19 @@ which met on Tuesday and voted the money for it.
         );
         // the traditional forms OCR reads from old type
         assert!(quotation_label("毛主席語录"));
+    }
+
+    #[test]
+    fn every_quotation_label_in_a_run_of_short_lines_heads_its_box() {
+        // raw OCR of a tabloid's top: boxes of quotations with the issue and publisher lines
+        // printed beside them between their labels (the last damaged by the OCR), short
+        // lines with no blank between
+        let page = "毛主席语录\n要团结，不要分裂。\n第5期\n共四版\n最高指示\n某市红代会某某公社驻南方联络站\n主办\n某某学院红旗战斗队联络站\n毛主度最新指示\n要抓革命，促生产，促工作，促战备，这是一个总的题目，大家\n都要认真去做，做好了，人民就满意。\n";
+        let got = heads(page);
+        assert!(
+            got.iter().any(|h| h == "最高指示") && got.iter().any(|h| h == "毛主度最新指示"),
+            "{got:?}"
+        );
     }
 
     #[test]
