@@ -79,6 +79,9 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
     if n > 100 && !line.contains("刊号") {
         return None;
     }
+    if n <= 10 && decorated_folio(line) {
+        return Some(Furniture::Line);
+    }
     // One pass for every word a furniture line can hold; most article lines stop here.
     if !(CUE.is_match(line) || (!page_name.is_empty() && line == page_name)) {
         return None;
@@ -156,6 +159,23 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
         return Some(Furniture::Line);
     }
     None
+}
+
+/// A page number set between ornaments, as small papers print it at the head of a page:
+/// `·3·`, `— 12 —`, `·3.` as OCR reads it. A number alone or with only a full stop after it
+/// (`3.`) may be a list's number, so an ornament must come first; ASCII hyphens around a digit
+/// (`-5-`) are as often specks of English OCR, so they do not count.
+fn decorated_folio(line: &str) -> bool {
+    const ORNAMENTS: [char; 4] = ['·', '•', '—', '－'];
+    let Some(rest) = line.strip_prefix(ORNAMENTS) else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=3).contains(&digits)
+        && rest[digits..]
+            .chars()
+            .all(|c| c == ' ' || c == '.' || ORNAMENTS.contains(&c))
 }
 
 /// A date that a sentence goes on after (`On Friday, May 5, 1916, the owner said`): after its
@@ -274,6 +294,16 @@ fn editor_line(line: &str) -> Option<Vec<Credit>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_number_between_ornaments_is_a_folio() {
+        for line in ["·3·", "·3.", "— 12 —", "－4－", "•7"] {
+            assert_eq!(classify(line, ""), Some(Furniture::Line), "{line}");
+        }
+        for line in ["3.", "-5-", "·3·个", "—2024—"] {
+            assert_eq!(classify(line, ""), None, "{line}");
+        }
+    }
 
     #[test]
     fn masthead_lines() {
