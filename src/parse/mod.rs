@@ -724,6 +724,40 @@ mod tests {
     }
 
     #[test]
+    fn a_sites_byline_rows_and_an_interviewers_line_are_credits() {
+        // a column page of a news site: the writer in a `by:` row, the paper in a `From:` row
+        let page = "<h1>Harbour plan needs a second look</h1>\n<p>by: Mara Quinlan</p>\n<p>From: The Coast Ledger</p>\n<p>The port board met on Monday to weigh the plan for the new quay, which would close the old ferry slip for two years.</p>\n<p>Fishers who use the slip say the board has not heard them, and they will ask for a vote.</p>\n";
+        let page = parse(page, PageFormat::Html);
+        assert_eq!(page.articles.len(), 1, "{:#?}", page.articles);
+        let a = &page.articles[0];
+        let names: Vec<(&str, CreditRole)> = a
+            .credits
+            .iter()
+            .map(|c| (c.name.as_str(), c.role()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Mara Quinlan", CreditRole::Reporter),
+                ("The Coast Ledger", CreditRole::Agency)
+            ],
+            "{a:#?}"
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Ledger")), "{a:#?}");
+        // a magazine interview: who asked the questions, on a line after the answers
+        let page = "# Rivers in the dry season\n\nWhat changes when the rains fail?\n\nThe wells sink first, then the small canals, and the farmers must choose which fields to save.\n\nInterview by Tomas Velde\n";
+        let page = parse(page, PageFormat::Markdown);
+        let a = &page.articles[0];
+        assert!(
+            a.credits
+                .iter()
+                .any(|c| c.name == "Tomas Velde" && c.role() == CreditRole::Reporter),
+            "{a:#?}"
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Velde")), "{a:#?}");
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
