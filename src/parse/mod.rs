@@ -758,6 +758,25 @@ mod tests {
     }
 
     #[test]
+    fn an_interviews_title_over_the_line_naming_who_is_interviewed() {
+        // a magazine's converted page, one printed line a line: the title, the interview
+        // line in lower case, a deck, then the first question, which opens with a date
+        let page = "## [Page 12](review.pdf#page=12) 0\nPower from the wind\ninterview with Lena Moravec\nA quiet turn in the energy debate\nIn March 1994 a group of engineers met in a small coastal town to ask\nwhether the region could live on wind alone. What came of it?\nThe group wrote a plan for twelve small farms along the cliffs, each\nowned by the villages near it, and the first two were built the next year.\nWhy did the villages agree so quickly? Because the plan let them sell the power they did not use, and the money\nwent to the schools and the harbour, which everyone could see.\nInterview by Tomas Velde\n";
+        let page = parse(page, PageFormat::Markdown);
+        let a = page
+            .articles
+            .iter()
+            .find(|a| a.paragraphs.iter().any(|p| p.contains("engineers met")))
+            .expect("the interview");
+        assert_eq!(a.headline, "Power from the wind", "{:#?}", page.articles);
+        assert!(
+            a.credits.iter().any(|c| c.name == "Tomas Velde"),
+            "{:#?}",
+            page.articles
+        );
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
