@@ -777,6 +777,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sites_title_over_a_days_letters_is_no_item_of_its_own() {
+        // a letters page of a news site: the section's label, the page's title naming the
+        // letters with bars between, its deck, the desk's byline and posting rows and a call
+        // for letters, then each letter under a lower heading with its writer's signature
+        let page = "<h1>Readers Write |</h1>\n<h1>Letters: Bus fares | Park hours | Late trains</h1>\n<h2>Valley Courier letters for March 3</h2>\n<p>By Readers Write |</p>\n<p>POSTED: March 2 at 5 p.m.</p>\n<p>Send us your letter through the form. More Readers Write.</p>\n<h4>Bus fares hurt the people who ride most</h4>\n<p>The new fares fall hardest on those who take the bus every day to work, and the council should think again before the vote.</p>\n<p>Ida Brenner</p>\n<h4>Keep the park open until dark</h4>\n<p>Closing the gates at six in summer makes no sense when the light lasts until nine and families want to be outside.</p>\n<p>Oskar Lind</p>\n<h4>The late trains are late again</h4>\n<p>Three times this month the last train home left forty minutes behind time, and no one told the passengers why it waited.</p>\n<p>Ruth Adeyemi</p>\n";
+        let page = parse(page, PageFormat::Html);
+        let heads: Vec<&str> = page.articles.iter().map(|a| a.headline.as_str()).collect();
+        assert_eq!(
+            heads,
+            [
+                "Bus fares hurt the people who ride most",
+                "Keep the park open until dark",
+                "The late trains are late again"
+            ],
+            "{:#?}",
+            page.articles
+        );
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
