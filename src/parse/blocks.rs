@@ -726,7 +726,9 @@ fn mark_signatures_over_headings(lines: &mut [PreLine]) {
         });
         let below = (end + 1..lines.len()).find(|&k| !matches!(lines[k].pre, Pre::Blank));
         let apart = below.is_none_or(|k| k > end + 1);
-        let over_heading = below.is_none_or(|k| matches!(lines[k].pre, Pre::Heading { .. }));
+        // (or over a picture: a site sets its author box or a banner after the last letter)
+        let over_heading = below
+            .is_none_or(|k| matches!(lines[k].pre, Pre::Heading { .. } | Pre::Other(Item::Image)));
         if finished && apart && over_heading {
             // `Kim Gump, Dallas`: the place after a comma is no part of the name
             let name: String = t

@@ -797,6 +797,21 @@ mod tests {
     }
 
     #[test]
+    fn the_last_letters_signature_over_a_picture_is_its_writers_credit() {
+        // the page's last letter, its writer's name and town, then the site's author box
+        // with its picture and a banner
+        let page = "<h4>Keep the park open until dark</h4>\n<p>Closing the gates at six in summer makes no sense when the light lasts until nine and families want to be outside.</p>\n<p><strong>Oskar Lind</strong><br><em>Riverside</em></p>\n<img src=\"desk.png\" alt=\"\">\n<p>Readers Desk</p>\n";
+        let page = parse(page, PageFormat::Html);
+        let a = &page.articles[0];
+        assert!(
+            a.credits.iter().any(|c| c.name == "Oskar Lind"),
+            "{:#?}",
+            page.articles
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Oskar")), "{a:#?}");
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
