@@ -1333,6 +1333,15 @@ fn run_heads_article(
     if !followed {
         return false;
     }
+    // a contributor's note: a name in capitals whose sentence runs on in lower case under it
+    // (`ANA RUIZ` / `is a geographer who …`) heads nothing
+    if english
+        && start == end
+        && next.role == Role::Text
+        && (next.text.starts_with("is ") || next.text.starts_with("was "))
+    {
+        return false;
+    }
     // what comes before: the start of the page, a blank line, furniture, or a line that
     // ends its paragraph — not a wrapped line whose sentence runs on into this one
     let prev = lines[..start].iter().rev().find(|l| l.role != Role::Blank);

@@ -812,6 +812,28 @@ mod tests {
     }
 
     #[test]
+    fn a_contributors_note_under_an_interview_is_part_of_it() {
+        // after the interviewer's line and the folio, a note on the one interviewed: the name
+        // in capitals, its sentence running on in lower case
+        let page = "## [Page 12](review.pdf#page=12) 0\nPower from the wind\nThe engineers of a small coastal town asked in the spring whether the\nregion could live on wind alone, and wrote a plan for twelve small farms\nalong the cliffs, each owned by the villages near it.\nInterview by Tomas Velde\n13\nLENA MORAVEC\nis an engineer who has built wind farms on three coasts and teaches at\nthe technical college of the region.\n";
+        let page = parse(page, PageFormat::Markdown);
+        assert!(
+            page.articles.iter().all(|a| a.headline != "LENA MORAVEC"),
+            "{:#?}",
+            page.articles
+        );
+        let a = page
+            .articles
+            .iter()
+            .find(|a| a.headline == "Power from the wind")
+            .expect("the interview");
+        assert!(
+            a.paragraphs.iter().any(|p| p.contains("is an engineer")),
+            "{a:#?}"
+        );
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
