@@ -726,7 +726,9 @@ fn mark_signatures_over_headings(lines: &mut [PreLine]) {
         });
         let below = (end + 1..lines.len()).find(|&k| !matches!(lines[k].pre, Pre::Blank));
         let apart = below.is_none_or(|k| k > end + 1);
-        let over_heading = below.is_none_or(|k| matches!(lines[k].pre, Pre::Heading { .. }));
+        // (or over a picture: a site sets its author box or a banner after the last letter)
+        let over_heading = below
+            .is_none_or(|k| matches!(lines[k].pre, Pre::Heading { .. } | Pre::Other(Item::Image)));
         if finished && apart && over_heading {
             // `Kim Gump, Dallas`: the place after a comma is no part of the name
             let name: String = t
@@ -1183,6 +1185,78 @@ fn mark_masthead_lines(lines: &mut [PreLine]) {
     }
     for (l, _) in lines.iter_mut().zip(marked).filter(|(_, m)| *m) {
         l.make_furniture();
+    }
+}
+
+/// A news site's page that gathers several items (a day's letters, a briefing) titles itself
+/// with their names set off by bars (`Letters: Bus fares | Park hours | Late trains`), over
+/// its deck, a byline row, a posting row and a call for letters, and sets each item under a
+/// heading of a lower level. That title, the section label heading above it and the short
+/// lines under it down to the first item's heading are the page's furniture, no item of
+/// their own: three names or more in the title, three item headings or more under it, at
+/// most eight short lines between.
+fn mark_roundup_title(lines: &mut [PreLine]) {
+    let Some((i, level)) = lines.iter().enumerate().find_map(|(k, l)| match &l.pre {
+        Pre::Heading { level, text }
+            if text
+                .split('|')
+                .filter(|p| !p.trim().is_empty())
+                .nth(2)
+                .is_some() =>
+        {
+            Some((k, *level))
+        }
+        _ => None,
+    }) else {
+        return;
+    };
+    // the items' level: the highest level under the title that heads three items or more
+    let mut counts = [0usize; 7];
+    for l in &lines[i + 1..] {
+        if let Pre::Heading { level: h, .. } = l.pre {
+            if h > level && (h as usize) < counts.len() {
+                counts[h as usize] += 1;
+            }
+        }
+    }
+    let Some(item) = (usize::from(level) + 1..counts.len()).find(|&h| counts[h] >= 3) else {
+        return;
+    };
+    let Some(first) = (i + 1..lines.len())
+        .find(|&k| matches!(lines[k].pre, Pre::Heading { level: h, .. } if usize::from(h) == item))
+    else {
+        return;
+    };
+    let between = &lines[i + 1..first];
+    let short = between.iter().all(|l| match &l.pre {
+        Pre::Text(t) | Pre::Heading { text: t, .. } => t.len() <= 200,
+        _ => true,
+    });
+    let n = between
+        .iter()
+        .filter(|l| !matches!(l.pre, Pre::Blank))
+        .count();
+    if !short || n > 8 {
+        return;
+    }
+    // the section's label heading right above the title (`Letters to the Editor |`)
+    let mut top = i;
+    while let Some(k) = (0..top)
+        .rev()
+        .find(|&k| !matches!(lines[k].pre, Pre::Blank))
+    {
+        match &lines[k].pre {
+            Pre::Heading { level: h, text } if *h <= level && text.len() <= 60 => top = k,
+            _ => break,
+        }
+    }
+    for l in &mut lines[top..first] {
+        if let Pre::Heading { text, .. } = &mut l.pre {
+            let t = std::mem::take(text);
+            l.pre = Pre::Other(Item::Furniture(Furniture::Line, t));
+        } else {
+            l.make_furniture();
+        }
     }
 }
 
@@ -1644,6 +1718,9 @@ pub fn items(content: &str, syntax: Syntax, page_name: &str, publication: &str) 
     }
     mark_title_links(&mut lines);
     mark_running_heads(&mut lines);
+    if syntax == Syntax::Markdown {
+        mark_roundup_title(&mut lines);
+    }
     if syntax == Syntax::Plain {
         mark_page_top_folio(&mut lines);
         mark_masthead_lines(&mut lines);

@@ -39,7 +39,7 @@ static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `By NAME[, NAME and NAME]`, optionally followed by a title or agency.
 static EN_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:by|hy|bv|8y)\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
+    Regex::new(r"^(?i:by|hy|bv|8y):?\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
         .expect("valid regex")
 });
 
@@ -717,16 +717,22 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(name, CreditRole::Photographer, text)],
         });
     }
-    // OCR reads a small `b` as `h` and a `y` as `v` (`hy Erin Massey`, `Bv JOHN SMITH`)
-    let byline = text.get(..2).is_some_and(|p| {
+    // an interviewer's line after the text (`Interview by NAME`) is a byline too
+    let text_by = interviewer_byline(text).unwrap_or(text);
+    // OCR reads a small `b` as `h` and a `y` as `v` (`hy Erin Massey`, `Bv JOHN SMITH`);
+    // a site's byline row puts a colon after it (`by: NAME`)
+    let byline = text_by.get(..2).is_some_and(|p| {
         ["by", "hy", "bv", "8y"]
             .iter()
             .any(|b| p.eq_ignore_ascii_case(b))
-    }) && text[2..].starts_with(char::is_whitespace);
+    }) && text_by[2..]
+        .strip_prefix(':')
+        .unwrap_or(&text_by[2..])
+        .starts_with(char::is_whitespace);
     // a byline whose writer's title runs on to the next line ends in a comma
     // (`by Dr. Edwin ZIEGFELD,` over `Head, Department of Fine Arts,`)
     let named = if byline {
-        without_run_on_title(text)
+        without_run_on_title(text_by)
     } else {
         text
     };
@@ -757,7 +763,40 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
             credits: vec![credit(name, CreditRole::Reporter, text)],
         });
     }
+    // a news site's byline row naming the paper: `From: Herald Tribune`
+    if let Some(paper) = site_source_row(text) {
+        return Some(CreditLine {
+            credits: vec![credit(paper, CreditRole::Agency, text)],
+        });
+    }
     None
+}
+
+/// `Interview by NAME`, `Interviewed by NAME`: the interviewer's line, from its `by` on.
+fn interviewer_byline(text: &str) -> Option<&str> {
+    let first = text.split_ascii_whitespace().next()?;
+    if !(first.eq_ignore_ascii_case("interview") || first.eq_ignore_ascii_case("interviewed")) {
+        return None;
+    }
+    let rest = text[first.len()..].trim_start();
+    rest.get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case("by "))
+        .then_some(rest)
+}
+
+/// A site's byline row that names the paper the piece comes from: `From: NAME`, the name one
+/// to four capitalised words (`Source: Supplied` under a photo names nobody, so not that).
+fn site_source_row(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("From:")?.trim();
+    let words = rest.split_whitespace().count();
+    ((1..=4).contains(&words)
+        && rest.len() <= 40
+        && rest.split_whitespace().all(|w| {
+            w.starts_with(|c: char| c.is_uppercase())
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '’' | '-' | '&'))
+        }))
+    .then_some(rest)
 }
 
 /// A byline with the writer's title run on to its line, as OCR reads it (`by Kristen Simon

@@ -171,8 +171,13 @@ fn shape(t: &str) -> Option<Shape> {
     if upper * 10 >= letters * 8 {
         return Some(Shape::Caps);
     }
-    if core.ends_with([',', ';']) || !first_upper {
+    if core.ends_with([',', ';']) {
         return None;
+    }
+    if !first_upper {
+        // a magazine's deck naming who is interviewed, in lower case under the title
+        // (`interview with NAME`): a line of the stack, not the body's first line
+        return interview_deck(core).then_some(Shape::Title);
     }
     if core.ends_with('.') && !core.ends_with("..") && !ends_in_initialism(core) {
         // older papers close a title-case headline with a full stop (`Kalen Acquitted.`,
@@ -184,6 +189,25 @@ fn shape(t: &str) -> Option<Shape> {
         return Some(Shape::Title);
     }
     Some(Shape::Sentence)
+}
+
+/// `interview with NAME`, `an interview with NAME`, `in conversation with NAME`: the name one
+/// to four capitalised words, nothing after it.
+fn interview_deck(t: &str) -> bool {
+    let Some(name) = [
+        "interview with ",
+        "an interview with ",
+        "in conversation with ",
+    ]
+    .iter()
+    .find_map(|p| t.strip_prefix(p)) else {
+        return false;
+    };
+    let words = name.split_whitespace().count();
+    (1..=4).contains(&words)
+        && name
+            .split_whitespace()
+            .all(|w| w.starts_with(char::is_uppercase) && !w.ends_with(['.', ',', ';', ':']))
 }
 
 /// Does the line end in an initialism (`The horror that is O.J.`, `Aid for the U.S.`)? Its
@@ -640,8 +664,10 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
             && stack[k].starts_with(|c: char| c.is_lowercase())
             && !closes_paragraph(stack[k - 1])
     };
+    // (an interview's deck, `interview with NAME`, is no part of the headline over it)
     while end < stack.len()
         && end - first < 4
+        && !interview_deck(stack[end])
         && ((shapes[end] == shapes[first] && text_weight(stack[end]) * 10 <= width * 14 + 20)
             || runs_on(end))
     {
@@ -1310,6 +1336,15 @@ fn run_heads_article(
             _ => false,
         };
     if !followed {
+        return false;
+    }
+    // a contributor's note: a name in capitals whose sentence runs on in lower case under it
+    // (`ANA RUIZ` / `is a geographer who …`) heads nothing
+    if english
+        && start == end
+        && next.role == Role::Text
+        && (next.text.starts_with("is ") || next.text.starts_with("was "))
+    {
         return false;
     }
     // what comes before: the start of the page, a blank line, furniture, or a line that

@@ -740,6 +740,116 @@ mod tests {
     }
 
     #[test]
+    fn a_sites_byline_rows_and_an_interviewers_line_are_credits() {
+        // a column page of a news site: the writer in a `by:` row, the paper in a `From:` row
+        let page = "<h1>Harbour plan needs a second look</h1>\n<p>by: Mara Quinlan</p>\n<p>From: The Coast Ledger</p>\n<p>The port board met on Monday to weigh the plan for the new quay, which would close the old ferry slip for two years.</p>\n<p>Fishers who use the slip say the board has not heard them, and they will ask for a vote.</p>\n";
+        let page = parse(page, PageFormat::Html);
+        assert_eq!(page.articles.len(), 1, "{:#?}", page.articles);
+        let a = &page.articles[0];
+        let names: Vec<(&str, CreditRole)> = a
+            .credits
+            .iter()
+            .map(|c| (c.name.as_str(), c.role()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Mara Quinlan", CreditRole::Reporter),
+                ("The Coast Ledger", CreditRole::Agency)
+            ],
+            "{a:#?}"
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Ledger")), "{a:#?}");
+        // a magazine interview: who asked the questions, on a line after the answers
+        let page = "# Rivers in the dry season\n\nWhat changes when the rains fail?\n\nThe wells sink first, then the small canals, and the farmers must choose which fields to save.\n\nInterview by Tomas Velde\n";
+        let page = parse(page, PageFormat::Markdown);
+        let a = &page.articles[0];
+        assert!(
+            a.credits
+                .iter()
+                .any(|c| c.name == "Tomas Velde" && c.role() == CreditRole::Reporter),
+            "{a:#?}"
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Velde")), "{a:#?}");
+    }
+
+    #[test]
+    fn an_interviews_title_over_the_line_naming_who_is_interviewed() {
+        // a magazine's converted page, one printed line a line: the title, the interview
+        // line in lower case, a deck, then the first question, which opens with a date
+        let page = "## [Page 12](review.pdf#page=12) 0\nPower from the wind\ninterview with Lena Moravec\nA quiet turn in the energy debate\nIn March 1994 a group of engineers met in a small coastal town to ask\nwhether the region could live on wind alone. What came of it?\nThe group wrote a plan for twelve small farms along the cliffs, each\nowned by the villages near it, and the first two were built the next year.\nWhy did the villages agree so quickly? Because the plan let them sell the power they did not use, and the money\nwent to the schools and the harbour, which everyone could see.\nInterview by Tomas Velde\n";
+        let page = parse(page, PageFormat::Markdown);
+        let a = page
+            .articles
+            .iter()
+            .find(|a| a.paragraphs.iter().any(|p| p.contains("engineers met")))
+            .expect("the interview");
+        assert_eq!(a.headline, "Power from the wind", "{:#?}", page.articles);
+        assert!(
+            a.credits.iter().any(|c| c.name == "Tomas Velde"),
+            "{:#?}",
+            page.articles
+        );
+    }
+
+    #[test]
+    fn a_sites_title_over_a_days_letters_is_no_item_of_its_own() {
+        // a letters page of a news site: the section's label, the page's title naming the
+        // letters with bars between, its deck, the desk's byline and posting rows and a call
+        // for letters, then each letter under a lower heading with its writer's signature
+        let page = "<h1>Readers Write |</h1>\n<h1>Letters: Bus fares | Park hours | Late trains</h1>\n<h2>Valley Courier letters for March 3</h2>\n<p>By Readers Write |</p>\n<p>POSTED: March 2 at 5 p.m.</p>\n<p>Send us your letter through the form. More Readers Write.</p>\n<h4>Bus fares hurt the people who ride most</h4>\n<p>The new fares fall hardest on those who take the bus every day to work, and the council should think again before the vote.</p>\n<p>Ida Brenner</p>\n<h4>Keep the park open until dark</h4>\n<p>Closing the gates at six in summer makes no sense when the light lasts until nine and families want to be outside.</p>\n<p>Oskar Lind</p>\n<h4>The late trains are late again</h4>\n<p>Three times this month the last train home left forty minutes behind time, and no one told the passengers why it waited.</p>\n<p>Ruth Adeyemi</p>\n";
+        let page = parse(page, PageFormat::Html);
+        let heads: Vec<&str> = page.articles.iter().map(|a| a.headline.as_str()).collect();
+        assert_eq!(
+            heads,
+            [
+                "Bus fares hurt the people who ride most",
+                "Keep the park open until dark",
+                "The late trains are late again"
+            ],
+            "{:#?}",
+            page.articles
+        );
+    }
+
+    #[test]
+    fn the_last_letters_signature_over_a_picture_is_its_writers_credit() {
+        // the page's last letter, its writer's name and town, then the site's author box
+        // with its picture and a banner
+        let page = "<h4>Keep the park open until dark</h4>\n<p>Closing the gates at six in summer makes no sense when the light lasts until nine and families want to be outside.</p>\n<p><strong>Oskar Lind</strong><br><em>Riverside</em></p>\n<img src=\"desk.png\" alt=\"\">\n<p>Readers Desk</p>\n";
+        let page = parse(page, PageFormat::Html);
+        let a = &page.articles[0];
+        assert!(
+            a.credits.iter().any(|c| c.name == "Oskar Lind"),
+            "{:#?}",
+            page.articles
+        );
+        assert!(a.paragraphs.iter().all(|p| !p.contains("Oskar")), "{a:#?}");
+    }
+
+    #[test]
+    fn a_contributors_note_under_an_interview_is_part_of_it() {
+        // after the interviewer's line and the folio, a note on the one interviewed: the name
+        // in capitals, its sentence running on in lower case
+        let page = "## [Page 12](review.pdf#page=12) 0\nPower from the wind\nThe engineers of a small coastal town asked in the spring whether the\nregion could live on wind alone, and wrote a plan for twelve small farms\nalong the cliffs, each owned by the villages near it.\nInterview by Tomas Velde\n13\nLENA MORAVEC\nis an engineer who has built wind farms on three coasts and teaches at\nthe technical college of the region.\n";
+        let page = parse(page, PageFormat::Markdown);
+        assert!(
+            page.articles.iter().all(|a| a.headline != "LENA MORAVEC"),
+            "{:#?}",
+            page.articles
+        );
+        let a = page
+            .articles
+            .iter()
+            .find(|a| a.headline == "Power from the wind")
+            .expect("the interview");
+        assert!(
+            a.paragraphs.iter().any(|p| p.contains("is an engineer")),
+            "{a:#?}"
+        );
+    }
+
+    #[test]
     fn items_of_a_news_in_brief_column_are_briefs_with_or_without_a_headline() {
         let page = "本市简讯\n栏目介绍文字，由本报编辑部整理，每周一期。\n△市图书馆新馆昨天开放，首日接待读者三千多人次。\n△东郊公园的荷花节将于下周开幕，届时有游船和灯会。\n";
         let page = parse(page, PageFormat::PlainText);
