@@ -75,8 +75,9 @@ pub fn classify(line: &str, page_name: &str) -> Option<Furniture> {
         return None;
     }
     // Every rule below needs a line of 100 characters or fewer, except a serial number on a
-    // line that names it (`国内统一刊号`): a paragraph line skips the cue search.
-    if n > 100 && !line.contains("刊号") {
+    // line that names it (`国内统一刊号`) and the page's own name: a paragraph line skips the
+    // cue search.
+    if n > 100 && !line.contains("刊号") && line != page_name {
         return None;
     }
     if n <= 10 && decorated_folio(line) {
