@@ -413,10 +413,29 @@ fn artwork_caption(text: &str) -> Option<Vec<Credit>> {
     )
 }
 
-/// An agency's name as printed before `记者` (`新华社` in `新华社记者 X`): two to eight Han
-/// characters.
+/// An agency's name as printed before `记者` (`新华社` in `新华社记者 X`, `中央电视台`,
+/// `新华社驻某地`): two to eight Han characters naming an agency, a paper, a station or a
+/// site, not the start of a sentence that mentions reporters (`某某接受记者采访时指出`).
 fn agency_name(s: &str) -> bool {
-    (2..=8).contains(&s.chars().count()) && s.chars().all(crate::parse::text::is_cjk)
+    let org = s.split('驻').next().unwrap_or(s);
+    (2..=8).contains(&s.chars().count())
+        && s.chars().all(crate::parse::text::is_cjk)
+        && org.ends_with(['社', '报', '台', '网', '刊', '讯', '志', '站'])
+}
+
+/// A paper or station named before its reporter: `《内蒙古日报》`, `中央电视台`.
+fn affiliation(s: &str) -> bool {
+    (s.starts_with('《') && s.ends_with('》')) || (agency_name(s) && s.chars().count() >= 3)
+}
+
+/// The names in a bracket that holds only writers' names: each of two to four Han characters
+/// starting with a common surname (so `（附图片）`, `（外一首）`, `（待续）` are no names).
+fn bracketed_writers(inner: &str) -> Option<Vec<String>> {
+    zh_names(inner).filter(|names| {
+        names
+            .iter()
+            .all(|n| (2..=4).contains(&n.chars().count()) && has_surname(n))
+    })
 }
 
 /// Reads a Chinese byline body such as `本报记者 张三 李四 通讯员 王五`, `记者 祝家乐 摄`,
@@ -508,6 +527,12 @@ fn zh_byline(body: &str, text: &str) -> Option<Vec<Credit>> {
         // (`文` marks the writer only there: names end in 文 too)
         let segment = trimmed[..end].trim_end();
         let more = end < trimmed.len();
+        // the next reporter's paper after the names (`新华社记者X、《内蒙古日报》记者Y`): no
+        // name, and not this article's source
+        let segment = match segment.rsplit_once('、') {
+            Some((names, paper)) if more && affiliation(paper) => names,
+            _ => segment,
+        };
         let (segment, own) = match (segment.strip_suffix('文'), segment.strip_suffix('摄')) {
             (Some(s), _) if photo && more && zh_names(s).is_some() => {
                 (s, Some(CreditRole::Reporter))
@@ -562,6 +587,15 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
                 .collect(),
         });
     }
+    // the signature under an editor's note: `——编者`, `——编 者`
+    if let Some(signed) = text.strip_prefix("——") {
+        let signed: String = signed.chars().filter(|c| !c.is_whitespace()).collect();
+        if signed == "编者" {
+            return Some(CreditLine {
+                credits: vec![credit("编者", CreditRole::Editor, text)],
+            });
+        }
+    }
     // （据新华社） / （据央视新闻客户端） / （新华社记者 X 摄）
     let inner = text
         .strip_prefix(['（', '('])
@@ -611,6 +645,15 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
         if inner.starts_with("作者") && n <= 60 {
             return Some(CreditLine {
                 credits: Vec::new(),
+            });
+        }
+        // the writer's name alone in brackets, closing a report: `（秦某某）`, `(何某 李某)`
+        if let Some(names) = bracketed_writers(inner) {
+            return Some(CreditLine {
+                credits: names
+                    .iter()
+                    .map(|n| credit(n, CreditRole::Reporter, text))
+                    .collect(),
             });
         }
         return None;
@@ -1114,8 +1157,18 @@ pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
         return None;
     }
     let tail = &trimmed[open..];
-    let mut credits = credit_line(tail)?.credits;
     let mut rest = trimmed[..open].trim_end();
+    // a writer's name in brackets closes the last sentence (`…保住了堤防。 (某某)`); after
+    // other text it says who or where (`第四名何某(解放军)`)
+    let inner = tail
+        .trim_start_matches(['（', '('])
+        .trim_end_matches(['）', ')'])
+        .trim();
+    if bracketed_writers(inner).is_some() && !rest.ends_with(['。', '！', '？', '”', '!', '?', '"'])
+    {
+        return None;
+    }
+    let mut credits = credit_line(tail)?.credits;
     // 新华社发（李四摄）: the agency that sent the picture
     if let Some(sent) = rest.strip_suffix('发') {
         let agency: String = sent
@@ -1525,6 +1578,29 @@ mod tests {
             (d.text.as_str(), d.credits[0].name.as_str()),
             ("据新华社24日讯", "新华社")
         );
+        // the signature under an editor's note
+        let signed = credit_line("——编 者").expect("credit");
+        assert_eq!(signed.credits[0].name, "编者");
+        // a writer's name alone in brackets, on its own line or closing the last sentence;
+        // not a place, a side or a note in brackets
+        assert_eq!(
+            credit_line("(何某某)").expect("credit").credits[0].name,
+            "何某某"
+        );
+        assert!(credit_line("（附图片）").is_none());
+        assert!(credit_line("（外一首）").is_none());
+        let (rest, credits) = trailing_credit("大家终于保住了堤防。 (毛某)").expect("credit");
+        assert_eq!(
+            (rest.as_str(), credits[0].name.as_str()),
+            ("大家终于保住了堤防。", "毛某")
+        );
+        assert!(trailing_credit("第四名是何某(解放军)").is_none());
+        // a second reporter from another paper, named with it: the paper is no credit
+        let d = dateline("新华社某地5月3日电(新华社记者王某、《某省日报》记者李某)会议闭幕。")
+            .expect("dateline");
+        let names: Vec<&str> = d.credits.iter().map(|c| c.name.as_str()).collect();
+        assert!(names.ends_with(&["王某", "李某"]), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("日报")), "{names:?}");
     }
 
     #[test]
