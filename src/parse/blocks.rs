@@ -2459,6 +2459,23 @@ The talks will go on next week, a spokesman for the union said.\n";
             .collect()
     }
 
+    #[test]
+    fn a_poems_last_short_lines_close_it_over_the_next_title() {
+        // the stanza's short lines run into the next poem's title and its poet; the line that
+        // ends the sentence (`好日子来!`) ends the poem above, and the title starts under it
+        let page = "春天的歌\n王某某\n河水向东流去，\n麦苗在风里摇。\n迎春风\n千家万户，\n好日子来!\n写给炼钢工人\n李某某\n炉火映红了你们的脸，汗水湿透了你们的衣裳，\n你们把钢水一炉一炉地送出了车间。\n";
+        let got = items(page, Syntax::Plain, "");
+        let heads: Vec<&str> = got
+            .iter()
+            .filter_map(|i| match i {
+                Item::Heading { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(heads, ["春天的歌", "写给炼钢工人"]);
+        assert_eq!(credit_names(&got), ["王某某", "李某某"]);
+    }
+
     fn credit_names(items: &[Item]) -> Vec<String> {
         items
             .iter()

@@ -844,7 +844,7 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
             i += 1;
             continue;
         }
-        let start = i;
+        let mut start = i;
         let mut end = i;
         while end + 1 < lines.len() && end + 1 - start < 24 {
             if shapes[end + 1].is_some()
@@ -890,6 +890,14 @@ pub fn mark(lines: &[Line<'_>]) -> Vec<bool> {
             end += 1;
         }
         i = end + 1;
+        // short Chinese lines that end a sentence inside the run close the text above, as a
+        // poem's last lines do (`颂今朝` / `解放地球军,` / `强哉矫!` / title / author): the
+        // run starts under the last of them
+        if let Some(k) = (start..end).rev().find(|&k| {
+            lines[k].text.chars().any(is_cjk) && lines[k].text.ends_with(['。', '！', '!'])
+        }) {
+            start = k + 1;
+        }
         // a quotation-box label inside a run starts the item: the lines above it are the
         // paper's name or issue line beside the box, and the label alone heads it: the
         // short lines under it are the quotation, however much they look like a stack. Every
