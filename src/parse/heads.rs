@@ -711,7 +711,14 @@ pub fn main_of_cjk_stack(stack: &[&str], printed_before_1950: bool) -> usize {
         || ["发言人", "负责人", "发表声明", "答记者问"]
             .iter()
             .any(|cue| a.ends_with(cue))
-        || (["委员会", "政府"].iter().any(|cue| a.ends_with(cue)) && char_len(b) > char_len(a));
+        || (["委员会", "政府"].iter().any(|cue| a.ends_with(cue)) && char_len(b) > char_len(a))
+        // a paper or station that says or prints what the line under it tells
+        // (`某国出版的《某某》周刊` / `详细摘要刊登…`)
+        || (["周刊", "杂志", "日报", "电台", "通讯社", "》"]
+            .iter()
+            .any(|cue| a.ends_with(cue))
+            && !a.starts_with('《')
+            && char_len(b) > char_len(a));
     // (two to four parallel phrases: `截污清淤 美化河岸`, `与时俱进 开拓创新 奋发有为`)
     let halves: Vec<&str> = a.split_whitespace().collect();
     let slogan = (2..=4).contains(&halves.len())
@@ -1950,6 +1957,21 @@ which met on Tuesday and voted the money for it.
         assert!(
             got.iter().any(|h| h == "最高指示") && got.iter().any(|h| h == "毛主度最新指示"),
             "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_paper_that_prints_what_the_line_under_it_tells_is_a_kicker() {
+        for stack in [
+            ["某国出版的《晨星》周刊", "全文刊登我国领导人在大会上的讲话"],
+            ["邻国《劳动报》", "发表评论支持两国人民的正义斗争"],
+        ] {
+            assert_eq!(main_of_cjk_stack(&stack, false), 1, "{stack:?}");
+        }
+        // a title that is itself a work's name stays the headline
+        assert_eq!(
+            main_of_cjk_stack(&["《海边的渔村》", "一部反映渔民新生活的电影"], false),
+            0
         );
     }
 
