@@ -2131,15 +2131,8 @@ mod tests {
             })
             .collect();
         assert_eq!(signatures, ["Maria Lopez"]);
-        let heads: Vec<&str> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Heading { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
         assert_eq!(
-            heads,
+            heading_texts(&items),
             ["Parking fees are too high", "Thank the library staff"]
         );
     }
@@ -2367,14 +2360,11 @@ The talks will go on next week, a spokesman for the union said.\n";
     #[test]
     fn parallel_section_headings_of_a_converted_article_are_its_text() {
         let page = "# 山区果农迎来丰收年\n\n本报记者  林一\n\n今年全县苹果产量再创新高。\n\n# 改良品种，提高果品质量\n\n县里引进了三个新品种。\n\n# 修建道路，打通运输渠道\n\n新修的果园路通到了每个村。\n\n# 河道清淤工程完工\n\n本报讯 全长十二公里的河道清淤工程昨天完工。\n";
-        let heads: Vec<String> = items(page, Syntax::Markdown, "")
-            .iter()
-            .filter_map(|i| match i {
-                Item::Heading { text, .. } => Some(text.clone()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(heads, ["山区果农迎来丰收年", "河道清淤工程完工"]);
+        let got = items(page, Syntax::Markdown, "");
+        assert_eq!(
+            heading_texts(&got),
+            ["山区果农迎来丰收年", "河道清淤工程完工"]
+        );
         // one such heading alone is a headline: parallel heads come in runs
         let page = "# 山区果农迎来丰收年\n\n今年全县苹果产量再创新高。\n\n# 改良品种，提高果品质量\n\n县里引进了三个新品种。\n";
         assert_eq!(
@@ -2465,15 +2455,19 @@ The talks will go on next week, a spokesman for the union said.\n";
         // ends the sentence (`好日子来!`) ends the poem above, and the title starts under it
         let page = "春天的歌\n王某某\n河水向东流去，\n麦苗在风里摇。\n迎春风\n千家万户，\n好日子来!\n写给炼钢工人\n李某某\n炉火映红了你们的脸，汗水湿透了你们的衣裳，\n你们把钢水一炉一炉地送出了车间。\n";
         let got = items(page, Syntax::Plain, "");
-        let heads: Vec<&str> = got
+        assert_eq!(heading_texts(&got), ["春天的歌", "写给炼钢工人"]);
+        assert_eq!(credit_names(&got), ["王某某", "李某某"]);
+    }
+
+    /// The texts of the headings among the items, in order.
+    fn heading_texts(items: &[Item]) -> Vec<&str> {
+        items
             .iter()
             .filter_map(|i| match i {
                 Item::Heading { text, .. } => Some(text.as_str()),
                 _ => None,
             })
-            .collect();
-        assert_eq!(heads, ["春天的歌", "写给炼钢工人"]);
-        assert_eq!(credit_names(&got), ["王某某", "李某某"]);
+            .collect()
     }
 
     fn credit_names(items: &[Item]) -> Vec<String> {
