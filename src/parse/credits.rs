@@ -37,6 +37,15 @@ static EN_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// An English dateline as papers set it before the wire dash became the rule: the place in
+/// capitals, maybe a state, then the month and the day, OCR damage and all
+/// (`LONDON, July 26. Pozieres…`, `AUSTIN, Tex., March 13 Arguments…`, `WASHINGTON". Mar. IS.
+/// Seven…`, `NEW YORK, January 1.?Mrs.…`). The month is what makes it one.
+static EN_OLD_DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^([A-Z][A-Z'’. -]{2,30}?)["”']?[,.]\s*(?:[A-Z][a-z]{1,5}\.,?\s+)?(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec)\.?,?\s+[0-9IlSsOoi:?!]{1,3}(?:\s*[.,:?]+)?\s*(?:[—–-]+\s*)?"#)
+        .expect("valid regex")
+});
+
 /// `By NAME[, NAME and NAME]`, optionally followed by a title or agency.
 static EN_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?i:by|hy|bv|8y):?\s+([A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\p{L}.'’-]*(?:\s+[A-Z][\p{L}.'’-]*){0,3})*)\s*(?:[,|/]\s*(.{2,60}))?$")
@@ -1295,7 +1304,26 @@ pub fn dateline(paragraph: &str) -> Option<Dateline> {
             rest: paragraph[whole.end()..].trim().to_owned(),
         });
     }
-    None
+    old_english_dateline(paragraph)
+}
+
+/// [`EN_OLD_DATELINE`]: a place of capitals (three letters or more, no lower case) and a date.
+fn old_english_dateline(paragraph: &str) -> Option<Dateline> {
+    let caps = EN_OLD_DATELINE.captures(paragraph)?;
+    let place = &caps[1];
+    if place.chars().filter(char::is_ascii_uppercase).count() < 3 {
+        return None;
+    }
+    let whole = caps.get(0)?;
+    let text = paragraph[..whole.end()]
+        .trim()
+        .trim_end_matches(['—', '–', '-', '?', ' '])
+        .to_owned();
+    Some(Dateline {
+        text,
+        credits: Vec::new(),
+        rest: paragraph[whole.end()..].trim().to_owned(),
+    })
 }
 
 #[cfg(test)]

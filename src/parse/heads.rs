@@ -343,11 +343,23 @@ pub fn opens_with_dateline(t: &str) -> bool {
     let b = t.as_bytes();
     let cue = if b.first().is_some_and(u8::is_ascii_uppercase) {
         // WASHINGTON (AP) —, PORTLAND, Ore. —: a place in capitals first
-        b.get(1).is_some_and(|c| c.is_ascii_uppercase()) && t.contains(['—', '-', '–'])
+        // (or, in an old paper, `LONDON, July 26.`: a place and a date)
+        b.get(1).is_some_and(|c| c.is_ascii_uppercase())
+            && (t.contains(['—', '-', '–']) || names_a_month(t))
     } else {
         t.contains(['电', '讯', '息']) || t.contains(['—', '-', '–'])
     };
     cue && credits::dateline(t).is_some()
+}
+
+/// Does the line name a month in the first 60 bytes (a cheap cue for an old dateline)?
+fn names_a_month(t: &str) -> bool {
+    let head = &t.as_bytes()[..t.len().min(60)];
+    [
+        "Jan", "Feb", "Mar", "Apr", "May", "June", "July", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .any(|m| head.windows(m.len()).any(|w| w == m.as_bytes()))
 }
 
 /// The label of a quotation box (`毛主席语录`, `最高指示`, `毛主席最新指示`; OCR may damage
@@ -588,6 +600,17 @@ fn stacks_on(a: &Line<'_>, sa: Option<Shape>, b: &Line<'_>, sb: Option<Shape>) -
     !(sa == Some(Shape::Caps)
         && sb == Some(Shape::Sentence)
         && b.text.split_whitespace().count() > 3)
+}
+
+/// Does the English line stop on a word that needs more after it (`the`, `of`, `by`)?
+fn ends_on_small_word(t: &str) -> bool {
+    let last = t.split_whitespace().last().unwrap_or("");
+    [
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "by", "with",
+        "from", "as", "is", "are", "was", "were", "be", "that",
+    ]
+    .iter()
+    .any(|w| w.eq_ignore_ascii_case(last))
 }
 
 /// A short English line that OCR damage kept from looking like a headline (`fin Midst`,
@@ -1380,11 +1403,16 @@ fn run_heads_article(
     // that opens with a capital: the OCR's column order cut the story above in mid-sentence,
     // `…chairman of the committee in` / `TANGLED SKEIN OF` / `ILLICIT LOVE DRAWS` / `A
     // lecture…`; body text is not set in capitals line after line)
+    // (a paragraph may open in lower case where OCR lost its drop capital, `ith C. A.
+    // Lansdowne…`, under a deck of three words a line or more, unless the line above stops
+    // on a word that needs the capitals to go on: `…graded by the` / `COUNTY ROAD BOARD`)
     let deck_over_paragraph = caps_deck
         && run.iter().all(|l| l.text.split_whitespace().count() >= 2)
         && next.role == Role::Text
         && next_shape != Some(Shape::Caps)
-        && !next.text.starts_with(char::is_lowercase);
+        && (!next.text.starts_with(char::is_lowercase)
+            || (run.iter().all(|l| l.text.split_whitespace().count() >= 3)
+                && !prev.is_some_and(|p| ends_on_small_word(p.text))));
     let prev_open = match prev {
         Some(p) if p.role == Role::Text && !after_blank => {
             let scrap = caps_deck && text_weight(p.text) * 3 <= width;
@@ -1553,6 +1581,41 @@ OF THE STATE
 which met on Tuesday and voted the money for it.
 ";
         assert!(heads(page).is_empty(), "{:?}", heads(page));
+    }
+
+    #[test]
+    fn a_capitals_deck_over_a_paragraph_whose_drop_capital_ocr_lost() {
+        // the story above stops mid-sentence (its rest is in another column); the deck's
+        // story opens in lower case because OCR dropped the large first letter
+        let page = "and the mill, which has stood idle since last
+WORK ON NEW BRIDGE
+AT THE FORD IS BEGUN
+ith the county engineer of Elm Grove in charge,
+the crew began driving piles this morning.
+";
+        assert_eq!(heads(page), ["WORK ON NEW BRIDGE", "AT THE FORD IS BEGUN"]);
+    }
+
+    #[test]
+    fn a_capitals_deck_over_an_old_dateline() {
+        // a deck between a line the column order cut and a dateline of an old paper: the
+        // place in capitals and the date, no dash
+        let page = "of the ranchers who had come to town for the
+STEAMER LOST OFF
+THE CAPE: TEN SAVED
+BOSTON, Aug. 14. Ten men of the crew
+were picked up by a schooner at dawn.
+";
+        assert_eq!(heads(page), ["STEAMER LOST OFF", "THE CAPE: TEN SAVED"]);
+        assert!(opens_with_dateline("BOSTON, Aug. 14. Ten men of the crew"));
+        assert!(opens_with_dateline("SAN ANTONIO, Tex., April 3."));
+        assert!(opens_with_dateline("PARIS\". Mar. IS. Seven lives"));
+        // a masthead's date line, a headline in capitals, a name in a sentence are none
+        assert!(!opens_with_dateline(
+            "ELM GROVE, KANSAS, MONDAY, MAY 1, 1916."
+        ));
+        assert!(!opens_with_dateline("Boston, Aug. 14. Ten men"));
+        assert!(!opens_with_dateline("MAYOR SEES MARCH 4 PLANS"));
     }
 
     #[test]
