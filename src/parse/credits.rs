@@ -934,16 +934,15 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
     let core = core
         .trim_end_matches([')', ' '])
         .trim_end_matches(['.', ',']);
-    if !(open || closed) {
-        return None;
-    }
     let (by, name) = core.split_once(char::is_whitespace)?;
     let exact_by = by.eq_ignore_ascii_case("by");
     let damaged_by = matches!(
         by.to_ascii_lowercase().as_str(),
-        "hy" | "bv" | "8y" | "bj" | "b" | "b?"
+        "hy" | "bv" | "8y" | "bj" | "b" | "b?" | "gy" | "dy" | "3y" | "ey"
     );
-    let name = name.trim();
+    // OCR damage to the service's last word (`United PreBS.`, `United Presi.`)
+    let mended = mend_press(name.trim());
+    let name = mended.as_str();
     if !(exact_by || damaged_by)
         || name.is_empty()
         || name.len() > 60
@@ -970,10 +969,12 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
         let n = s.split_whitespace().count();
         (capitalised(s) && (1..=5).contains(&n) && service_words(s)).then(|| s.to_owned())
     };
+    // (without brackets, as some papers set it on its own line: `By United Press.`, OCR's
+    // `Gy United Press.`, only a service's name)
     if let Some(a) = agency(name) {
         return Some(vec![credit(&a, CreditRole::Agency, text)]);
     }
-    if !exact_by {
+    if !exact_by || !(open || closed) {
         return None;
     }
     // a writer, perhaps with the service after a comma
@@ -1012,6 +1013,22 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
         }
     }
     Some(credits)
+}
+
+/// A name whose last word OCR damaged from `Press` (`United PreBS`, `United Presi`) with that
+/// word mended; other names as they are.
+fn mend_press(name: &str) -> String {
+    match name.rsplit_once(' ') {
+        Some((head, last))
+            if (5..=6).contains(&last.len())
+                && last.starts_with("Pre")
+                && !last.eq_ignore_ascii_case("press")
+                && last[3..].chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            format!("{head} Press")
+        }
+        _ => name.to_owned(),
+    }
 }
 
 /// The note that closes a column or a letter with who wrote it: `Jane Doe is a senior
@@ -1501,6 +1518,9 @@ mod tests {
             "( By Associated Press.)",
             "(B? Associated Press.)",
             "By Associated Press,)",
+            "By Associated Press.",
+            "Gy Associated Press.",
+            "3y Associated Presi.",
         ] {
             assert_eq!(
                 names(&credit_line(damaged).expect(damaged)),
