@@ -31,7 +31,7 @@ static EN_CONTINUED: LazyLock<Regex> = LazyLock::new(|| {
 /// is then a bare comma).
 static EN_SEE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[(\[]?\s*(?-u:\b)(?:please\s+)?s(?:ee|ec|ac|oe)(?:\s+([a-z][a-z'’ -]{0,40}?))?\s*(,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)|,\s*)([a-z]?[0-9]{1,3}[a-z]?|(?:back|hack|bock)\s+page|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?-u:\b)\s*[)\]]?",
+        r"(?i)[(\[]?\s*(?-u:\b)(?:please\s+)?s(?:ee|ec|ac|oe)(?:\s+([a-z][a-z'’ -]{0,40}?))?\s*(,?\s+(?:(?:on\s+)?(?:page|pagc|paqe|pg\.?|p\.)\s*|on\s+)|,\s*(?:page|pagc|paqe)\s*|,\s*)([a-z]?[0-9]{1,3}[a-z]?|(?:back|hack|bock)\s+page|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?-u:\b)\s*[)\]]?",
     )
     .expect("valid regex")
 });
@@ -145,9 +145,14 @@ pub fn find(text: &str) -> Vec<Found> {
                 continue;
             }
             let word = caps.get(1).map_or("", |m| m.as_str().trim());
-            // An all-capitals jump word marks a jump; anything else is a pointer.
+            // An all-capitals jump word marks a jump; anything else is a pointer. (OCR reads
+            // a capital I as `l`: `DRlVE-lN` is capitals.)
+            let upper = word.chars().filter(|c| c.is_uppercase()).count();
+            let lower: Vec<char> = word.chars().filter(|c| c.is_lowercase()).collect();
+            let capitals =
+                lower.is_empty() || (lower.iter().all(|&c| c == 'l') && upper > 2 * lower.len());
             let is_jump = word.chars().any(char::is_alphabetic)
-                && !word.chars().any(char::is_lowercase)
+                && capitals
                 && word.split_whitespace().count() <= 3;
             // the page as a word: `See STORM, back page`, `see page three`
             let Some(label) = en_page_label(&caps[3]) else {
@@ -168,8 +173,9 @@ pub fn find(text: &str) -> Vec<Found> {
             if bare && !(is_jump && (back || caps[3].bytes().any(|b| b.is_ascii_alphabetic()))) {
                 continue;
             }
+            let mended = word.replace('l', "I");
             let (kind, jump) = if is_jump {
-                (PageReferenceKind::ContinuedOn, word)
+                (PageReferenceKind::ContinuedOn, mended.as_str())
             } else {
                 (PageReferenceKind::SeeAlso, "")
             };
@@ -503,6 +509,12 @@ mod tests {
         assert_eq!(
             (r.kind(), r.page_label.as_str(), r.page_number),
             (PageReferenceKind::ContinuedOn, "A5", 0)
+        );
+        // the page word glued to the comma, OCR's `l` for a capital I in the jump word
+        let r = one("See DRlVE-lN,page6");
+        assert_eq!(
+            (r.kind(), r.page_label.as_str(), r.jump_word.as_str()),
+            (PageReferenceKind::ContinuedOn, "6", "DRIVE-IN")
         );
         let r = one("See STORM, Page 7");
         assert_eq!(
