@@ -68,7 +68,7 @@ static EN_CREDIT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
 /// The name's length (at most 51 characters) is checked after the match: a counted repetition
 /// of a Unicode class compiles one copy of the class per count (megabytes of automaton).
 static EN_PHOTO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]*?)|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,}?)|([A-Z][\p{L}.'’ -]*?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters|ap|afp|the new york times))\s*[)\]]?$")
+    Regex::new(r"(?i)^[(\[]?\s*(?:(?:staff\s+)?photo(?:graph)?s?\s*(?:by|:)\s*([A-Z][\p{L}.'’ -]*?)(?:\s*/\s*[A-Z][\p{L}.'’ -]{1,40})?|(?:ap|reuters|afp|getty images)\s+photo\s*/\s*([\p{L}.'’ -]{2,}?)|([A-Z][\p{L}.'’ -]*?)\s*/\s*(?:staff\s+photographer|the associated press|associated press|getty images|reuters|ap|afp|the new york times))\s*[)\]]?$")
         .expect("valid regex")
 });
 
@@ -665,7 +665,15 @@ pub fn credit_line(line: &str) -> Option<CreditLine> {
                     .collect(),
             });
         }
-        return None;
+        // an English photo credit in brackets (`(Photo by NAME/Paper)`, `(AP Photo/NAME)`)
+        // goes on to the English patterns
+        if !inner
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("photo"))
+            && !inner.contains(" Photo/")
+        {
+            return None;
+        }
     }
     if text.chars().any(crate::parse::text::is_cjk) {
         if let Some(credits) = zh_byline(text, text) {
@@ -1015,6 +1023,33 @@ fn en_wire_credit(text: &str) -> Option<Vec<Credit>> {
     Some(credits)
 }
 
+/// [`trailing_credit`]'s English run-on photo credit: the text after the last sentence of the
+/// caption (at most 60 bytes, no bracket: bracketed ones are read as a whole) is a photo
+/// credit.
+fn english_photo_run_on(trimmed: &str) -> Option<(String, Vec<Credit>)> {
+    let window = trimmed.len().saturating_sub(64);
+    let at = (window..trimmed.len())
+        .rev()
+        .filter(|&i| trimmed.is_char_boundary(i))
+        .find(|&i| {
+            let b = trimmed.as_bytes();
+            matches!(b[i], b'.' | b'?' | b'!') && b.get(i + 1) == Some(&b' ')
+        })?;
+    let tail = trimmed[at + 1..].trim();
+    let cue = tail
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("photo"))
+        || tail.contains('/');
+    if !cue || tail.ends_with(')') || tail.chars().any(crate::parse::text::is_cjk) {
+        return None;
+    }
+    let credits = credit_line(tail)?.credits;
+    credits
+        .iter()
+        .all(|c| c.role() == CreditRole::Photographer)
+        .then(|| (trimmed[..at + 1].to_owned(), credits))
+}
+
 /// A name whose last word OCR damaged from `Press` (`United PreBS`, `United Presi`) with that
 /// word mended; other names as they are.
 fn mend_press(name: &str) -> String {
@@ -1174,6 +1209,11 @@ pub fn trailing_credit(paragraph: &str) -> Option<(String, Vec<Credit>)> {
         if run_on.is_some() || trimmed.ends_with('摄') {
             return run_on;
         }
+    }
+    // an English photo credit run on after the caption's last sentence: `…on Friday. Photo
+    // by Sam Reed`, `…on Friday. Sam Reed/Staff Photographer`
+    if let Some(run_on) = english_photo_run_on(trimmed) {
+        return Some(run_on);
     }
     if !trimmed.ends_with(['）', ')']) {
         return None;
@@ -1352,6 +1392,34 @@ mod tests {
             .iter()
             .map(|c| (c.name.clone(), c.role()))
             .collect()
+    }
+
+    #[test]
+    fn an_english_photo_credit_at_a_captions_end() {
+        let (rest, credits) =
+            trailing_credit("Riders wait for the ferry at dawn. (Photo by Ada Lind/Gazette)")
+                .expect("bracketed, with the paper after a slash");
+        assert_eq!(rest, "Riders wait for the ferry at dawn.");
+        assert_eq!(credits[0].name, "Ada Lind");
+        for caption in [
+            "Riders wait for the ferry at dawn. Photo by Ada Lind",
+            "Riders wait for the ferry at dawn. Ada Lind/Staff Photographer",
+        ] {
+            let (rest, credits) = trailing_credit(caption).expect(caption);
+            assert_eq!(rest, "Riders wait for the ferry at dawn.");
+            assert_eq!(
+                (credits[0].name.as_str(), credits[0].role()),
+                ("Ada Lind", CreditRole::Photographer)
+            );
+        }
+        let (_, credits) =
+            trailing_credit("Riders wait for the ferry. (AP Photo/Ada Lind)").expect("agency");
+        assert_eq!(credits[0].name, "Ada Lind");
+        // a sentence that merely mentions a photo, or a byline, is no credit
+        assert!(
+            trailing_credit("He smiled. Photos of the flood were shown to the board.").is_none()
+        );
+        assert!(trailing_credit("The vote was close. By Ada Lind").is_none());
     }
 
     #[test]

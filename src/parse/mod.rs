@@ -1022,6 +1022,50 @@ mod tests {
     }
 
     #[test]
+    fn a_picture_inside_a_converted_story_keeps_the_story_whole() {
+        // a converter puts the picture and its caption where they sit in the column; the
+        // story goes on under the caption, whose photo credit (run on, or in brackets with
+        // the paper after a slash) is the story's
+        for caption in [
+            "Ferry riders wait in the rain at the west dock. Photo by Ada Lind",
+            "Ferry riders wait in the rain at the west dock. (Photo by Ada Lind/Harbor News)",
+        ] {
+            let page = format!(
+                "# Ferry fares to rise in spring\n\nBy Tom Reyes\n\nPORT ELLEN — The ferry board voted on Tuesday to raise fares by ten percent from April.\n\n![](images/p1_2.jpg)\n\n{caption}\n\n\"We had no other way to pay for the new boat,\" the board's chair said after the vote.\n\n# Library hours grow\n\nThe town library will open on Sundays from May, the council said on Monday.\n"
+            );
+            let page = parse(&page, PageFormat::Markdown);
+            let got: Vec<(ArticleKind, &str)> = page
+                .articles
+                .iter()
+                .map(|a| (a.kind(), a.headline.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (ArticleKind::Brief, "Ferry fares to rise in spring"),
+                    (ArticleKind::Brief, "Library hours grow"),
+                ],
+                "{caption}"
+            );
+            let story = &page.articles[0];
+            let names: Vec<(&str, CreditRole)> = story
+                .credits
+                .iter()
+                .map(|c| (c.name.as_str(), c.role()))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    ("Tom Reyes", CreditRole::Reporter),
+                    ("Ada Lind", CreditRole::Photographer)
+                ]
+            );
+            assert!(story.paragraphs[1].ends_with("at the west dock."));
+            assert!(story.paragraphs[2].starts_with("\"We had no other way"));
+        }
+    }
+
+    #[test]
     fn a_jump_word_line_is_neither_masthead_nor_text_of_the_article_above() {
         let page = parse(
             "STORM\nFrom Page A1\n  Crews worked through the night to restore power.\n\nCITY BUDGET\n(Continued from Page A1)\n  The council will vote on July 24.\n",

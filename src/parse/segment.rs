@@ -523,9 +523,20 @@ fn first_see_also(item: Option<&Item>) -> bool {
 }
 
 /// Do the next items read as a caption and a photo credit (one or two short paragraphs,
-/// then a photographer's credit, on its own line or closing the caption)?
+/// then a photographer's credit, on its own line or closing the caption)? Not where the
+/// text goes on under them without a headline: a picture set inside a story, its caption
+/// between two paragraphs of the story (`![](…)` / `Commuters wait…. Photo by NAME` /
+/// `“This is…,” said…`).
 fn photo_unit_ahead(rest: &[Item]) -> bool {
     let is_photographer = |c: &Credit| c.role() == CreditRole::Photographer;
+    // (a paragraph that cannot be a headline and opens with no dateline: the story's text,
+    // not another item's start)
+    let story_goes_on = |n: usize| {
+        matches!(rest.get(n + 1), Some(Item::Text { lines, .. }) if {
+            let (para, _) = text::join_lines(lines.iter().map(String::as_str));
+            !headline_like(lines) && credits::dateline(&para).is_none()
+        })
+    };
     for (n, item) in rest.iter().take(3).enumerate() {
         match item {
             Item::Text { lines, .. } => {
@@ -536,10 +547,10 @@ fn photo_unit_ahead(rest: &[Item]) -> bool {
                 if credits::trailing_credit(&para)
                     .is_some_and(|(_, c)| c.iter().any(is_photographer))
                 {
-                    return true;
+                    return !story_goes_on(n);
                 }
             }
-            Item::Credit(c) => return n > 0 && c.iter().any(is_photographer),
+            Item::Credit(c) => return n > 0 && c.iter().any(is_photographer) && !story_goes_on(n),
             _ => return false,
         }
     }
