@@ -215,7 +215,7 @@ pub fn decode_entities(s: &str) -> String {
 pub fn strip_inline_markup(line: &str) -> (String, bool) {
     if !line
         .bytes()
-        .any(|b| matches!(b, b'!' | b'[' | b'*' | b'`' | b'_' | b'<' | b'&'))
+        .any(|b| matches!(b, b'!' | b'[' | b'*' | b'`' | b'_' | b'<' | b'&' | b'$'))
     {
         return (line.to_owned(), false);
     }
@@ -270,11 +270,105 @@ pub fn strip_inline_markup(line: &str) -> (String, bool) {
                 }
                 out.push(c);
             }
+            '$' => {
+                // a number a converter set as an inline formula (`$5.2\%$`, `$\$14$`)
+                // (the closing sign is not an escaped `\$` inside the formula)
+                let close = (i + 1..chars.len().min(i + 1 + MAX_INLINE_MATH))
+                    .find(|&k| chars[k] == '$' && chars[k - 1] != '\\');
+                let plain = close.and_then(|close| {
+                    let inner: String = chars[i + 1..close].iter().collect();
+                    inline_math_number(&inner).map(|plain| (close, plain))
+                });
+                match plain {
+                    Some((close, plain)) => {
+                        out.push_str(&plain);
+                        i = close + 1;
+                        continue;
+                    }
+                    None => out.push(c),
+                }
+            }
             c => out.push(c),
         }
         i += 1;
     }
     (decode_entities(&out), had_image)
+}
+
+/// The longest inline formula read as a number, in characters between the dollar signs.
+const MAX_INLINE_MATH: usize = 60;
+
+/// A number, a percentage, an amount or a measure that a PDF converter (MinerU, marker) set as
+/// an inline LaTeX formula, as plain text: `5.2\%` → `5.2%`, `\$14` → `$14`, `2 0 2 5` →
+/// `2025`, `3 0 ^ { \circ } \mathrm { C }` → `30°C`. `None` for anything else, so dollar
+/// amounts in prose (`$5 and $6`, `$5, $6`) stay as they are: the formula must hold LaTeX (a
+/// backslash, a brace, a caret) or digits spaced apart, no letters outside `\mathrm{…}`, and
+/// no space just inside its dollar signs.
+fn inline_math_number(inner: &str) -> Option<String> {
+    if inner.is_empty()
+        || inner.starts_with(char::is_whitespace)
+        || inner.ends_with(char::is_whitespace)
+        || !inner.bytes().any(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let spaced_digits = inner
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b' ' && w[2].is_ascii_digit());
+    if !(inner.contains(['\\', '{', '^']) || spaced_digits) {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix('\\') {
+            let name_len = after
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(after.len());
+            let (name, tail) = after.split_at(name_len);
+            rest = tail;
+            match name {
+                "" => {
+                    // `\%`, `\$`, and the spacing commands `\,` `\;` `\!` `\ `
+                    let sym = rest.chars().next()?;
+                    rest = &rest[sym.len_utf8()..];
+                    match sym {
+                        '%' | '$' | '.' | ',' => out.push(sym),
+                        ';' | '!' | ' ' | ':' => {}
+                        _ => return None,
+                    }
+                }
+                "circ" => out.push('°'),
+                "times" => out.push('×'),
+                "sim" => out.push('~'),
+                "pm" => out.push('±'),
+                "cdot" => out.push('·'),
+                "mathrm" | "text" | "mathbf" => {
+                    // the unit's letters inside the braces
+                    let body = rest.trim_start().strip_prefix('{')?;
+                    let end = body.find('}')?;
+                    let unit: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+                    if !unit.chars().all(|c| c.is_alphanumeric() || c == '%') {
+                        return None;
+                    }
+                    out.push_str(&unit);
+                    rest = &body[end + 1..];
+                }
+                _ => return None,
+            }
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '0'..='9' | '.' | ',' | '%' | '+' | '-' | '−' | '/' | ':' => out.push(c),
+            '{' | '}' | ' ' => {}
+            // a degree sign is the only superscript read (`^ { \circ }`); a power is no number
+            '^' if rest.trim_start_matches([' ', '{']).starts_with("\\circ") => {}
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// If `chars[open]` starts `[text](target)`, the index just past the `)`.
@@ -527,6 +621,29 @@ mod tests {
             strip_inline_markup("**粗体** and *em* ![](images/a.jpg) [link](http://x) &amp; <br>");
         assert_eq!(collapse_ws(&s), "粗体 and em link &");
         assert!(img);
+    }
+
+    #[test]
+    fn numbers_a_converter_set_as_inline_formulas_are_plain_text() {
+        let plain = |s: &str| strip_inline_markup(s).0;
+        assert_eq!(plain("增长$5.2\\%$，高于预期"), "增长5.2%，高于预期");
+        assert_eq!(plain("costs $\\$14$ million"), "costs $14 million");
+        assert_eq!(plain("于$2 0 2 5$年"), "于2025年");
+        assert_eq!(plain("气温$3 0 ^ { \\circ } \\mathrm { C }$"), "气温30°C");
+        assert_eq!(plain("fell $-8\\%$ in May"), "fell -8% in May");
+        // dollar amounts in prose, a power, a real formula: as they are
+        for prose in [
+            "between $5 and $6 a pound",
+            "raised $5, $6 and $7",
+            "a grant of $10^{6}$",
+            "where $x + y$ holds",
+            "$ 5 $",
+        ] {
+            assert_eq!(plain(prose), prose);
+        }
+        // a long run of dollar signs stays linear
+        let many = "$".repeat(100_000);
+        assert_eq!(plain(&many), many);
     }
 
     #[test]
