@@ -687,10 +687,20 @@ pub fn headline_range(stack: &[&str]) -> std::ops::Range<usize> {
             && stack[k].starts_with(|c: char| c.is_lowercase())
             && !closes_paragraph(stack[k - 1])
     };
+    // (a sentence-case line that opens with a capital under a sentence-case headline is a
+    // deck, `City council approves transit plan` / `Bus routes to reach three suburbs`, unless
+    // the line above stops on a word that needs more: `Fees to rise at` / `Cal Poly next fall`)
+    let deck = |k: usize| {
+        shapes[first] == Some(Shape::Sentence)
+            && shapes[k] == Some(Shape::Sentence)
+            && stack[k].starts_with(|c: char| c.is_uppercase())
+            && !ends_on_small_word(stack[k - 1])
+    };
     // (an interview's deck, `interview with NAME`, is no part of the headline over it)
     while end < stack.len()
         && end - first < 4
         && !interview_deck(stack[end])
+        && !deck(end)
         && ((shapes[end] == shapes[first] && text_weight(stack[end]) * 10 <= width * 14 + 20)
             || runs_on(end))
     {
@@ -1752,6 +1762,27 @@ were picked up by a schooner at dawn.
                 "Well Known Farmer Of The County",
                 "Died Suddenly At His Home In Spring"
             ]
+        );
+    }
+
+    #[test]
+    fn a_sentence_case_deck_under_a_sentence_case_headline() {
+        // a deck opens with a capital; a wrapped headline goes on in lower case or after a
+        // word that needs more
+        assert_eq!(
+            headline_range(&[
+                "Ferry fares to rise in spring",
+                "Board says the new boat must be paid for"
+            ]),
+            0..1
+        );
+        assert_eq!(
+            headline_range(&["Group discusses", "format of spring commencement"]),
+            0..2
+        );
+        assert_eq!(
+            headline_range(&["Fees to rise next fall at", "Port Ellen after vote"]),
+            0..2
         );
     }
 
